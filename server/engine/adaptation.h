@@ -1,0 +1,56 @@
+// The adaptation methods, shared by adaptd and adapt-train so that what is
+// evaluated is exactly what is served. All start from class prototypes.
+#ifndef ADAPTD_SERVER_ENGINE_ADAPTATION_H_
+#define ADAPTD_SERVER_ENGINE_ADAPTATION_H_
+
+#include <functional>
+
+#include <ATen/core/Tensor.h>
+
+#include "absl/status/statusor.h"
+#include "server/engine/meta_learner.h"
+#include "server/engine/types.h"
+
+namespace adaptd::engine {
+
+inline constexpr int kDefaultSteps = 5;
+inline constexpr double kDefaultInnerLr = 0.01;
+
+struct AdaptOptions {
+  // Steps for FINETUNE and META; PROTOTYPE takes none.
+  int steps = kDefaultSteps;
+  // FINETUNE's learning rate.
+  double finetune_lr = kDefaultInnerLr;
+  // Keep the graph through the steps (meta-training). Otherwise every step is
+  // detached and the head comes back without history.
+  bool create_graph = false;
+  // Called before each step; a non-OK status (deadline, cancellation) stops
+  // adaptation and is returned. May be empty.
+  std::function<absl::Status()> check;
+};
+
+struct HeadResult {
+  at::Tensor weight;  // [C, D]
+  at::Tensor bias;    // [C]
+  double loss_before = 0;
+  double loss_after = 0;
+  int steps = 0;
+};
+
+// L2-normalises raw backbone features along dim 1.
+at::Tensor NormalizeFeatures(const at::Tensor& raw);
+
+// Logits of a head over normalised features.
+at::Tensor HeadLogits(const at::Tensor& features, const at::Tensor& weight,
+                      const at::Tensor& bias);
+
+// Adapts a head to `features` [N,D] (normalised) with `labels` [N] (int64 in
+// [0, num_classes)), every class present. `meta` is required for kMeta.
+// REQUIRES: features and labels on the same device.
+absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
+                                     const at::Tensor& labels, int64_t num_classes,
+                                     MetaLearner* meta, const AdaptOptions& options);
+
+}  // namespace adaptd::engine
+
+#endif  // ADAPTD_SERVER_ENGINE_ADAPTATION_H_

@@ -1,0 +1,18 @@
+#include "server/engine/clock.h"
+
+namespace adaptd::engine {
+namespace {
+
+class RealClock : public Clock {
+ public:
+  absl::Time Now() const override { return absl::Now(); }
+};
+
+}  // namespace
+
+Clock* Clock::Real() {
+  static RealClock* clock = new RealClock();
+  return clock;
+}
+
+}  // namespace adaptd::engine

@@ -1,0 +1,307 @@
+#include "server/engine/engine.h"
+
+#include <algorithm>
+
+#include <torch/torch.h>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "server/engine/adaptation.h"
+#include "server/engine/adapter_head.h"
+#include "server/engine/backbone.h"
+#include "server/engine/status_macros.h"
+#include "server/engine/torch_util.h"
+
+namespace adaptd::engine {
+namespace {
+
+// Bookkeeping bytes of an adapter beyond its tensors and label strings.
+constexpr int64_t kAdapterOverheadBytes = 512;
+
+absl::Status CheckCall(const CallContext& ctx, absl::string_view where) {
+  if (ctx.IsCancelled()) return absl::CancelledError(absl::StrCat("cancelled ", where));
+  if (absl::Now() > ctx.deadline) {
+    return absl::DeadlineExceededError(absl::StrCat("deadline exceeded ", where));
+  }
+  return absl::OkStatus();
+}
+
+// Decodes inputs into one [N,C,H,W] float tensor on the CPU.
+absl::StatusOr<torch::Tensor> DecodeBatch(const std::vector<const InputRef*>& inputs,
+                                          const BackboneInfo& info, const DecodeLimits& limits,
+                                          const std::function<std::string(size_t)>& field) {
+  const auto& s = info.input_shape;
+  torch::Tensor batch = torch::empty({static_cast<int64_t>(inputs.size()), s[0], s[1], s[2]});
+  const int64_t numel = s[0] * s[1] * s[2];
+  float* data = batch.data_ptr<float>();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    RETURN_IF_ERROR(DecodeInput(*inputs[i], s, info.preprocessing, limits, field(i),
+                                data + static_cast<int64_t>(i) * numel));
+  }
+  return batch;
+}
+
+}  // namespace
+
+const char* MethodName(Method method) {
+  switch (method) {
+    case Method::kMeta:
+      return "META";
+    case Method::kFinetune:
+      return "FINETUNE";
+    case Method::kPrototype:
+      return "PROTOTYPE";
+    case Method::kUnspecified:
+      break;
+  }
+  return "METHOD_UNSPECIFIED";
+}
+
+Engine::Engine(const Options& options, std::unique_ptr<AdapterStore> store)
+    : options_(options), store_(std::move(store)) {}
+
+Engine::~Engine() = default;
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Options& options) {
+  ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options.device));
+  ConfigureTorchThreads(options.intra_op_threads, options.inter_op_threads);
+  ASSIGN_OR_RETURN(auto backbones,
+                   LoadModelRepository(options.model_repository, device, options.on_model_error));
+  return CreateWithBackbones(options, std::move(backbones));
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
+    const Options& options, std::vector<std::shared_ptr<Backbone>> backbones) {
+  if (options.max_support_size < 2 || options.max_classes < 2 ||
+      options.max_predict_inputs < 1 || options.max_steps < 0) {
+    return absl::InvalidArgumentError(
+        "limits: max_support_size and max_classes must be at least 2, max_predict_inputs "
+        "at least 1");
+  }
+  if (options.default_ttl <= absl::ZeroDuration() || options.max_ttl < options.default_ttl) {
+    return absl::InvalidArgumentError("default_ttl must be positive and at most max_ttl");
+  }
+  ASSIGN_OR_RETURN(auto store, AdapterStore::Create(options.store));
+  std::unique_ptr<Engine> engine(new Engine(options, std::move(store)));
+  ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options.device));
+  engine->device_ = device.str();
+  for (auto& backbone : backbones) {
+    const std::string name = backbone->info().name;
+    if (!engine->backbones_.emplace(name, backbone).second) {
+      if (options.on_model_error) {
+        options.on_model_error(name, absl::AlreadyExistsError(absl::StrCat(
+                                         "a backbone named \"", name, "\" is already loaded")));
+      }
+      continue;
+    }
+    engine->backbone_names_.push_back(name);
+  }
+  std::sort(engine->backbone_names_.begin(), engine->backbone_names_.end());
+  return engine;
+}
+
+std::vector<BackboneInfo> Engine::ListBackbones() const {
+  std::vector<BackboneInfo> infos;
+  for (const auto& name : backbone_names_) infos.push_back(backbones_.at(name)->info());
+  return infos;
+}
+
+absl::StatusOr<std::shared_ptr<Backbone>> Engine::FindBackbone(const std::string& name) const {
+  if (name.empty()) return absl::InvalidArgumentError("backbone: is empty");
+  auto it = backbones_.find(name);
+  if (it == backbones_.end()) {
+    return absl::NotFoundError(absl::StrCat("backbone: unknown backbone \"", name,
+                                            "\"; loaded: ", absl::StrJoin(backbone_names_, ", ")));
+  }
+  return it->second;
+}
+
+std::string Engine::NewAdapterId() {
+  absl::MutexLock lock(&rng_mu_);
+  return absl::StrFormat("ad_%016x%016x", absl::Uniform<uint64_t>(rng_),
+                         absl::Uniform<uint64_t>(rng_));
+}
+
+absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const CallContext& ctx) {
+  const absl::Time start = absl::Now();
+  ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(request.backbone));
+  if (AdapterPtr existing = store_->FindByRequestId(ctx.tenant, request.request_id)) {
+    return existing;
+  }
+  const auto& support = request.support;
+  if (support.empty()) return absl::InvalidArgumentError("support: is empty");
+  if (static_cast<int>(support.size()) > options_.max_support_size) {
+    return absl::InvalidArgumentError(absl::StrCat("support: ", support.size(),
+                                                   " examples exceeds the limit of ",
+                                                   options_.max_support_size));
+  }
+  std::vector<std::string> labels;
+  absl::flat_hash_map<std::string, int64_t> label_index;
+  std::vector<int64_t> targets;
+  std::vector<const InputRef*> inputs;
+  for (size_t i = 0; i < support.size(); ++i) {
+    if (support[i].label.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("support[", i, "].label: is empty"));
+    }
+    auto [it, added] = label_index.emplace(support[i].label, static_cast<int64_t>(labels.size()));
+    if (added) {
+      if (static_cast<int>(labels.size()) == options_.max_classes) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "support: more than ", options_.max_classes, " distinct labels (the limit)"));
+      }
+      labels.push_back(support[i].label);
+    }
+    targets.push_back(it->second);
+    inputs.push_back(&support[i].input);
+  }
+  if (labels.size() < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("support: needs at least 2 distinct labels, got ", labels.size()));
+  }
+  Method method =
+      request.method == Method::kUnspecified ? backbone->info().default_method : request.method;
+  if (method != Method::kMeta && method != Method::kFinetune && method != Method::kPrototype) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("method: unknown method ", static_cast<int>(request.method)));
+  }
+  if (method == Method::kMeta && backbone->meta_learner() == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "method: backbone \"", request.backbone,
+        "\" has no meta-learner; use FINETUNE or PROTOTYPE, or train one with "
+        "adapt-train metatrain"));
+  }
+  if (request.steps < 0 || request.steps > options_.max_steps) {
+    return absl::InvalidArgumentError(absl::StrCat("steps: must be in [0, ", options_.max_steps,
+                                                   "], got ", request.steps));
+  }
+  if (request.ttl < absl::ZeroDuration() || request.ttl > options_.max_ttl) {
+    return absl::InvalidArgumentError(absl::StrCat("ttl: must be in [0, ",
+                                                   absl::FormatDuration(options_.max_ttl),
+                                                   "], got ", absl::FormatDuration(request.ttl)));
+  }
+  const auto& config = backbone->config();
+  AdaptOptions adapt_options;
+  const int config_steps = method == Method::kMeta ? config.meta_steps() : config.finetune_steps();
+  adapt_options.steps =
+      request.steps > 0 ? request.steps : (config_steps > 0 ? config_steps : kDefaultSteps);
+  if (config.finetune_lr() > 0) adapt_options.finetune_lr = config.finetune_lr();
+  adapt_options.check = [&ctx] { return CheckCall(ctx, "during adaptation"); };
+
+  ASSIGN_OR_RETURN(torch::Tensor batch,
+                   DecodeBatch(inputs, backbone->info(), options_.decode, [](size_t i) {
+                     return absl::StrCat("support[", i, "].input");
+                   }));
+  RETURN_IF_ERROR(CheckCall(ctx, "before the backbone pass"));
+
+  auto adapter = std::make_shared<Adapter>();
+  AdapterInfo& info = adapter->info;
+  auto head = std::make_shared<AdapterHead>();
+  const double cpu_start = ThreadCpuSeconds();
+  RETURN_IF_ERROR(GuardTorch("adapt", [&]() -> absl::Status {
+    const absl::Time backbone_start = absl::Now();
+    ASSIGN_OR_RETURN(torch::Tensor features,
+                     backbone->Features(batch.to(backbone->device(), /*non_blocking=*/true)));
+    features = features.clone();  // Out of inference mode, for autograd.
+    auto target = torch::tensor(targets, torch::kLong).to(backbone->device());
+    info.stats.backbone_seconds = absl::ToDoubleSeconds(absl::Now() - backbone_start);
+    ASSIGN_OR_RETURN(HeadResult result,
+                     AdaptHead(method, features, target, static_cast<int64_t>(labels.size()),
+                               backbone->meta_learner(), adapt_options));
+    head->weight = result.weight.contiguous();
+    head->bias = result.bias.contiguous();
+    info.stats.steps = result.steps;
+    info.stats.support_loss_before = result.loss_before;
+    info.stats.support_loss_after = result.loss_after;
+    return absl::OkStatus();
+  }));
+  info.stats.compute_seconds = ThreadCpuSeconds() - cpu_start;
+  info.stats.device = backbone->info().device;
+  info.adapter_id = NewAdapterId();
+  info.tenant = ctx.tenant;
+  info.request_id = request.request_id;
+  info.backbone = backbone->info().name;
+  info.method = method;
+  info.support_size = static_cast<int>(support.size());
+  info.labels = std::move(labels);
+  info.size_bytes = head->TensorBytes() + kAdapterOverheadBytes;
+  for (const auto& label : info.labels) info.size_bytes += static_cast<int64_t>(label.size());
+  info.create_time = options_.store.clock->Now();
+  info.expire_time =
+      info.create_time + (request.ttl > absl::ZeroDuration() ? request.ttl : options_.default_ttl);
+  adapter->head = std::move(head);
+  info.stats.adapt_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  RETURN_IF_ERROR(store_->Insert(adapter));
+  return AdapterPtr(std::move(adapter));
+}
+
+absl::StatusOr<Engine::PredictResult> Engine::Predict(const PredictRequest& request,
+                                                      const CallContext& ctx) {
+  if (request.adapter_id.empty()) return absl::InvalidArgumentError("adapter_id: is empty");
+  if (request.inputs.empty()) return absl::InvalidArgumentError("inputs: is empty");
+  if (static_cast<int>(request.inputs.size()) > options_.max_predict_inputs) {
+    return absl::InvalidArgumentError(absl::StrCat("inputs: ", request.inputs.size(),
+                                                   " inputs exceeds the limit of ",
+                                                   options_.max_predict_inputs));
+  }
+  if (request.top_k < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_k: must not be negative, got ", request.top_k));
+  }
+  ASSIGN_OR_RETURN(AdapterPtr adapter, store_->Get(request.adapter_id, ctx.tenant));
+  ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(adapter->info.backbone));
+  std::vector<const InputRef*> inputs;
+  for (const auto& input : request.inputs) inputs.push_back(&input);
+  ASSIGN_OR_RETURN(torch::Tensor batch,
+                   DecodeBatch(inputs, backbone->info(), options_.decode,
+                               [](size_t i) { return absl::StrCat("inputs[", i, "]"); }));
+  RETURN_IF_ERROR(CheckCall(ctx, "before the backbone pass"));
+  const auto& labels = adapter->info.labels;
+  const int64_t classes = static_cast<int64_t>(labels.size());
+  const int64_t k = request.top_k == 0 ? classes : std::min<int64_t>(request.top_k, classes);
+  PredictResult result;
+  result.backbone = backbone->info().name;
+  const double cpu_start = ThreadCpuSeconds();
+  RETURN_IF_ERROR(GuardTorch("predict", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(torch::Tensor features,
+                     backbone->Features(batch.to(backbone->device(), /*non_blocking=*/true)));
+    c10::InferenceMode guard;
+    auto probs = torch::softmax(HeadLogits(features, adapter->head->weight, adapter->head->bias), 1);
+    auto [values, indices] = probs.topk(k, 1);
+    values = values.cpu();
+    indices = indices.cpu();
+    auto v = values.accessor<float, 2>();
+    auto ix = indices.accessor<int64_t, 2>();
+    for (int64_t i = 0; i < values.size(0); ++i) {
+      Prediction p;
+      for (int64_t j = 0; j < k; ++j) p.scores.push_back({labels[ix[i][j]], v[i][j]});
+      p.label = p.scores[0].label;
+      p.probability = p.scores[0].probability;
+      result.predictions.push_back(std::move(p));
+    }
+    return absl::OkStatus();
+  }));
+  result.compute_seconds = ThreadCpuSeconds() - cpu_start;
+  return result;
+}
+
+absl::StatusOr<AdapterPtr> Engine::GetAdapter(const std::string& adapter_id,
+                                              const CallContext& ctx) {
+  if (adapter_id.empty()) return absl::InvalidArgumentError("adapter_id: is empty");
+  return store_->Get(adapter_id, ctx.tenant);
+}
+
+absl::StatusOr<AdapterStore::Page> Engine::ListAdapters(const std::string& backbone,
+                                                        int page_size,
+                                                        const std::string& page_token,
+                                                        const CallContext& ctx) {
+  return store_->List(ctx.tenant, backbone, page_size, page_token);
+}
+
+absl::Status Engine::DeleteAdapter(const std::string& adapter_id, const CallContext& ctx) {
+  if (adapter_id.empty()) return absl::InvalidArgumentError("adapter_id: is empty");
+  return store_->Delete(adapter_id, ctx.tenant);
+}
+
+}  // namespace adaptd::engine

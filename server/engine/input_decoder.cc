@@ -1,0 +1,180 @@
+#include "server/engine/input_decoder.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+extern "C" {
+#include <stb/stb_image.h>
+#include <stb/stb_image_resize.h>
+}
+
+namespace adaptd::engine {
+namespace {
+
+constexpr int64_t kMaxDim = int64_t{1} << 24;
+
+absl::Status Invalid(absl::string_view field, absl::string_view suffix,
+                     absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(field, suffix, ": ", message));
+}
+
+// Applies scale-to-[0,1] and mean/std to CHW uint8 pixels.
+void Normalize(const uint8_t* pixels, int64_t channels, int64_t plane,
+               const Preprocessing& pre, float* out) {
+  for (int64_t c = 0; c < channels; ++c) {
+    const float mean = c < static_cast<int64_t>(pre.mean.size()) ? pre.mean[c] : 0.f;
+    const float std = c < static_cast<int64_t>(pre.std.size()) ? pre.std[c] : 1.f;
+    const float scale = 1.f / (255.f * std);
+    const float shift = mean / std;
+    for (int64_t i = 0; i < plane; ++i) {
+      out[c * plane + i] = pixels[c * plane + i] * scale - shift;
+    }
+  }
+}
+
+absl::Status DecodeTensor(const InputRef& input,
+                          const std::vector<int64_t>& shape,
+                          const Preprocessing& pre, absl::string_view field,
+                          float* out) {
+  if (input.dtype != DType::kFloat32 && input.dtype != DType::kUint8) {
+    return Invalid(field, ".tensor.dtype",
+                   absl::StrCat("unsupported dtype ", static_cast<int>(input.dtype),
+                                "; use FLOAT32 or UINT8"));
+  }
+  int64_t numel = 1;
+  for (size_t i = 0; i < input.shape.size(); ++i) {
+    const int64_t d = input.shape[i];
+    if (d <= 0 || d > kMaxDim) {
+      return Invalid(field, ".tensor.shape",
+                     absl::StrCat("dimension ", i, " is ", d,
+                                  "; each must be in [1, ", kMaxDim, "]"));
+    }
+    if (numel > std::numeric_limits<int64_t>::max() / 8 / d) {
+      return Invalid(field, ".tensor.shape",
+                     absl::StrCat(ShapeString(input.shape), " overflows"));
+    }
+    numel *= d;
+  }
+  if (input.shape != shape) {
+    return Invalid(field, ".tensor",
+                   absl::StrCat("expected shape ", ShapeString(shape), ", got ",
+                                ShapeString(input.shape)));
+  }
+  const int64_t elem = input.dtype == DType::kFloat32 ? 4 : 1;
+  if (static_cast<int64_t>(input.data.size()) != numel * elem) {
+    return Invalid(field, ".tensor.data",
+                   absl::StrCat("expected ", numel * elem, " bytes for shape ",
+                                ShapeString(shape),
+                                input.dtype == DType::kFloat32 ? " FLOAT32" : " UINT8",
+                                ", got ", input.data.size()));
+  }
+  if (input.dtype == DType::kUint8) {
+    Normalize(reinterpret_cast<const uint8_t*>(input.data.data()), shape[0],
+              shape[1] * shape[2], pre, out);
+    return absl::OkStatus();
+  }
+  static_assert(sizeof(float) == 4, "float must be IEEE-754 binary32");
+  std::memcpy(out, input.data.data(), numel * 4);  // Little-endian host.
+  for (int64_t i = 0; i < numel; ++i) {
+    if (!std::isfinite(out[i])) {
+      return Invalid(field, ".tensor.data",
+                     absl::StrCat("element ", i, " is ",
+                                  std::isnan(out[i]) ? "NaN" : "Inf",
+                                  "; inputs must be finite"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+struct StbFree {
+  void operator()(unsigned char* p) const { stbi_image_free(p); }
+};
+
+absl::Status DecodeImage(const InputRef& input, const std::vector<int64_t>& shape,
+                         const Preprocessing& pre, const DecodeLimits& limits,
+                         absl::string_view field, float* out) {
+  if (input.data.empty()) return Invalid(field, ".image", "is empty");
+  if (static_cast<int64_t>(input.data.size()) > limits.max_image_bytes) {
+    return Invalid(field, ".image",
+                   absl::StrCat(input.data.size(), " bytes exceeds the decode limit of ",
+                                limits.max_image_bytes, " bytes"));
+  }
+  if (input.data.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return Invalid(field, ".image", "too large");
+  }
+  const auto* bytes = reinterpret_cast<const stbi_uc*>(input.data.data());
+  const int len = static_cast<int>(input.data.size());
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(bytes, len, &w, &h, &comp)) {
+    return Invalid(field, ".image",
+                   absl::StrCat("not a decodable PNG or JPEG (", stbi_failure_reason(), ")"));
+  }
+  if (w <= 0 || h <= 0 ||
+      static_cast<int64_t>(w) * static_cast<int64_t>(h) > limits.max_image_pixels) {
+    return Invalid(field, ".image",
+                   absl::StrCat(w, "x", h, " pixels exceeds the decode limit of ",
+                                limits.max_image_pixels, " pixels"));
+  }
+  const int channels = static_cast<int>(shape[0]);
+  if (channels != 1 && channels != 3) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("backbone input has ", channels, " channels; images need 1 or 3"));
+  }
+  std::unique_ptr<unsigned char, StbFree> decoded(
+      stbi_load_from_memory(bytes, len, &w, &h, &comp, channels));
+  if (!decoded) {
+    return Invalid(field, ".image",
+                   absl::StrCat("corrupt image (", stbi_failure_reason(), ")"));
+  }
+  const int out_h = static_cast<int>(shape[1]);
+  const int out_w = static_cast<int>(shape[2]);
+  std::vector<unsigned char> resized;
+  const unsigned char* hwc = decoded.get();
+  if (w != out_w || h != out_h) {
+    resized.resize(static_cast<size_t>(out_w) * out_h * channels);
+    if (!stbir_resize_uint8(decoded.get(), w, h, 0, resized.data(), out_w, out_h, 0,
+                            channels)) {
+      return Invalid(field, ".image", "could not be resized");
+    }
+    hwc = resized.data();
+  }
+  // HWC -> CHW.
+  const int64_t plane = static_cast<int64_t>(out_h) * out_w;
+  std::vector<uint8_t> chw(plane * channels);
+  for (int64_t i = 0; i < plane; ++i) {
+    for (int c = 0; c < channels; ++c) chw[c * plane + i] = hwc[i * channels + c];
+  }
+  Normalize(chw.data(), channels, plane, pre, out);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
+}
+
+absl::Status DecodeInput(const InputRef& input, const std::vector<int64_t>& shape,
+                         const Preprocessing& pre, const DecodeLimits& limits,
+                         absl::string_view field, float* out) {
+  if (shape.size() != 3) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("backbone input shape ", ShapeString(shape), " is not [C,H,W]"));
+  }
+  switch (input.kind) {
+    case InputRef::Kind::kImage:
+      return DecodeImage(input, shape, pre, limits, field, out);
+    case InputRef::Kind::kTensor:
+      return DecodeTensor(input, shape, pre, field, out);
+    case InputRef::Kind::kMissing:
+      break;
+  }
+  return Invalid(field, "", "is empty; set tensor or image");
+}
+
+}  // namespace adaptd::engine

@@ -1,0 +1,62 @@
+#include "server/engine/torch_util.h"
+
+#include <time.h>
+
+#include <mutex>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+
+namespace adaptd::engine {
+
+absl::StatusOr<c10::Device> ParseDevice(const std::string& spec) {
+  if (spec.empty()) {
+    return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  }
+  c10::Device device(c10::kCPU);
+  try {
+    device = c10::Device(spec);
+  } catch (const std::exception&) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device: \"", spec, "\" is not cpu, cuda or cuda:N"));
+  }
+  if (device.is_cuda()) {
+    if (!torch::cuda::is_available()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "device: \"", spec, "\" requested, but this LibTorch has no CUDA or no GPU is visible"));
+    }
+    const int index = device.has_index() ? device.index() : 0;
+    if (index >= static_cast<int>(torch::cuda::device_count())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "device: \"", spec, "\" requested, but only ", torch::cuda::device_count(),
+          " CUDA devices are visible"));
+    }
+    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+  } else if (!device.is_cpu()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device: \"", spec, "\" is not cpu, cuda or cuda:N"));
+  }
+  return device;
+}
+
+void ConfigureTorchThreads(int intra_op, int inter_op) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(intra_op > 0 ? intra_op : cores);
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    try {
+      at::set_num_interop_threads(inter_op > 0 ? inter_op : cores);
+    } catch (const std::exception&) {
+      // Already started by an earlier parallel call; keep what it has.
+    }
+  });
+}
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+}  // namespace adaptd::engine

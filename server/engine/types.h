@@ -1,0 +1,104 @@
+// Plain value types shared by the engine and its callers. No LibTorch, no
+// gRPC: the service layer converts between these and the protos.
+#ifndef ADAPTD_SERVER_ENGINE_TYPES_H_
+#define ADAPTD_SERVER_ENGINE_TYPES_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace adaptd::engine {
+
+enum class Method { kUnspecified = 0, kMeta = 1, kFinetune = 2, kPrototype = 3 };
+enum class DType { kUnspecified = 0, kFloat32 = 1, kUint8 = 2 };
+
+const char* MethodName(Method method);  // "META", "FINETUNE", ...
+
+// One input, viewing bytes owned by the caller for the duration of a call.
+struct InputRef {
+  enum class Kind { kMissing, kTensor, kImage };
+  Kind kind = Kind::kMissing;         // kImage: encoded PNG/JPEG in `data`.
+  std::vector<int64_t> shape;         // Tensor inputs only.
+  DType dtype = DType::kUnspecified;  // Tensor inputs only.
+  absl::string_view data;
+};
+
+struct LabeledInput {
+  std::string label;
+  InputRef input;
+};
+
+struct Preprocessing {
+  int resize_height = 0;
+  int resize_width = 0;
+  int channels = 1;
+  std::vector<float> mean;  // Per channel; empty means 0.
+  std::vector<float> std;   // Per channel; empty means 1.
+};
+
+struct BackboneInfo {
+  std::string name;
+  std::string modality;
+  std::vector<int64_t> input_shape;  // [C,H,W]
+  int64_t feature_dim = 0;
+  std::string device;
+  std::vector<Method> methods;
+  Method default_method = Method::kPrototype;
+  int64_t parameters = 0;
+  int64_t memory_bytes = 0;
+  Preprocessing preprocessing;
+};
+
+struct AdaptStats {
+  double adapt_seconds = 0;
+  double backbone_seconds = 0;
+  int steps = 0;
+  double support_loss_before = 0;
+  double support_loss_after = 0;
+  std::string device;
+  double compute_seconds = 0;  // Device time: CPU thread time or CUDA time.
+};
+
+// Everything about an adapter except its head tensors.
+struct AdapterInfo {
+  std::string adapter_id;
+  std::string tenant;
+  std::string request_id;
+  std::string backbone;
+  Method method = Method::kUnspecified;
+  std::vector<std::string> labels;
+  int support_size = 0;
+  int64_t size_bytes = 0;
+  absl::Time create_time;
+  absl::Time expire_time;
+  AdaptStats stats;
+};
+
+struct ClassScore {
+  std::string label;
+  float probability = 0;
+};
+
+struct Prediction {
+  std::string label;
+  float probability = 0;
+  std::vector<ClassScore> scores;  // Best first, top_k of them.
+};
+
+// Who is calling and until when; the service fills it from the gRPC context.
+struct CallContext {
+  std::string tenant = "default";
+  absl::Time deadline = absl::InfiniteFuture();
+  // Returns true once the client has gone away. May be empty.
+  bool (*cancelled)(const void* arg) = nullptr;
+  const void* cancelled_arg = nullptr;
+  bool IsCancelled() const { return cancelled && cancelled(cancelled_arg); }
+};
+
+}  // namespace adaptd::engine
+
+#endif  // ADAPTD_SERVER_ENGINE_TYPES_H_
