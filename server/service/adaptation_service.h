@@ -1,0 +1,56 @@
+// The gRPC adapter for the engine: proto -> engine call -> one status
+// mapping -> metrics. Handlers never block gRPC's threads: engine work runs on
+// a bounded WorkQueue and finishes the call from there. Thread-safe.
+#ifndef ADAPTD_SERVER_SERVICE_ADAPTATION_SERVICE_H_
+#define ADAPTD_SERVER_SERVICE_ADAPTATION_SERVICE_H_
+
+#include <functional>
+#include <string>
+
+#include "adaptd/v1/adaptd.grpc.pb.h"
+#include "absl/status/status.h"
+#include "server/engine/engine.h"
+#include "server/engine/work_queue.h"
+#include "server/service/metrics.h"
+
+namespace adaptd::service {
+
+class AdaptationServiceImpl final : public adaptd::v1::AdaptationService::CallbackService {
+ public:
+  // Not owned; all must outlive the service.
+  AdaptationServiceImpl(engine::Engine* engine, engine::WorkQueue* work, Metrics* metrics);
+
+  grpc::ServerUnaryReactor* ListBackbones(grpc::CallbackServerContext* ctx,
+                                          const v1::ListBackbonesRequest* request,
+                                          v1::ListBackbonesResponse* response) override;
+  grpc::ServerUnaryReactor* Adapt(grpc::CallbackServerContext* ctx,
+                                  const v1::AdaptRequest* request,
+                                  v1::AdaptResponse* response) override;
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* ctx,
+                                    const v1::PredictRequest* request,
+                                    v1::PredictResponse* response) override;
+  grpc::ServerUnaryReactor* GetAdapter(grpc::CallbackServerContext* ctx,
+                                       const v1::GetAdapterRequest* request,
+                                       v1::Adapter* response) override;
+  grpc::ServerUnaryReactor* ListAdapters(grpc::CallbackServerContext* ctx,
+                                         const v1::ListAdaptersRequest* request,
+                                         v1::ListAdaptersResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteAdapter(grpc::CallbackServerContext* ctx,
+                                          const v1::DeleteAdapterRequest* request,
+                                          google::protobuf::Empty* response) override;
+
+ private:
+  using Handler = std::function<absl::Status(const engine::CallContext&)>;
+  // Runs `handler` on the work queue (or inline when `inline_call`), then
+  // finishes the call and counts it.
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, const char* rpc,
+                                bool inline_call, Handler handler);
+
+  engine::Engine* const engine_;
+  engine::WorkQueue* const work_;
+  Metrics* const metrics_;
+};
+
+}  // namespace adaptd::service
+
+#endif  // ADAPTD_SERVER_SERVICE_ADAPTATION_SERVICE_H_

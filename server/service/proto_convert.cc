@@ -1,0 +1,106 @@
+#include "server/service/proto_convert.h"
+
+#include "google/protobuf/util/time_util.h"
+
+namespace adaptd::service {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+v1::Method ToProto(engine::Method method) { return static_cast<v1::Method>(method); }
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+}  // namespace
+
+engine::InputRef FromProto(const v1::Input& input) {
+  engine::InputRef ref;
+  switch (input.kind_case()) {
+    case v1::Input::kImage:
+      ref.kind = engine::InputRef::Kind::kImage;
+      ref.data = input.image();
+      break;
+    case v1::Input::kTensor:
+      ref.kind = engine::InputRef::Kind::kTensor;
+      ref.shape.assign(input.tensor().shape().begin(), input.tensor().shape().end());
+      ref.dtype = static_cast<engine::DType>(input.tensor().dtype());
+      ref.data = input.tensor().data();
+      break;
+    case v1::Input::KIND_NOT_SET:
+      break;
+  }
+  return ref;
+}
+
+engine::Engine::AdaptRequest FromProto(const v1::AdaptRequest& request) {
+  engine::Engine::AdaptRequest out;
+  out.backbone = request.backbone();
+  out.support.reserve(request.support_size());
+  for (const auto& example : request.support()) {
+    out.support.push_back({example.label(), FromProto(example.input())});
+  }
+  out.method = static_cast<engine::Method>(request.method());
+  out.steps = request.steps();
+  out.ttl = absl::Seconds(request.ttl().seconds()) + absl::Nanoseconds(request.ttl().nanos());
+  out.request_id = request.request_id();
+  return out;
+}
+
+engine::Engine::PredictRequest FromProto(const v1::PredictRequest& request) {
+  engine::Engine::PredictRequest out;
+  out.adapter_id = request.adapter_id();
+  out.inputs.reserve(request.inputs_size());
+  for (const auto& input : request.inputs()) out.inputs.push_back(FromProto(input));
+  out.top_k = request.top_k();
+  return out;
+}
+
+void ToProto(const engine::AdapterInfo& info, v1::Adapter* out) {
+  out->set_adapter_id(info.adapter_id);
+  out->set_backbone(info.backbone);
+  out->set_method(ToProto(info.method));
+  for (const auto& label : info.labels) out->add_labels(label);
+  out->set_support_size(info.support_size);
+  out->set_size_bytes(info.size_bytes);
+  *out->mutable_create_time() = ToProto(info.create_time);
+  *out->mutable_expire_time() = ToProto(info.expire_time);
+  auto* stats = out->mutable_stats();
+  stats->set_adapt_seconds(info.stats.adapt_seconds);
+  stats->set_backbone_seconds(info.stats.backbone_seconds);
+  stats->set_steps(info.stats.steps);
+  stats->set_support_loss_before(info.stats.support_loss_before);
+  stats->set_support_loss_after(info.stats.support_loss_after);
+  stats->set_device(info.stats.device);
+}
+
+void ToProto(const engine::BackboneInfo& info, v1::Backbone* out) {
+  out->set_name(info.name);
+  out->set_modality(info.modality);
+  for (int64_t d : info.input_shape) out->add_input_shape(d);
+  out->set_feature_dim(info.feature_dim);
+  out->set_device(info.device);
+  for (auto m : info.methods) out->add_methods(ToProto(m));
+  out->set_default_method(ToProto(info.default_method));
+  out->set_parameters(info.parameters);
+  out->set_memory_bytes(info.memory_bytes);
+  auto* pre = out->mutable_preprocessing();
+  pre->set_resize_height(info.preprocessing.resize_height);
+  pre->set_resize_width(info.preprocessing.resize_width);
+  pre->set_channels(info.preprocessing.channels);
+  for (float m : info.preprocessing.mean) pre->add_mean(m);
+  for (float s : info.preprocessing.std) pre->add_std(s);
+}
+
+void ToProto(const engine::Prediction& prediction, v1::Prediction* out) {
+  out->set_label(prediction.label);
+  out->set_probability(prediction.probability);
+  for (const auto& score : prediction.scores) {
+    auto* s = out->add_scores();
+    s->set_label(score.label);
+    s->set_probability(score.probability);
+  }
+}
+
+}  // namespace adaptd::service

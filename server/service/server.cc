@@ -1,0 +1,121 @@
+#include "server/service/server.h"
+
+#include <iostream>
+#include <thread>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <prometheus/text_serializer.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/engine/status_macros.h"
+#include "server/service/nvml.h"
+
+namespace adaptd::service {
+
+absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options options) {
+  if (!options.log) {
+    options.log = [](const std::string& line) { std::cerr << "adaptd: " << line << std::endl; };
+  }
+  std::unique_ptr<AdaptdServer> server(new AdaptdServer());
+  server->registry_ = std::make_shared<prometheus::Registry>();
+  server->metrics_ = std::make_unique<Metrics>(*server->registry_);
+  Metrics* metrics = server->metrics_.get();
+
+  auto& eo = options.engine;
+  eo.store.on_insert = [metrics](const engine::AdapterInfo& info) {
+    metrics->AdapterInserted(info);
+  };
+  eo.store.on_remove = [metrics](const engine::AdapterInfo& info, engine::RemovalReason reason) {
+    metrics->AdapterRemoved(info, reason);
+  };
+  auto log = options.log;
+  eo.on_model_error = [log](const std::string& folder, const absl::Status& status) {
+    log(absl::StrCat("skipping model ", folder, ": ", status.ToString()));
+  };
+  ASSIGN_OR_RETURN(server->engine_, engine::Engine::Create(eo));
+  const auto backbones = server->engine_->ListBackbones();
+  for (const auto& info : backbones) {
+    metrics->SetBackboneMemory(info);
+    log(absl::StrCat("loaded backbone ", info.name, " on ", info.device, " (",
+                     info.parameters, " parameters, meta-learner: ",
+                     info.default_method == engine::Method::kMeta ? "yes" : "no", ")"));
+  }
+  if (backbones.empty()) {
+    log(absl::StrCat("warning: no backbone loaded from ", eo.model_repository,
+                     "; run `make models` to build the default one"));
+  }
+
+  server->collectables_ = {server->registry_, MakeProcessCollector()};
+  auto nvml = MakeNvmlCollector(options.nvml_library);
+  if (nvml.ok()) {
+    server->collectables_.push_back(*nvml);
+    log("GPU metrics from NVML enabled");
+  } else {
+    log(absl::StrCat("GPU metrics disabled: ", nvml.status().message()));
+  }
+  if (!options.metrics_address.empty()) {
+    try {
+      server->exposer_ = std::make_unique<prometheus::Exposer>(options.metrics_address);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(
+          absl::StrCat("metrics_port: cannot listen on ", options.metrics_address, ": ", e.what()));
+    }
+    for (const auto& c : server->collectables_) server->exposer_->RegisterCollectable(c);
+  }
+
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server->work_ = std::make_unique<engine::WorkQueue>(
+      options.workers > 0 ? options.workers : cores, std::max(1, options.max_queued));
+  server->service_ = std::make_unique<AdaptationServiceImpl>(server->engine_.get(),
+                                                             server->work_.get(), metrics);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.RegisterService(server->service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("port: cannot listen on ", options.listen_address));
+  }
+  server->server_->GetHealthCheckService()->SetServingStatus(true);
+  return server;
+}
+
+AdaptdServer::~AdaptdServer() { Shutdown(absl::ZeroDuration()); }
+
+int AdaptdServer::metrics_port() const {
+  if (!exposer_) return 0;
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+std::string AdaptdServer::ScrapeText() const {
+  std::vector<prometheus::MetricFamily> families;
+  for (const auto& c : collectables_) {
+    auto collected = c->Collect();
+    families.insert(families.end(), collected.begin(), collected.end());
+  }
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+void AdaptdServer::Wait() {
+  if (server_) server_->Wait();
+}
+
+void AdaptdServer::Shutdown(absl::Duration grace) {
+  if (!server_) return;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  work_.reset();  // Runs what is queued; their calls are already finished or cancelled.
+  server_.reset();
+}
+
+}  // namespace adaptd::service

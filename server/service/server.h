@@ -1,0 +1,82 @@
+// adaptd assembled: the engine, the gRPC server (AdaptationService, health,
+// reflection), the work queue and the metrics exposer. main() and the
+// end-to-end tests both build it here. Thread-safe.
+//
+//   AdaptdServer::Options options;
+//   options.listen_address = "127.0.0.1:0";
+//   ASSIGN_OR_RETURN(auto server, AdaptdServer::Create(options));
+//   ... connect to server->port() ...
+//   server->Shutdown(absl::Seconds(5));
+#ifndef ADAPTD_SERVER_SERVICE_SERVER_H_
+#define ADAPTD_SERVER_SERVICE_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/server.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/engine/engine.h"
+#include "server/engine/work_queue.h"
+#include "server/service/adaptation_service.h"
+#include "server/service/metrics.h"
+
+namespace adaptd::service {
+
+class AdaptdServer {
+ public:
+  struct Options {
+    // host:port for gRPC; port 0 picks a free one (see port()).
+    std::string listen_address = "0.0.0.0:50051";
+    // host:port for /metrics; empty: no HTTP exposer (see ScrapeText()).
+    std::string metrics_address = "0.0.0.0:9464";
+    // Largest request accepted; larger ones get RESOURCE_EXHAUSTED.
+    int max_message_bytes = 64 << 20;
+    // Threads running engine work, and how many calls may wait for one.
+    int workers = 0;  // 0: the number of cores.
+    int max_queued = 1024;
+    // NVML shared library for the GPU gauges.
+    std::string nvml_library = "libnvidia-ml.so.1";
+    // Where log lines go; default stderr.
+    std::function<void(const std::string&)> log;
+    engine::Engine::Options engine;
+  };
+
+  static absl::StatusOr<std::unique_ptr<AdaptdServer>> Create(Options options);
+  // Shuts down if still running.
+  ~AdaptdServer();
+
+  int port() const { return port_; }
+  // 0 without an exposer.
+  int metrics_port() const;
+  engine::Engine& engine() { return *engine_; }
+  // Every metric in Prometheus text format, as /metrics serves it.
+  std::string ScrapeText() const;
+
+  // Blocks until Shutdown() is called from another thread.
+  void Wait();
+  // Marks health NOT_SERVING, stops accepting calls, lets in-flight calls
+  // finish until `grace` has passed, then cancels the rest.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  AdaptdServer() = default;
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<engine::WorkQueue> work_;
+  std::unique_ptr<AdaptationServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace adaptd::service
+
+#endif  // ADAPTD_SERVER_SERVICE_SERVER_H_
