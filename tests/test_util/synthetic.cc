@@ -1,0 +1,68 @@
+#include "tests/test_util/synthetic.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <random>
+#include <algorithm>
+#include <stdexcept>
+
+extern "C" {
+#include <stb/stb_image_write.h>
+}
+
+namespace adaptd::testing {
+
+std::vector<uint8_t> SyntheticImage(int cls, int instance, uint64_t seed) {
+  std::mt19937_64 pattern_rng(seed * 1000003 + cls);
+  std::vector<float> pattern(kSide * kSide, 0.f);
+  // A few bright blobs at class-specific places.
+  for (int b = 0; b < 4; ++b) {
+    const int cy = 4 + pattern_rng() % 20, cx = 4 + pattern_rng() % 20;
+    const int r = 2 + pattern_rng() % 3;
+    for (int y = 0; y < kSide; ++y) {
+      for (int x = 0; x < kSide; ++x) {
+        if ((y - cy) * (y - cy) + (x - cx) * (x - cx) <= r * r) pattern[y * kSide + x] = 1.f;
+      }
+    }
+  }
+  std::mt19937_64 rng(seed * 7919 + cls * 104729 + instance + 1);
+  std::normal_distribution<float> noise(0.f, 0.15f);
+  const int dy = static_cast<int>(rng() % 3) - 1, dx = static_cast<int>(rng() % 3) - 1;
+  std::vector<uint8_t> image(kSide * kSide);
+  for (int y = 0; y < kSide; ++y) {
+    for (int x = 0; x < kSide; ++x) {
+      const int sy = y - dy, sx = x - dx;
+      float v = (sy >= 0 && sy < kSide && sx >= 0 && sx < kSide) ? pattern[sy * kSide + sx] : 0.f;
+      v = std::min(1.f, std::max(0.f, v * 0.8f + 0.1f + noise(rng)));
+      image[y * kSide + x] = static_cast<uint8_t>(v * 255.f + 0.5f);
+    }
+  }
+  return image;
+}
+
+std::vector<float> SyntheticInput(int cls, int instance, uint64_t seed) {
+  auto pixels = SyntheticImage(cls, instance, seed);
+  std::vector<float> out(pixels.size());
+  for (size_t i = 0; i < pixels.size(); ++i) out[i] = (pixels[i] / 255.f - 0.5f) / 0.5f;
+  return out;
+}
+
+std::string EncodePng(const std::vector<uint8_t>& pixels, int width, int height,
+                      int channels) {
+  std::string out;
+  stbi_write_png_to_func(
+      [](void* ctx, void* data, int size) {
+        static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), size);
+      },
+      &out, width, height, channels, pixels.data(), width * channels);
+  return out;
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+  std::string templ = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
+  if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return templ;
+}
+
+}  // namespace adaptd::testing
