@@ -1,0 +1,105 @@
+#include "client/command_line.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace adaptd::client {
+namespace {
+
+constexpr absl::string_view kUsagePayload = "adaptd.v1/adaptctl.UsageError";
+
+// The flags that make absl::ParseCommandLine print help and exit.
+bool IsUsageFlag(absl::string_view name) {
+  for (absl::string_view usage :
+       {"help", "helpfull", "helpshort", "helppackage", "helpon", "helpmatch",
+        "version", "only_check_args"}) {
+    if (name == usage) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status UsageError(absl::string_view message) {
+  absl::Status status = absl::InvalidArgumentError(message);
+  status.SetPayload(kUsagePayload, absl::Cord());
+  return status;
+}
+
+bool IsUsageError(const absl::Status& status) {
+  return status.GetPayload(kUsagePayload).has_value();
+}
+
+absl::Status CheckFlags(int argc, char* argv[]) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;  // A positional argument.
+    if (!absl::ConsumePrefix(&arg, "--")) arg.remove_prefix(1);
+
+    const size_t equals = arg.find('=');
+    const bool has_value = equals != absl::string_view::npos;
+    absl::string_view name = arg.substr(0, equals);
+    absl::string_view value = has_value ? arg.substr(equals + 1) : "";
+
+    // Abseil handles these itself; they are not registered flags.
+    if (IsUsageFlag(name)) return absl::OkStatus();
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && absl::StartsWith(name, "no") && !has_value) {
+      absl::CommandLineFlag* negated =
+          absl::FindCommandLineFlag(name.substr(2));
+      if (negated != nullptr && negated->IsOfType<bool>()) continue;
+    }
+    if (flag == nullptr) {
+      return UsageError(absl::StrCat("unknown flag --", name));
+    }
+    if (!has_value) {
+      if (flag->IsOfType<bool>()) continue;
+      if (i + 1 == argc) {
+        return UsageError(absl::StrCat("missing a value for --", name));
+      }
+      value = argv[++i];
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return UsageError(absl::StrCat("--", name, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool WantsHelp(int argc, char* argv[]) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-help" || arg == "-h") return true;
+  }
+  return false;
+}
+
+std::string DescribeFlags(absl::string_view file_suffix) {
+  std::vector<const absl::CommandLineFlag*> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::EndsWith(flag->Filename(), file_suffix)) flags.push_back(flag);
+  }
+  std::sort(flags.begin(), flags.end(),
+            [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
+  std::string text;
+  for (const absl::CommandLineFlag* flag : flags) {
+    std::string default_value = flag->DefaultValue();
+    if (default_value.empty()) default_value = "\"\"";
+    absl::StrAppend(&text, "  --", flag->Name(), " (default ", default_value,
+                    ")\n      ", flag->Help(), "\n");
+  }
+  return text;
+}
+
+}  // namespace adaptd::client

@@ -1,0 +1,66 @@
+#ifndef ADAPTD_CLIENT_COMMANDS_H_
+#define ADAPTD_CLIENT_COMMANDS_H_
+
+// adaptctl's commands: each builds a request from the options and its
+// arguments, makes the RPCs and prints the result as text or JSON.
+//
+// Example:
+//   CommandOptions options;
+//   options.adapter = "a1b2";
+//   absl::Status status = RunCommand("get", {}, options, std::cout);
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace adaptd::client {
+
+// The command-line flags, one field each. Commands ignore the fields that do
+// not concern them.
+struct CommandOptions {
+  // The server address, as grpc::CreateChannel takes it.
+  std::string target = "localhost:50051";
+  // Print each response as JSON instead of text.
+  bool json = false;
+  // The deadline of each RPC.
+  absl::Duration timeout = absl::Seconds(30);
+  // When set, sent as "authorization: Bearer <token>" metadata.
+  std::string token;
+  // adapt: the backbone to adapt; list: only this backbone's adapters.
+  std::string backbone;
+  // adapt: meta, finetune or prototype; empty for the server's default.
+  std::string method;
+  // adapt: adaptation steps; 0 for the method's default.
+  int steps = 0;
+  // adapt: the adapter's time to live; zero for the server's default.
+  absl::Duration ttl = absl::ZeroDuration();
+  // adapt: idempotency key; empty for none.
+  std::string request_id;
+  // predict, get, delete: the adapter id.
+  std::string adapter;
+  // predict: classes to report per input; 0 for all.
+  int top_k = 0;
+  // list: adapters per page; 0 for the server's default.
+  int page_size = 0;
+  // list: fetch only the page at this token instead of every page.
+  std::string page_token;
+};
+
+// The commands with their synopses, for usage text.
+std::string CommandSummary();
+
+// Runs `command` with its positional `args` against options.target and
+// writes the result to `out`. Returns OK, a usage error (see IsUsageError in
+// command_line.h), or why the command failed: the RPC's status, or a local
+// one such as NOT_FOUND for a missing file.
+absl::Status RunCommand(absl::string_view command,
+                        const std::vector<std::string>& args,
+                        const CommandOptions& options, std::ostream& out);
+
+}  // namespace adaptd::client
+
+#endif  // ADAPTD_CLIENT_COMMANDS_H_
