@@ -23,6 +23,11 @@ ABSL_FLAG(int, inter_op_threads, 0, "LibTorch inter-op threads; 0: the number of
 ABSL_FLAG(int, workers, 0, "Threads running engine work; 0: the number of cores.");
 ABSL_FLAG(int, max_queued, 1024,
           "Calls that may wait for a worker; beyond it calls get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, max_batch_size, 64, "Most inputs in one batched backbone forward.");
+ABSL_FLAG(absl::Duration, max_batch_delay, absl::Milliseconds(2),
+          "Longest a request waits for others to join its batch.");
+ABSL_FLAG(int, max_queued_inputs, 8192,
+          "Inputs that may wait for a backbone; beyond it requests get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_message_bytes, 64 << 20,
           "Largest request accepted, in bytes; larger ones get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int64_t, max_adapters, 100000, "Most adapters held; least recently used go first.");
@@ -65,6 +70,9 @@ adaptd::service::AdaptdServer::Options OptionsFromFlags() {
   e.max_ttl = absl::GetFlag(FLAGS_max_ttl);
   e.decode.max_image_bytes = absl::GetFlag(FLAGS_max_image_bytes);
   e.decode.max_image_pixels = absl::GetFlag(FLAGS_max_image_pixels);
+  e.batching.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+  e.batching.max_delay = absl::GetFlag(FLAGS_max_batch_delay);
+  e.batching.max_queued_inputs = absl::GetFlag(FLAGS_max_queued_inputs);
   e.store.max_adapters = absl::GetFlag(FLAGS_max_adapters);
   e.store.max_bytes = absl::GetFlag(FLAGS_max_adapter_bytes);
   return o;

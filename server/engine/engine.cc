@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -41,6 +42,28 @@ absl::StatusOr<torch::Tensor> DecodeBatch(const std::vector<const InputRef*>& in
                                 data + static_cast<int64_t>(i) * numel));
   }
   return batch;
+}
+
+// Top-k labels and probabilities of one job's rows.
+Engine::PredictResult ToPredictions(const Adapter& adapter, const BatchOutput& out, int64_t k) {
+  Engine::PredictResult result;
+  result.backbone = adapter.info.backbone;
+  result.compute_seconds = out.compute_seconds;
+  c10::InferenceMode guard;
+  auto [values, indices] = out.values.topk(k, 1);
+  values = values.cpu();
+  indices = indices.cpu();
+  auto v = values.accessor<float, 2>();
+  auto ix = indices.accessor<int64_t, 2>();
+  const auto& labels = adapter.info.labels;
+  for (int64_t i = 0; i < values.size(0); ++i) {
+    Prediction p;
+    for (int64_t j = 0; j < k; ++j) p.scores.push_back({labels[ix[i][j]], v[i][j]});
+    p.label = p.scores[0].label;
+    p.probability = p.scores[0].probability;
+    result.predictions.push_back(std::move(p));
+  }
+  return result;
 }
 
 }  // namespace
@@ -97,6 +120,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
       continue;
     }
     engine->backbone_names_.push_back(name);
+    engine->batchers_.emplace(name, std::make_unique<Batcher>(backbone, options.batching));
   }
   std::sort(engine->backbone_names_.begin(), engine->backbone_names_.end());
   return engine;
@@ -199,13 +223,21 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
   AdapterInfo& info = adapter->info;
   auto head = std::make_shared<AdapterHead>();
   const double cpu_start = ThreadCpuSeconds();
+  // The backbone pass goes through the batcher, shared with Predict.
+  const absl::Time backbone_start = absl::Now();
+  absl::StatusOr<BatchOutput> pass = absl::UnknownError("not run");
+  absl::Notification passed;
+  RETURN_IF_ERROR(batchers_.at(backbone->info().name)
+                      ->Submit(batch, nullptr, &ctx, [&](absl::StatusOr<BatchOutput> out) {
+                        pass = std::move(out);
+                        passed.Notify();
+                      }));
+  passed.WaitForNotification();
+  RETURN_IF_ERROR(pass.status());
+  info.stats.backbone_seconds = absl::ToDoubleSeconds(absl::Now() - backbone_start);
   RETURN_IF_ERROR(GuardTorch("adapt", [&]() -> absl::Status {
-    const absl::Time backbone_start = absl::Now();
-    ASSIGN_OR_RETURN(torch::Tensor features,
-                     backbone->Features(batch.to(backbone->device(), /*non_blocking=*/true)));
-    features = features.clone();  // Out of inference mode, for autograd.
+    torch::Tensor features = pass->values.clone();  // Out of inference mode, for autograd.
     auto target = torch::tensor(targets, torch::kLong).to(backbone->device());
-    info.stats.backbone_seconds = absl::ToDoubleSeconds(absl::Now() - backbone_start);
     ASSIGN_OR_RETURN(HeadResult result,
                      AdaptHead(method, features, target, static_cast<int64_t>(labels.size()),
                                backbone->meta_learner(), adapt_options));
@@ -216,7 +248,7 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
     info.stats.support_loss_after = result.loss_after;
     return absl::OkStatus();
   }));
-  info.stats.compute_seconds = ThreadCpuSeconds() - cpu_start;
+  info.stats.compute_seconds = ThreadCpuSeconds() - cpu_start + pass->compute_seconds;
   info.stats.device = backbone->info().device;
   info.adapter_id = NewAdapterId();
   info.tenant = ctx.tenant;
@@ -236,53 +268,52 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
   return AdapterPtr(std::move(adapter));
 }
 
+void Engine::PredictAsync(const PredictRequest& request, const CallContext& ctx,
+                          PredictDone done) {
+  auto start = [&]() -> absl::Status {
+    if (request.adapter_id.empty()) return absl::InvalidArgumentError("adapter_id: is empty");
+    if (request.inputs.empty()) return absl::InvalidArgumentError("inputs: is empty");
+    if (static_cast<int>(request.inputs.size()) > options_.max_predict_inputs) {
+      return absl::InvalidArgumentError(absl::StrCat("inputs: ", request.inputs.size(),
+                                                     " inputs exceeds the limit of ",
+                                                     options_.max_predict_inputs));
+    }
+    if (request.top_k < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("top_k: must not be negative, got ", request.top_k));
+    }
+    ASSIGN_OR_RETURN(AdapterPtr adapter, store_->Get(request.adapter_id, ctx.tenant));
+    ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(adapter->info.backbone));
+    std::vector<const InputRef*> inputs;
+    for (const auto& input : request.inputs) inputs.push_back(&input);
+    ASSIGN_OR_RETURN(torch::Tensor batch,
+                     DecodeBatch(inputs, backbone->info(), options_.decode,
+                                 [](size_t i) { return absl::StrCat("inputs[", i, "]"); }));
+    const int64_t classes = static_cast<int64_t>(adapter->info.labels.size());
+    const int64_t k = request.top_k == 0 ? classes : std::min<int64_t>(request.top_k, classes);
+    auto head = adapter->head;
+    return batchers_.at(backbone->info().name)
+        ->Submit(std::move(batch), std::move(head), &ctx,
+                 [adapter = std::move(adapter), k, done](absl::StatusOr<BatchOutput> out) {
+                   if (!out.ok()) return done(out.status());
+                   done(GuardTorch("predict", [&]() -> absl::StatusOr<PredictResult> {
+                     return ToPredictions(*adapter, *out, k);
+                   }));
+                 });
+  };
+  absl::Status status = start();
+  if (!status.ok()) done(status);
+}
+
 absl::StatusOr<Engine::PredictResult> Engine::Predict(const PredictRequest& request,
                                                       const CallContext& ctx) {
-  if (request.adapter_id.empty()) return absl::InvalidArgumentError("adapter_id: is empty");
-  if (request.inputs.empty()) return absl::InvalidArgumentError("inputs: is empty");
-  if (static_cast<int>(request.inputs.size()) > options_.max_predict_inputs) {
-    return absl::InvalidArgumentError(absl::StrCat("inputs: ", request.inputs.size(),
-                                                   " inputs exceeds the limit of ",
-                                                   options_.max_predict_inputs));
-  }
-  if (request.top_k < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("top_k: must not be negative, got ", request.top_k));
-  }
-  ASSIGN_OR_RETURN(AdapterPtr adapter, store_->Get(request.adapter_id, ctx.tenant));
-  ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(adapter->info.backbone));
-  std::vector<const InputRef*> inputs;
-  for (const auto& input : request.inputs) inputs.push_back(&input);
-  ASSIGN_OR_RETURN(torch::Tensor batch,
-                   DecodeBatch(inputs, backbone->info(), options_.decode,
-                               [](size_t i) { return absl::StrCat("inputs[", i, "]"); }));
-  RETURN_IF_ERROR(CheckCall(ctx, "before the backbone pass"));
-  const auto& labels = adapter->info.labels;
-  const int64_t classes = static_cast<int64_t>(labels.size());
-  const int64_t k = request.top_k == 0 ? classes : std::min<int64_t>(request.top_k, classes);
-  PredictResult result;
-  result.backbone = backbone->info().name;
-  const double cpu_start = ThreadCpuSeconds();
-  RETURN_IF_ERROR(GuardTorch("predict", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(torch::Tensor features,
-                     backbone->Features(batch.to(backbone->device(), /*non_blocking=*/true)));
-    c10::InferenceMode guard;
-    auto probs = torch::softmax(HeadLogits(features, adapter->head->weight, adapter->head->bias), 1);
-    auto [values, indices] = probs.topk(k, 1);
-    values = values.cpu();
-    indices = indices.cpu();
-    auto v = values.accessor<float, 2>();
-    auto ix = indices.accessor<int64_t, 2>();
-    for (int64_t i = 0; i < values.size(0); ++i) {
-      Prediction p;
-      for (int64_t j = 0; j < k; ++j) p.scores.push_back({labels[ix[i][j]], v[i][j]});
-      p.label = p.scores[0].label;
-      p.probability = p.scores[0].probability;
-      result.predictions.push_back(std::move(p));
-    }
-    return absl::OkStatus();
-  }));
-  result.compute_seconds = ThreadCpuSeconds() - cpu_start;
+  absl::StatusOr<PredictResult> result = absl::UnknownError("not run");
+  absl::Notification finished;
+  PredictAsync(request, ctx, [&](absl::StatusOr<PredictResult> r) {
+    result = std::move(r);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
   return result;
 }
 

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "server/engine/adapter.h"
 #include "server/engine/adapter_store.h"
+#include "server/engine/batcher.h"
 #include "server/engine/input_decoder.h"
 #include "server/engine/types.h"
 
@@ -54,6 +55,8 @@ class Engine {
     DecodeLimits decode;
     // Bounds, clock and callbacks of the adapter store.
     AdapterStore::Options store;
+    // Dynamic batching of backbone passes, one batcher per backbone.
+    BatchingOptions batching;
     // Called for each model folder that fails to load; it is skipped.
     std::function<void(const std::string& folder, const absl::Status&)> on_model_error;
   };
@@ -90,6 +93,14 @@ class Engine {
   std::string device() const { return device_; }
 
   absl::StatusOr<AdapterPtr> Adapt(const AdaptRequest& request, const CallContext& ctx);
+  using PredictDone = std::function<void(absl::StatusOr<PredictResult>)>;
+  // Validates and decodes on the calling thread, then queues the backbone
+  // pass on the backbone's batcher; `done` runs exactly once, on the calling
+  // thread when the request fails early, else on the batcher's thread.
+  // `request` may be released once this returns; `ctx` must stay valid until
+  // `done` runs.
+  void PredictAsync(const PredictRequest& request, const CallContext& ctx, PredictDone done);
+  // PredictAsync, waited for.
   absl::StatusOr<PredictResult> Predict(const PredictRequest& request,
                                         const CallContext& ctx);
   absl::StatusOr<AdapterPtr> GetAdapter(const std::string& adapter_id,
@@ -112,6 +123,8 @@ class Engine {
   std::unique_ptr<AdapterStore> store_;
   absl::flat_hash_map<std::string, std::shared_ptr<Backbone>> backbones_;  // Fixed after Create.
   std::vector<std::string> backbone_names_;                                // Sorted.
+  // Declared last so that they drain first on destruction.
+  absl::flat_hash_map<std::string, std::unique_ptr<Batcher>> batchers_;
   absl::Mutex rng_mu_;
   absl::BitGen rng_ ABSL_GUARDED_BY(rng_mu_);
 };

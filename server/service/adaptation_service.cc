@@ -31,44 +31,51 @@ AdaptationServiceImpl::AdaptationServiceImpl(engine::Engine* engine, engine::Wor
                                              Metrics* metrics)
     : engine_(engine), work_(work), metrics_(metrics) {}
 
-grpc::ServerUnaryReactor* AdaptationServiceImpl::Run(grpc::CallbackServerContext* ctx,
-                                                     const char* rpc, bool inline_call,
-                                                     Handler handler) {
+grpc::ServerUnaryReactor* AdaptationServiceImpl::Start(grpc::CallbackServerContext* ctx,
+                                                       const char* rpc, Where where,
+                                                       Handler handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto finish = [this, reactor, rpc](const absl::Status& status) {
+  auto call = std::make_shared<const engine::CallContext>(MakeCallContext(ctx));
+  Finish finish = [this, reactor, rpc, call](const absl::Status& status) {
     grpc::Status grpc_status = ToGrpcStatus(status);
     metrics_->RecordRequest(rpc, GrpcCodeName(grpc_status.error_code()));
     reactor->Finish(grpc_status);
   };
-  engine::CallContext call = MakeCallContext(ctx);
-  if (inline_call) {
-    finish(handler(call));
+  if (where == Where::kInline) {
+    handler(*call, std::move(finish));
     return reactor;
   }
-  if (!work_->TrySchedule([finish, handler = std::move(handler), call] { finish(handler(call)); })) {
+  if (!work_->TrySchedule([call, finish, handler = std::move(handler)] { handler(*call, finish); })) {
     finish(absl::ResourceExhaustedError(
         absl::StrCat(rpc, ": server overloaded, the work queue is full; retry with backoff")));
   }
   return reactor;
 }
 
+AdaptationServiceImpl::Handler AdaptationServiceImpl::Sync(
+    std::function<absl::Status(const engine::CallContext&)> body) {
+  return [body = std::move(body)](const engine::CallContext& call, Finish finish) {
+    finish(body(call));
+  };
+}
+
 grpc::ServerUnaryReactor* AdaptationServiceImpl::ListBackbones(
     grpc::CallbackServerContext* ctx, const v1::ListBackbonesRequest*,
     v1::ListBackbonesResponse* response) {
-  return Run(ctx, "ListBackbones", /*inline_call=*/true,
-             [this, response](const engine::CallContext&) {
+  return Start(ctx, "ListBackbones", Where::kInline,
+               Sync([this, response](const engine::CallContext&) {
                for (const auto& info : engine_->ListBackbones()) {
                  ToProto(info, response->add_backbones());
                }
                return absl::OkStatus();
-             });
+             }));
 }
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::Adapt(grpc::CallbackServerContext* ctx,
                                                        const v1::AdaptRequest* request,
                                                        v1::AdaptResponse* response) {
-  return Run(ctx, "Adapt", /*inline_call=*/false,
-             [this, request, response](const engine::CallContext& call) -> absl::Status {
+  return Start(ctx, "Adapt", Where::kWorkQueue,
+               Sync([this, request, response](const engine::CallContext& call) -> absl::Status {
                auto adapter = engine_->Adapt(FromProto(*request), call);
                if (!adapter.ok()) return adapter.status();
                const engine::AdapterInfo& info = (*adapter)->info;
@@ -76,42 +83,48 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::Adapt(grpc::CallbackServerConte
                metrics_->RecordAdapt(info);
                metrics_->AddCompute(info.stats.device, "Adapt", info.stats.compute_seconds);
                return absl::OkStatus();
-             });
+             }));
 }
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::Predict(grpc::CallbackServerContext* ctx,
                                                          const v1::PredictRequest* request,
                                                          v1::PredictResponse* response) {
-  return Run(ctx, "Predict", /*inline_call=*/false,
-             [this, request, response](const engine::CallContext& call) -> absl::Status {
-               const absl::Time start = absl::Now();
-               auto result = engine_->Predict(FromProto(*request), call);
-               if (!result.ok()) return result.status();
-               for (const auto& p : result->predictions) ToProto(p, response->add_predictions());
-               metrics_->RecordPredict(result->backbone,
-                                       absl::ToDoubleSeconds(absl::Now() - start));
-               metrics_->AddCompute(engine_->device(), "Predict", result->compute_seconds);
-               return absl::OkStatus();
-             });
+  return Start(ctx, "Predict", Where::kInline,
+               [this, request, response](const engine::CallContext& call, Finish finish) {
+                 const absl::Time start = absl::Now();
+                 engine_->PredictAsync(
+                     FromProto(*request), call,
+                     [this, response, start, finish = std::move(finish)](
+                         absl::StatusOr<engine::Engine::PredictResult> result) {
+                       if (!result.ok()) return finish(result.status());
+                       for (const auto& p : result->predictions) {
+                         ToProto(p, response->add_predictions());
+                       }
+                       metrics_->RecordPredict(result->backbone,
+                                               absl::ToDoubleSeconds(absl::Now() - start));
+                       metrics_->AddCompute(engine_->device(), "Predict", result->compute_seconds);
+                       finish(absl::OkStatus());
+                     });
+               });
 }
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::GetAdapter(
     grpc::CallbackServerContext* ctx, const v1::GetAdapterRequest* request,
     v1::Adapter* response) {
-  return Run(ctx, "GetAdapter", /*inline_call=*/true,
-             [this, request, response](const engine::CallContext& call) -> absl::Status {
+  return Start(ctx, "GetAdapter", Where::kInline,
+               Sync([this, request, response](const engine::CallContext& call) -> absl::Status {
                auto adapter = engine_->GetAdapter(request->adapter_id(), call);
                if (!adapter.ok()) return adapter.status();
                ToProto((*adapter)->info, response);
                return absl::OkStatus();
-             });
+             }));
 }
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::ListAdapters(
     grpc::CallbackServerContext* ctx, const v1::ListAdaptersRequest* request,
     v1::ListAdaptersResponse* response) {
-  return Run(ctx, "ListAdapters", /*inline_call=*/true,
-             [this, request, response](const engine::CallContext& call) -> absl::Status {
+  return Start(ctx, "ListAdapters", Where::kInline,
+               Sync([this, request, response](const engine::CallContext& call) -> absl::Status {
                auto page = engine_->ListAdapters(request->backbone(), request->page_size(),
                                                  request->page_token(), call);
                if (!page.ok()) return page.status();
@@ -120,16 +133,16 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::ListAdapters(
                }
                response->set_next_page_token(page->next_page_token);
                return absl::OkStatus();
-             });
+             }));
 }
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::DeleteAdapter(
     grpc::CallbackServerContext* ctx, const v1::DeleteAdapterRequest* request,
     google::protobuf::Empty*) {
-  return Run(ctx, "DeleteAdapter", /*inline_call=*/true,
-             [this, request](const engine::CallContext& call) {
+  return Start(ctx, "DeleteAdapter", Where::kInline,
+               Sync([this, request](const engine::CallContext& call) {
                return engine_->DeleteAdapter(request->adapter_id(), call);
-             });
+             }));
 }
 
 }  // namespace adaptd::service

@@ -1,6 +1,7 @@
 // The gRPC adapter for the engine: proto -> engine call -> one status
-// mapping -> metrics. Handlers never block gRPC's threads: engine work runs on
-// a bounded WorkQueue and finishes the call from there. Thread-safe.
+// mapping -> metrics. Handlers never block gRPC's threads: Predict is queued
+// on the backbone's batcher and finished from its thread; Adapt runs on a
+// bounded WorkQueue; the rest are quick and run inline. Thread-safe.
 #ifndef ADAPTD_SERVER_SERVICE_ADAPTATION_SERVICE_H_
 #define ADAPTD_SERVER_SERVICE_ADAPTATION_SERVICE_H_
 
@@ -40,11 +41,15 @@ class AdaptationServiceImpl final : public adaptd::v1::AdaptationService::Callba
                                           google::protobuf::Empty* response) override;
 
  private:
-  using Handler = std::function<absl::Status(const engine::CallContext&)>;
-  // Runs `handler` on the work queue (or inline when `inline_call`), then
-  // finishes the call and counts it.
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, const char* rpc,
-                                bool inline_call, Handler handler);
+  using Finish = std::function<void(const absl::Status&)>;
+  using Handler = std::function<void(const engine::CallContext&, Finish)>;
+  enum class Where { kInline, kWorkQueue };
+  // Starts `handler`, which calls Finish exactly once, from any thread; that
+  // finishes the call and counts it. The CallContext lives until then.
+  grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* ctx, const char* rpc, Where where,
+                                  Handler handler);
+  // For handlers that are done when they return.
+  static Handler Sync(std::function<absl::Status(const engine::CallContext&)> body);
 
   engine::Engine* const engine_;
   engine::WorkQueue* const work_;

@@ -102,7 +102,19 @@ Metrics::Metrics(prometheus::Registry& registry)
       backbone_memory_(prometheus::BuildGauge()
                            .Name("adaptd_backbone_memory_bytes")
                            .Help("Bytes of backbone parameters and buffers on the device.")
-                           .Register(registry)) {
+                           .Register(registry)),
+      batch_size_(prometheus::BuildHistogram()
+                      .Name("adaptd_batch_size")
+                      .Help("Inputs per backbone forward of the dynamic batcher.")
+                      .Register(registry)),
+      queue_duration_(prometheus::BuildHistogram()
+                          .Name("adaptd_queue_duration_seconds")
+                          .Help("Time a job waited in the batcher's queue.")
+                          .Register(registry)),
+      queue_depth_(prometheus::BuildGauge()
+                       .Name("adaptd_queue_depth")
+                       .Help("Inputs waiting in the batcher's queue.")
+                       .Register(registry)) {
   // Evictions start at zero so that rate() works from the first scrape.
   evictions_.Add({{"reason", "ttl"}});
   evictions_.Add({{"reason", "capacity"}});
@@ -134,6 +146,20 @@ void Metrics::SetBackboneMemory(const engine::BackboneInfo& info) {
   backbone_memory_.Add({{"backbone", info.name}, {"device", info.device}})
       .Set(static_cast<double>(info.memory_bytes));
   adapters_.Add({{"backbone", info.name}});
+  queue_depth_.Add({{"backbone", info.name}});
+}
+
+void Metrics::RecordBatch(const std::string& backbone, int batch_size) {
+  static const Histogram::BucketBoundaries kBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+  batch_size_.Add({{"backbone", backbone}}, kBuckets).Observe(batch_size);
+}
+
+void Metrics::RecordQueueWait(const std::string& backbone, double seconds) {
+  queue_duration_.Add({{"backbone", backbone}}, LatencyBuckets()).Observe(seconds);
+}
+
+void Metrics::SetQueueDepth(const std::string& backbone, int queued_inputs) {
+  queue_depth_.Add({{"backbone", backbone}}).Set(queued_inputs);
 }
 
 void Metrics::AdapterInserted(const engine::AdapterInfo& info) {

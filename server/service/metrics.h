@@ -26,6 +26,10 @@ class Metrics {
   void RecordPredict(const std::string& backbone, double seconds);
   void AddCompute(const std::string& device, const std::string& rpc, double seconds);
   void SetBackboneMemory(const engine::BackboneInfo& info);
+  // Hooks for engine::BatchingOptions.
+  void RecordBatch(const std::string& backbone, int batch_size);
+  void RecordQueueWait(const std::string& backbone, double seconds);
+  void SetQueueDepth(const std::string& backbone, int queued_inputs);
   // Hooks for AdapterStore::Options.
   void AdapterInserted(const engine::AdapterInfo& info);
   void AdapterRemoved(const engine::AdapterInfo& info, engine::RemovalReason reason);
@@ -40,6 +44,9 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& loss_reduction_;
   prometheus::Family<prometheus::Counter>& compute_;
   prometheus::Family<prometheus::Gauge>& backbone_memory_;
+  prometheus::Family<prometheus::Histogram>& batch_size_;
+  prometheus::Family<prometheus::Histogram>& queue_duration_;
+  prometheus::Family<prometheus::Gauge>& queue_depth_;
 };
 
 // Exports process_cpu_seconds_total and process_resident_memory_bytes, read

@@ -31,6 +31,15 @@ absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options optio
   eo.store.on_remove = [metrics](const engine::AdapterInfo& info, engine::RemovalReason reason) {
     metrics->AdapterRemoved(info, reason);
   };
+  eo.batching.on_batch = [metrics](const std::string& backbone, int size) {
+    metrics->RecordBatch(backbone, size);
+  };
+  eo.batching.on_dequeue = [metrics](const std::string& backbone, double seconds) {
+    metrics->RecordQueueWait(backbone, seconds);
+  };
+  eo.batching.on_queue_depth = [metrics](const std::string& backbone, int depth) {
+    metrics->SetQueueDepth(backbone, depth);
+  };
   auto log = options.log;
   eo.on_model_error = [log](const std::string& folder, const absl::Status& status) {
     log(absl::StrCat("skipping model ", folder, ": ", status.ToString()));

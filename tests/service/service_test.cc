@@ -327,6 +327,9 @@ TEST(ServiceMetricsTest, MetricsAreScrapedOverHttpAndMove) {
   EXPECT_GT(Sample(text, "adaptd_compute_seconds_total{device=\"cpu\",rpc=\"Adapt\"}"), 0);
   EXPECT_GT(Sample(text, "adaptd_compute_seconds_total{device=\"cpu\",rpc=\"Predict\"}"), 0);
   EXPECT_GT(Sample(text, "adaptd_backbone_memory_bytes{backbone=\"tiny\",device=\"cpu\"}"), 0);
+  EXPECT_GE(Sample(text, "adaptd_batch_size_count{backbone=\"tiny\"}"), 1);
+  EXPECT_GE(Sample(text, "adaptd_queue_duration_seconds_count{backbone=\"tiny\"}"), 3);
+  EXPECT_EQ(Sample(text, "adaptd_queue_depth{backbone=\"tiny\"}"), 0);
   EXPECT_GT(Sample(text, "process_cpu_seconds_total"), 0);
   EXPECT_GT(Sample(text, "process_resident_memory_bytes"), 0);
   // No NVML here: the GPU gauges are absent.

@@ -1,0 +1,178 @@
+#include "server/engine/batcher.h"
+
+#include <torch/torch.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/engine/adapter_head.h"
+#include "server/engine/backbone.h"
+#include "server/engine/status_macros.h"
+#include "server/engine/torch_util.h"
+
+namespace adaptd::engine {
+
+Batcher::Batcher(std::shared_ptr<Backbone> backbone, const BatchingOptions& options)
+    : backbone_(std::move(backbone)), options_(options) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Batcher::~Batcher() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+absl::Status Batcher::Submit(at::Tensor inputs, std::shared_ptr<const AdapterHead> head,
+                             const CallContext* ctx, Done done) {
+  const int n = static_cast<int>(inputs.size(0));
+  int depth = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("the server is shutting down");
+    if (queued_inputs_ > 0 && queued_inputs_ + n > options_.max_queued_inputs) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "backbone ", backbone_->info().name, " is overloaded: ", queued_inputs_,
+          " inputs already queued (limit ", options_.max_queued_inputs, "); retry with backoff"));
+    }
+    queue_.push_back(Job{std::move(inputs), std::move(head), ctx, std::move(done), absl::Now()});
+    queued_inputs_ += n;
+    depth = queued_inputs_;
+  }
+  if (options_.on_queue_depth) options_.on_queue_depth(backbone_->info().name, depth);
+  return absl::OkStatus();
+}
+
+int Batcher::queued_inputs() const {
+  absl::MutexLock lock(&mu_);
+  return queued_inputs_;
+}
+
+void Batcher::Loop() {
+  const int max_batch = std::max(1, options_.max_batch_size);
+  for (;;) {
+    std::vector<Job> jobs;
+    int depth = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Batcher* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) {
+            return b->stopping_ || !b->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // Stopping, and drained.
+      const absl::Time flush_at = queue_.front().enqueued + options_.max_delay;
+      struct Ready {
+        Batcher* b;
+        int max_batch;
+      } ready{this, max_batch};
+      mu_.AwaitWithDeadline(
+          absl::Condition(
+              +[](Ready* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                return r->b->stopping_ || r->b->queued_inputs_ >= r->max_batch;
+              },
+              &ready),
+          flush_at);
+      int taken = 0;
+      while (!queue_.empty()) {
+        const int n = static_cast<int>(queue_.front().inputs.size(0));
+        if (!jobs.empty() && taken + n > max_batch) break;
+        taken += n;
+        queued_inputs_ -= n;
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      depth = queued_inputs_;
+    }
+    if (options_.on_queue_depth) options_.on_queue_depth(backbone_->info().name, depth);
+    RunBatch(jobs);
+  }
+}
+
+void Batcher::RunBatch(std::vector<Job>& jobs) {
+  const std::string& name = backbone_->info().name;
+  const absl::Time now = absl::Now();
+  std::vector<Job> live;
+  for (auto& job : jobs) {
+    if (job.ctx != nullptr && job.ctx->IsCancelled()) {
+      job.done(absl::CancelledError("cancelled while queued"));
+    } else if (job.ctx != nullptr && now > job.ctx->deadline) {
+      job.done(absl::DeadlineExceededError("deadline exceeded while queued"));
+    } else {
+      live.push_back(std::move(job));
+    }
+  }
+  if (live.empty()) return;
+  int total = 0;
+  for (const auto& job : live) total += static_cast<int>(job.inputs.size(0));
+  if (options_.on_batch) options_.on_batch(name, total);
+
+  std::vector<BatchOutput> outputs(live.size());
+  const double cpu_start = ThreadCpuSeconds();
+  absl::Status status = GuardTorch("batch on " + name, [&]() -> absl::Status {
+    std::vector<at::Tensor> parts;
+    for (const auto& job : live) parts.push_back(job.inputs);
+    at::Tensor batch = parts.size() == 1 ? parts[0] : torch::cat(parts);
+    if (backbone_->device().is_cuda()) batch = batch.pin_memory();
+    ASSIGN_OR_RETURN(at::Tensor features,
+                     backbone_->Features(batch.to(backbone_->device(), /*non_blocking=*/true)));
+    c10::InferenceMode guard;
+    // Gather every head, padded to the most classes, one row per input; the
+    // padded classes get a bias of -inf and so probability 0.
+    int64_t max_classes = 0;
+    for (const auto& job : live) {
+      if (job.head) max_classes = std::max(max_classes, job.head->weight.size(0));
+    }
+    at::Tensor probs;
+    if (max_classes > 0) {
+      std::vector<at::Tensor> weights, biases, rows;
+      int64_t offset = 0;
+      for (const auto& job : live) {
+        const int64_t n = job.inputs.size(0);
+        if (job.head) {
+          const int64_t pad = max_classes - job.head->weight.size(0);
+          at::Tensor w = job.head->weight, b = job.head->bias;
+          if (pad > 0) {
+            w = torch::cat({w, torch::zeros({pad, w.size(1)}, w.options())});
+            b = torch::cat({b, torch::full({pad}, -INFINITY, b.options())});
+          }
+          weights.push_back(w.unsqueeze(0).expand({n, max_classes, w.size(1)}));
+          biases.push_back(b.unsqueeze(0).expand({n, max_classes}));
+          rows.push_back(torch::arange(offset, offset + n, torch::kLong));
+        }
+        offset += n;
+      }
+      at::Tensor index = torch::cat(rows).to(features.device());
+      at::Tensor f = features.index_select(0, index);
+      at::Tensor logits =
+          kHeadScale * (torch::bmm(torch::cat(weights), f.unsqueeze(2)).squeeze(2) + torch::cat(biases));
+      probs = torch::softmax(logits, 1);
+    }
+    int64_t offset = 0, head_offset = 0;
+    for (size_t i = 0; i < live.size(); ++i) {
+      const int64_t n = live[i].inputs.size(0);
+      if (live[i].head) {
+        outputs[i].values =
+            probs.narrow(0, head_offset, n).narrow(1, 0, live[i].head->weight.size(0));
+        head_offset += n;
+      } else {
+        outputs[i].values = features.narrow(0, offset, n);
+      }
+      offset += n;
+    }
+    return absl::OkStatus();
+  });
+  const double compute = ThreadCpuSeconds() - cpu_start;
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (!status.ok()) {
+      live[i].done(status);
+      continue;
+    }
+    outputs[i].compute_seconds = compute * live[i].inputs.size(0) / total;
+    outputs[i].queue_seconds = absl::ToDoubleSeconds(now - live[i].enqueued);
+    if (options_.on_dequeue) options_.on_dequeue(name, outputs[i].queue_seconds);
+    live[i].done(std::move(outputs[i]));
+  }
+}
+
+}  // namespace adaptd::engine

@@ -1,0 +1,89 @@
+// Dynamic batching for one backbone: jobs from any number of requests and
+// adapters are gathered until `max_batch_size` inputs or `max_delay` has
+// passed since the oldest one arrived; then one backbone forward runs for the
+// whole batch on the batcher's own thread. Jobs that carry a head get class
+// probabilities, computed for all of them in one batched matmul over their
+// gathered heads; jobs without one (the backbone pass of Adapt) get features.
+//
+// The queue is bounded: Submit refuses with RESOURCE_EXHAUSTED at once when
+// it is full. Jobs whose deadline has passed or whose caller has gone away
+// are dropped before they run. Destruction drains the queue. Thread-safe.
+#ifndef ADAPTD_SERVER_ENGINE_BATCHER_H_
+#define ADAPTD_SERVER_ENGINE_BATCHER_H_
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <ATen/core/Tensor.h>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/engine/adapter.h"
+#include "server/engine/types.h"
+
+namespace adaptd::engine {
+
+class Backbone;
+
+struct BatchingOptions {
+  // Most inputs in one backbone forward.
+  int max_batch_size = 64;
+  // Longest a job waits for others to join its batch.
+  absl::Duration max_delay = absl::Milliseconds(2);
+  // Most inputs waiting; beyond it Submit answers RESOURCE_EXHAUSTED.
+  int max_queued_inputs = 8192;
+  // Observers for metrics; each may be empty. Called on the batcher thread.
+  std::function<void(const std::string& backbone, int batch_size)> on_batch;
+  std::function<void(const std::string& backbone, double queue_seconds)> on_dequeue;
+  std::function<void(const std::string& backbone, int queued_inputs)> on_queue_depth;
+};
+
+struct BatchOutput {
+  at::Tensor values;  // [n, C] probabilities with a head, else [n, D] features.
+  double compute_seconds = 0;  // This job's share of the batch's device time.
+  double queue_seconds = 0;
+};
+
+class Batcher {
+ public:
+  using Done = std::function<void(absl::StatusOr<BatchOutput>)>;
+
+  Batcher(std::shared_ptr<Backbone> backbone, const BatchingOptions& options);
+  ~Batcher();
+
+  // Queues `inputs` ([n,C,H,W] float on the CPU). `head` may be null (then
+  // features come back). `done` runs exactly once, on the batcher thread, or
+  // never if Submit returns an error. `ctx` must stay valid until `done`.
+  absl::Status Submit(at::Tensor inputs, std::shared_ptr<const AdapterHead> head,
+                      const CallContext* ctx, Done done);
+
+  int queued_inputs() const;
+
+ private:
+  struct Job {
+    at::Tensor inputs;
+    std::shared_ptr<const AdapterHead> head;
+    const CallContext* ctx;
+    Done done;
+    absl::Time enqueued;
+  };
+
+  void Loop();
+  void RunBatch(std::vector<Job>& jobs);
+
+  const std::shared_ptr<Backbone> backbone_;
+  const BatchingOptions options_;
+  mutable absl::Mutex mu_;
+  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
+  int queued_inputs_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace adaptd::engine
+
+#endif  // ADAPTD_SERVER_ENGINE_BATCHER_H_
