@@ -40,6 +40,13 @@ ABSL_FLAG(absl::Duration, default_ttl, absl::Hours(24), "TTL of adapters whose r
 ABSL_FLAG(absl::Duration, max_ttl, absl::Hours(24 * 30), "Longest TTL a request may ask for.");
 ABSL_FLAG(int64_t, max_image_bytes, 8 << 20, "Largest encoded image accepted, in bytes.");
 ABSL_FLAG(int64_t, max_image_pixels, 4096 * 4096, "Largest decoded image accepted, in pixels.");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File of \"<token> <tenant>\" lines; clients send \"authorization: Bearer <token>\". "
+          "Empty: auth off, one tenant \"default\". Edits apply without a restart.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate; empty: plaintext.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle; when set, clients must present a certificate it signed (mTLS).");
 ABSL_FLAG(std::string, nvml_library, "libnvidia-ml.so.1",
           "NVML library to dlopen for the GPU gauges.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -57,6 +64,10 @@ adaptd::service::AdaptdServer::Options OptionsFromFlags() {
   o.workers = absl::GetFlag(FLAGS_workers);
   o.max_queued = absl::GetFlag(FLAGS_max_queued);
   o.nvml_library = absl::GetFlag(FLAGS_nvml_library);
+  o.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  o.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  o.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   auto& e = o.engine;
   e.model_repository = absl::GetFlag(FLAGS_model_repository);
   e.device = absl::GetFlag(FLAGS_device);

@@ -28,19 +28,37 @@ engine::CallContext MakeCallContext(grpc::CallbackServerContext* ctx) {
 }  // namespace
 
 AdaptationServiceImpl::AdaptationServiceImpl(engine::Engine* engine, engine::WorkQueue* work,
-                                             Metrics* metrics)
-    : engine_(engine), work_(work), metrics_(metrics) {}
+                                             Metrics* metrics, TokenAuthenticator* auth)
+    : engine_(engine), work_(work), metrics_(metrics), auth_(auth) {}
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::Start(grpc::CallbackServerContext* ctx,
                                                        const char* rpc, Where where,
                                                        Handler handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto call = std::make_shared<const engine::CallContext>(MakeCallContext(ctx));
+  engine::CallContext context = MakeCallContext(ctx);
+  absl::Status authenticated = absl::OkStatus();
+  if (auth_ != nullptr) {
+    const auto& metadata = ctx->client_metadata();
+    auto header = metadata.find("authorization");
+    absl::string_view value;
+    if (header != metadata.end()) value = {header->second.data(), header->second.size()};
+    auto tenant = auth_->Authenticate(value);
+    if (tenant.ok()) {
+      context.tenant = *std::move(tenant);
+    } else {
+      authenticated = tenant.status();
+    }
+  }
+  auto call = std::make_shared<const engine::CallContext>(std::move(context));
   Finish finish = [this, reactor, rpc, call](const absl::Status& status) {
     grpc::Status grpc_status = ToGrpcStatus(status);
     metrics_->RecordRequest(rpc, GrpcCodeName(grpc_status.error_code()));
     reactor->Finish(grpc_status);
   };
+  if (!authenticated.ok()) {
+    finish(authenticated);
+    return reactor;
+  }
   if (where == Where::kInline) {
     handler(*call, std::move(finish));
     return reactor;
@@ -81,7 +99,8 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::Adapt(grpc::CallbackServerConte
                const engine::AdapterInfo& info = (*adapter)->info;
                ToProto(info, response->mutable_adapter());
                metrics_->RecordAdapt(info);
-               metrics_->AddCompute(info.stats.device, "Adapt", info.stats.compute_seconds);
+               metrics_->AddCompute(info.stats.device, "Adapt", call.tenant,
+                                    info.stats.compute_seconds);
                return absl::OkStatus();
              }));
 }
@@ -94,7 +113,7 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::Predict(grpc::CallbackServerCon
                  const absl::Time start = absl::Now();
                  engine_->PredictAsync(
                      FromProto(*request), call,
-                     [this, response, start, finish = std::move(finish)](
+                     [this, response, start, tenant = call.tenant, finish = std::move(finish)](
                          absl::StatusOr<engine::Engine::PredictResult> result) {
                        if (!result.ok()) return finish(result.status());
                        for (const auto& p : result->predictions) {
@@ -102,7 +121,8 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::Predict(grpc::CallbackServerCon
                        }
                        metrics_->RecordPredict(result->backbone,
                                                absl::ToDoubleSeconds(absl::Now() - start));
-                       metrics_->AddCompute(engine_->device(), "Predict", result->compute_seconds);
+                       metrics_->AddCompute(engine_->device(), "Predict", tenant,
+                                            result->compute_seconds);
                        finish(absl::OkStatus());
                      });
                });

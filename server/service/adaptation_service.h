@@ -12,14 +12,17 @@
 #include "absl/status/status.h"
 #include "server/engine/engine.h"
 #include "server/engine/work_queue.h"
+#include "server/service/auth.h"
 #include "server/service/metrics.h"
 
 namespace adaptd::service {
 
 class AdaptationServiceImpl final : public adaptd::v1::AdaptationService::CallbackService {
  public:
-  // Not owned; all must outlive the service.
-  AdaptationServiceImpl(engine::Engine* engine, engine::WorkQueue* work, Metrics* metrics);
+  // Not owned; all must outlive the service. `auth` may be null: then every
+  // call belongs to the tenant "default".
+  AdaptationServiceImpl(engine::Engine* engine, engine::WorkQueue* work, Metrics* metrics,
+                        TokenAuthenticator* auth);
 
   grpc::ServerUnaryReactor* ListBackbones(grpc::CallbackServerContext* ctx,
                                           const v1::ListBackbonesRequest* request,
@@ -54,6 +57,7 @@ class AdaptationServiceImpl final : public adaptd::v1::AdaptationService::Callba
   engine::Engine* const engine_;
   engine::WorkQueue* const work_;
   Metrics* const metrics_;
+  TokenAuthenticator* const auth_;
 };
 
 }  // namespace adaptd::service

@@ -99,6 +99,10 @@ Metrics::Metrics(prometheus::Registry& registry)
                    .Name("adaptd_compute_seconds_total")
                    .Help("Device time by RPC: CPU thread time on the CPU, device time on a GPU.")
                    .Register(registry)),
+      tenant_compute_(prometheus::BuildCounter()
+                          .Name("adaptd_tenant_compute_seconds_total")
+                          .Help("Device time by tenant, for cost accounting.")
+                          .Register(registry)),
       backbone_memory_(prometheus::BuildGauge()
                            .Name("adaptd_backbone_memory_bytes")
                            .Help("Bytes of backbone parameters and buffers on the device.")
@@ -138,8 +142,11 @@ void Metrics::RecordPredict(const std::string& backbone, double seconds) {
   predict_duration_.Add({{"backbone", backbone}}, LatencyBuckets()).Observe(seconds);
 }
 
-void Metrics::AddCompute(const std::string& device, const std::string& rpc, double seconds) {
-  if (seconds > 0) compute_.Add({{"device", device}, {"rpc", rpc}}).Increment(seconds);
+void Metrics::AddCompute(const std::string& device, const std::string& rpc,
+                         const std::string& tenant, double seconds) {
+  if (seconds <= 0) return;
+  compute_.Add({{"device", device}, {"rpc", rpc}}).Increment(seconds);
+  tenant_compute_.Add({{"tenant", tenant}}).Increment(seconds);
 }
 
 void Metrics::SetBackboneMemory(const engine::BackboneInfo& info) {

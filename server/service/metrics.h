@@ -24,7 +24,10 @@ class Metrics {
   void RecordRequest(const std::string& rpc, const std::string& code);
   void RecordAdapt(const engine::AdapterInfo& info);
   void RecordPredict(const std::string& backbone, double seconds);
-  void AddCompute(const std::string& device, const std::string& rpc, double seconds);
+  // Device time, also per tenant (tenants come from the token file, so the
+  // label's cardinality is bounded by it).
+  void AddCompute(const std::string& device, const std::string& rpc, const std::string& tenant,
+                  double seconds);
   void SetBackboneMemory(const engine::BackboneInfo& info);
   // Hooks for engine::BatchingOptions.
   void RecordBatch(const std::string& backbone, int batch_size);
@@ -43,6 +46,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& evictions_;
   prometheus::Family<prometheus::Histogram>& loss_reduction_;
   prometheus::Family<prometheus::Counter>& compute_;
+  prometheus::Family<prometheus::Counter>& tenant_compute_;
   prometheus::Family<prometheus::Gauge>& backbone_memory_;
   prometheus::Family<prometheus::Histogram>& batch_size_;
   prometheus::Family<prometheus::Histogram>& queue_duration_;

@@ -1,6 +1,8 @@
 #include "server/service/server.h"
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -14,6 +16,36 @@
 #include "server/service/nvml.h"
 
 namespace adaptd::service {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
+    const AdaptdServer::Options& options) {
+  if (options.tls_cert_file.empty()) {
+    if (!options.tls_key_file.empty() || !options.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError("tls_cert: needed with tls_key and tls_client_ca");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  ASSIGN_OR_RETURN(std::string cert, ReadPem("tls_cert", options.tls_cert_file));
+  ASSIGN_OR_RETURN(std::string key, ReadPem("tls_key", options.tls_key_file));
+  ssl.pem_key_cert_pairs.push_back({key, cert});
+  if (!options.tls_client_ca_file.empty()) {
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem("tls_client_ca", options.tls_client_ca_file));
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options options) {
   if (!options.log) {
@@ -78,14 +110,19 @@ absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options optio
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   server->work_ = std::make_unique<engine::WorkQueue>(
       options.workers > 0 ? options.workers : cores, std::max(1, options.max_queued));
-  server->service_ = std::make_unique<AdaptationServiceImpl>(server->engine_.get(),
-                                                             server->work_.get(), metrics);
+  if (!options.auth_token_file.empty()) {
+    ASSIGN_OR_RETURN(server->auth_, TokenAuthenticator::FromFile(options.auth_token_file, log));
+    server->auth_->set_recheck(options.auth_recheck);
+    log(absl::StrCat("auth on: bearer tokens from ", options.auth_token_file));
+  }
+  server->service_ = std::make_unique<AdaptationServiceImpl>(
+      server->engine_.get(), server->work_.get(), metrics, server->auth_.get());
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, MakeCredentials(options));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(options.listen_address, credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(server->service_.get());

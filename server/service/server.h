@@ -23,6 +23,7 @@
 #include "server/engine/engine.h"
 #include "server/engine/work_queue.h"
 #include "server/service/adaptation_service.h"
+#include "server/service/auth.h"
 #include "server/service/metrics.h"
 
 namespace adaptd::service {
@@ -39,6 +40,16 @@ class AdaptdServer {
     // Threads running engine work, and how many calls may wait for one.
     int workers = 0;  // 0: the number of cores.
     int max_queued = 1024;
+    // "<token> <tenant>" lines; empty: auth off, every call is tenant
+    // "default". Changes to the file are picked up without a restart.
+    std::string auth_token_file;
+    // How often the token file is checked for changes.
+    absl::Duration auth_recheck = absl::Seconds(1);
+    // PEM files for TLS; empty cert: plaintext. With a client CA, clients
+    // must present a certificate it signed (mTLS).
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    std::string tls_client_ca_file;
     // NVML shared library for the GPU gauges.
     std::string nvml_library = "libnvidia-ml.so.1";
     // Where log lines go; default stderr.
@@ -72,6 +83,7 @@ class AdaptdServer {
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<engine::WorkQueue> work_;
+  std::unique_ptr<TokenAuthenticator> auth_;
   std::unique_ptr<AdaptationServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -27,6 +27,11 @@ TestServer::TestServer(const TestServerOptions& options) {
   o.workers = options.workers;
   o.max_queued = options.max_queued;
   o.log = [](const std::string&) {};
+  o.auth_token_file = options.auth_token_file;
+  o.auth_recheck = absl::ZeroDuration();
+  o.tls_cert_file = options.tls_cert_file;
+  o.tls_key_file = options.tls_key_file;
+  o.tls_client_ca_file = options.tls_client_ca_file;
   o.engine.model_repository = TinyRepository();
   o.engine.device = "cpu";
   o.engine.intra_op_threads = 1;
@@ -35,10 +40,17 @@ TestServer::TestServer(const TestServerOptions& options) {
   auto server = service::AdaptdServer::Create(o);
   if (!server.ok()) throw std::runtime_error(server.status().ToString());
   server_ = *std::move(server);
+  channel_ = Connect(options.channel_credentials ? options.channel_credentials
+                                                 : grpc::InsecureChannelCredentials());
+  stub_ = v1::AdaptationService::NewStub(channel_);
+}
+
+std::shared_ptr<grpc::Channel> TestServer::Connect(
+    std::shared_ptr<grpc::ChannelCredentials> credentials) const {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(64 << 20);
-  channel_ = grpc::CreateCustomChannel(target(), grpc::InsecureChannelCredentials(), args);
-  stub_ = v1::AdaptationService::NewStub(channel_);
+  args.SetSslTargetNameOverride("localhost");
+  return grpc::CreateCustomChannel(target(), credentials, args);
 }
 
 TestServer::~TestServer() { server_->Shutdown(absl::Seconds(5)); }

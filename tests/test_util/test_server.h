@@ -23,6 +23,10 @@ struct TestServerOptions {
   bool metrics_http = false;  // Serve /metrics over HTTP (slow to stop).
   int workers = 2;
   int max_queued = 1024;
+  std::string auth_token_file;  // Empty: auth off.
+  std::string tls_cert_file, tls_key_file, tls_client_ca_file;
+  // Credentials of the test's channel; null: insecure.
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
 };
 
 class TestServer {
@@ -34,6 +38,8 @@ class TestServer {
   v1::AdaptationService::Stub& stub() { return *stub_; }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   std::string target() const;
+  // A channel to the server with other credentials.
+  std::shared_ptr<grpc::Channel> Connect(std::shared_ptr<grpc::ChannelCredentials> credentials) const;
 
  private:
   std::unique_ptr<service::AdaptdServer> server_;
