@@ -45,19 +45,21 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
 
     HeadResult result;
     const int steps = method == Method::kPrototype ? 0 : options.steps;
+    const bool keep_graph = options.graph != AdaptOptions::Graph::kNone;
+    const bool second_order = options.graph == AdaptOptions::Graph::kSecondOrder;
     TaskStats stats;
     if (method == Method::kMeta) {
       stats.ways = static_cast<double>(num_classes);
       stats.shots = static_cast<double>(labels.size(0)) / num_classes;
       stats.spread = (features - prototypes.index_select(0, labels)).pow(2).sum(1).mean();
-      if (!options.create_graph) stats.spread = stats.spread.detach();
+      if (!second_order) stats.spread = stats.spread.detach();
     }
     for (int step = 0; step < steps; ++step) {
       if (options.check) {
         absl::Status status = options.check();
         if (!status.ok()) return status;
       }
-      if (!options.create_graph) {
+      if (!keep_graph) {
         weight = weight.detach().requires_grad_(true);
         bias = bias.detach().requires_grad_(true);
       } else if (!weight.requires_grad()) {
@@ -67,15 +69,15 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
       auto loss = F::cross_entropy(HeadLogits(features, weight, bias), labels);
       if (step == 0) result.loss_before = loss.item<double>();
       auto grads = torch::autograd::grad({loss}, {weight, bias}, /*grad_outputs=*/{},
-                                         /*retain_graph=*/options.create_graph,
-                                         /*create_graph=*/options.create_graph);
+                                         /*retain_graph=*/keep_graph,
+                                         /*create_graph=*/second_order);
       std::optional<torch::NoGradGuard> no_grad;
-      if (!options.create_graph) no_grad.emplace();
+      if (!keep_graph) no_grad.emplace();
       if (method == Method::kFinetune) {
         weight = weight - options.finetune_lr * grads[0];
         bias = bias - options.finetune_lr * grads[1];
       } else {
-        auto l = options.create_graph ? loss : loss.detach();
+        auto l = second_order ? loss : loss.detach();
         weight = weight - (*meta)->Update(weight, grads[0], 0, step, steps, l, stats);
         bias = bias - (*meta)->Update(bias, grads[1], 1, step, steps, l, stats);
       }
@@ -86,8 +88,8 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
       result.loss_after = loss;
       if (steps == 0) result.loss_before = loss;
     }
-    result.weight = options.create_graph ? weight : weight.detach();
-    result.bias = options.create_graph ? bias : bias.detach();
+    result.weight = keep_graph ? weight : weight.detach();
+    result.bias = keep_graph ? bias : bias.detach();
     result.steps = steps;
     return result;
   });

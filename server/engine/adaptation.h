@@ -21,9 +21,14 @@ struct AdaptOptions {
   int steps = kDefaultSteps;
   // FINETUNE's learning rate.
   double finetune_lr = kDefaultInnerLr;
-  // Keep the graph through the steps (meta-training). Otherwise every step is
-  // detached and the head comes back without history.
-  bool create_graph = false;
+  // How much autograd history adaptation keeps, for meta-training:
+  //  kNone: every step is detached (serving); the head has no history.
+  //  kFirstOrder: the head keeps its history through the meta-learner's
+  //    updates, but the inner gradients are taken as constants.
+  //  kSecondOrder: also differentiates through the inner gradients
+  //    (torch::autograd::grad with create_graph).
+  enum class Graph { kNone, kFirstOrder, kSecondOrder };
+  Graph graph = Graph::kNone;
   // Called before each step; a non-OK status (deadline, cancellation) stops
   // adaptation and is returned. May be empty.
   std::function<absl::Status()> check;
