@@ -47,7 +47,11 @@ void ToProto(const Tensor& tensor, v1::Input* input) {
   t->set_data(tensor.data);
 }
 
-// One RPC's state, alive from its start to its callback.
+// One RPC's state, alive from its start to its callback, which deletes it
+// before it runs `done`. The order matters: the context holds a reference to
+// the channel, and once `done` has run the caller may drop its own; the last
+// reference must not go on gRPC's callback thread, where ~Channel would stop
+// (and join) that very thread.
 template <typename Request, typename Response>
 struct Call {
   grpc::ClientContext context;
@@ -100,8 +104,9 @@ class GrpcTarget final : public Target {
     }
     NextStub().async()->Adapt(&c->context, &c->request, &c->response,
                               [c, done = std::move(done)](grpc::Status status) {
-                                done(FromGrpc(status), c->response.adapter().adapter_id());
-                                delete c;
+                                std::string id = c->response.adapter().adapter_id();
+                                delete c;  // First: see Call.
+                                done(FromGrpc(status), id);
                               });
   }
 
@@ -113,8 +118,8 @@ class GrpcTarget final : public Target {
     for (const Tensor* input : call.inputs) ToProto(*input, c->request.add_inputs());
     NextStub().async()->Predict(&c->context, &c->request, &c->response,
                                 [c, done = std::move(done)](grpc::Status status) {
+                                  delete c;  // First: see Call.
                                   done(FromGrpc(status));
-                                  delete c;
                                 });
   }
 
@@ -125,8 +130,8 @@ class GrpcTarget final : public Target {
     c->request.set_adapter_id(adapter_id);
     NextStub().async()->DeleteAdapter(&c->context, &c->request, &c->response,
                                       [c, done = std::move(done)](grpc::Status status) {
+                                        delete c;  // First: see Call.
                                         done(FromGrpc(status));
-                                        delete c;
                                       });
   }
 
