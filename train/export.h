@@ -1,0 +1,44 @@
+// Writes a model repository folder that adaptd loads as it is: model.pbtxt
+// (adaptd.v1.ModelConfig), the backbone's weights and, where one was
+// trained, the meta-learner. No LibTorch in this header.
+#ifndef ADAPTD_TRAIN_EXPORT_H_
+#define ADAPTD_TRAIN_EXPORT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "adaptd/v1/model_config.pb.h"
+#include "server/engine/types.h"
+
+namespace adaptd::train {
+
+// How the default 28x28 gray models normalise pixels: scale to [0,1], then
+// (x - 0.5) / 0.5. Training uses the same figures, so what adaptd feeds the
+// backbone is what it was trained on.
+engine::Preprocessing DefaultPreprocessing();
+
+// name, modality "image", input_shape [1,28,28], DefaultPreprocessing(),
+// feature_dim and format (the architecture name).
+v1::ModelConfig MakeModelConfig(const std::string& name, const std::string& arch,
+                                int64_t feature_dim);
+
+struct ExportOptions {
+  std::string arch = "conv4";
+  // Backbone weights written by `pretrain` (work_dir/backbone.pt). Required.
+  std::string weights;
+  // A meta-learner saved with SaveMetaLearner; empty for none.
+  std::string meta_learner;
+  // The model folder to write, e.g. models/glyphs-conv4. Required.
+  std::string out_dir;
+  std::string name = "glyphs-conv4";
+};
+
+// Loads the weights into the architecture and writes the folder with
+// engine::ExportModel, then loads it back with Backbone::Load to check it
+// serves. INVALID_ARGUMENT / NOT_FOUND for bad options or files.
+absl::Status ExportPretrained(const ExportOptions& options);
+
+}  // namespace adaptd::train
+
+#endif  // ADAPTD_TRAIN_EXPORT_H_

@@ -1,0 +1,552 @@
+// adapt-train: builds data sets, pretrains backbones and exports model
+// folders for adaptd. One binary with subcommands; `adapt-train help` lists
+// them and `adapt-train <command> --help` explains one.
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "server/engine/status_macros.h"
+#include "train/data.h"
+#include "train/export.h"
+#include "train/glyphs.h"
+#include "train/pretrain.h"
+#include "train/progress.h"
+
+// Shared.
+ABSL_FLAG(std::string, out, "", "Output file or folder (each command says which; most have a default).");
+ABSL_FLAG(std::string, data, "data/glyphs.bin", "A data set cache written by `adapt-train data ...`.");
+ABSL_FLAG(uint64_t, seed, 1, "Random seed; the same seed gives the same result.");
+ABSL_FLAG(int, threads, 0, "Worker threads (FreeType rendering, LibTorch intra-op); 0 for one per core.");
+
+// data glyphs.
+ABSL_FLAG(std::string, font_dir, "/usr/share/fonts", "Folder searched recursively for .ttf/.otf/.ttc fonts.");
+ABSL_FLAG(int, instances, 20, "Images rendered per character.");
+ABSL_FLAG(int, max_classes_per_script, 40, "Characters kept per script (a seeded choice when a script has more).");
+ABSL_FLAG(int, min_classes_per_script, 14, "Scripts with fewer usable characters are left out.");
+ABSL_FLAG(int, max_scripts, 0, "Use at most this many scripts (a seeded choice); 0 for all.");
+ABSL_FLAG(double, elastic_rms, 0.6, "Elastic distortion: RMS displacement in pixels (scaled per image by 0.5-1.5).");
+ABSL_FLAG(double, max_rotation, 12, "Largest random rotation, in degrees.");
+ABSL_FLAG(bool, force, false, "Rebuild the cache even if it is up to date.");
+ABSL_FLAG(std::string, preview, "", "Also write a PNG grid of some classes here.");
+
+// Splits.
+ABSL_FLAG(double, train_fraction, 0.6, "Share of classes (whole groups) for meta-train.");
+ABSL_FLAG(double, val_fraction, 0.15, "Share of classes (whole groups) for meta-val; the rest is meta-test.");
+ABSL_FLAG(uint64_t, split_seed, 1, "Seed of the split by group (kept apart from --seed on purpose).");
+
+// data omniglot / data folders.
+ABSL_FLAG(std::string, root, "", "Data root: Omniglot's <alphabet>/<character>/*.png (several roots comma-separated) or <class>/*.{png,jpg}.");
+ABSL_FLAG(int, max_per_class, 0, "Read at most this many images per class; 0 for all.");
+
+// data preview.
+ABSL_FLAG(std::string, groups, "", "Comma-separated group (script) names to show; empty for a spread of all.");
+ABSL_FLAG(int, rows, 40, "Classes (rows) in the preview grid.");
+ABSL_FLAG(int, per_row, 20, "Images per row in the preview grid.");
+
+// pretrain.
+ABSL_FLAG(std::string, arch, "conv4", "Native backbone architecture: conv4 or resnet12.");
+ABSL_FLAG(int, epochs, 50, "Training epochs over the meta-train classes.");
+ABSL_FLAG(int, batch_size, 64, "Images per step.");
+ABSL_FLAG(double, lr, 1e-3, "Adam learning rate.");
+ABSL_FLAG(double, weight_decay, 1e-4, "L2 penalty (Adam weight decay).");
+ABSL_FLAG(double, dropout, 0.5, "Dropout on the features, before the classifier.");
+ABSL_FLAG(int, max_shift, 2, "Augmentation: random shifts of up to this many pixels.");
+ABSL_FLAG(std::string, work_dir, "data/pretrain-conv4", "Checkpoints, the final backbone.pt and report.json go here.");
+ABSL_FLAG(bool, resume, false, "Continue from work_dir/checkpoint.pt after an interrupt.");
+ABSL_FLAG(int64_t, max_steps, 0, "Stop after this many steps in all; 0 to run every epoch.");
+ABSL_FLAG(double, checkpoint_seconds, 120, "Also checkpoint this often within an epoch.");
+ABSL_FLAG(int, eval_episodes, 600, "Few-shot episodes per setting for the PROTOTYPE evaluation; 0 skips it.");
+
+// export.
+ABSL_FLAG(std::string, weights, "data/pretrain-conv4/backbone.pt", "Backbone weights written by pretrain.");
+ABSL_FLAG(std::string, meta_learner, "", "Optional meta-learner file to ship with the model.");
+ABSL_FLAG(std::string, name, "glyphs-conv4", "Model name in model.pbtxt (what clients ask for).");
+
+// fashion-mnist-png.
+ABSL_FLAG(std::string, fashion_dir, adaptd::train::kFashionMnistDir, "Folder with Fashion-MNIST's IDX .gz files.");
+ABSL_FLAG(std::string, classes, "t-shirt,trouser,sandal,bag,ankle-boot", "Comma-separated Fashion-MNIST class names (or 'all').");
+ABSL_FLAG(int, per_class, 5, "PNGs written per class.");
+ABSL_FLAG(int, offset, 0, "Skip this many test images of each class first (so support and query sets differ).");
+
+// proto-eval.
+ABSL_FLAG(std::string, model, "models/glyphs-conv4", "A model folder (model.pbtxt + weights).");
+ABSL_FLAG(std::string, split, "test", "Which split of --data to evaluate on: train, val, test or all.");
+ABSL_FLAG(std::string, ways, "5", "Comma-separated ways to evaluate, e.g. 5,20.");
+ABSL_FLAG(std::string, shots, "1,5", "Comma-separated shots to evaluate.");
+ABSL_FLAG(int, episodes, 600, "Episodes per setting.");
+ABSL_FLAG(int, queries, 15, "Query images per class in each episode.");
+
+namespace adaptd::train {
+namespace {
+namespace fs = std::filesystem;
+
+// ---- Helpers ---------------------------------------------------------------
+
+std::string OutOr(const std::string& fallback) {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  return out.empty() ? fallback : out;
+}
+
+SplitOptions SplitFlags() {
+  SplitOptions s;
+  s.train_fraction = absl::GetFlag(FLAGS_train_fraction);
+  s.val_fraction = absl::GetFlag(FLAGS_val_fraction);
+  s.seed = absl::GetFlag(FLAGS_split_seed);
+  return s;
+}
+
+void PrintSummary(const Dataset& data) {
+  std::vector<int> classes_in(data.num_groups(), 0);
+  for (int32_t g : data.class_groups) ++classes_in[g];
+  std::printf("%lld images, %d classes, %d groups\n", static_cast<long long>(data.size()),
+              data.num_classes(), data.num_groups());
+  if (data.group_splits.empty()) return;
+  for (Split split : {Split::kTrain, Split::kVal, Split::kTest}) {
+    int groups = 0, classes = 0;
+    std::vector<std::string> names;
+    for (int g = 0; g < data.num_groups(); ++g) {
+      if (data.group_splits[g] != split) continue;
+      ++groups;
+      classes += classes_in[g];
+      names.push_back(data.group_names[g]);
+    }
+    std::printf("  %-5s %4d groups, %5d classes: %s\n", SplitName(split), groups, classes,
+                absl::StrJoin(names, " ").c_str());
+  }
+}
+
+absl::Status SaveWithSplits(Dataset data, const std::string& meta, const std::string& out) {
+  RETURN_IF_ERROR(AssignSplitsByGroup(&data, SplitFlags()));
+  RETURN_IF_ERROR(SaveDataset(data, meta, out));
+  std::printf("wrote %s: ", out.c_str());
+  PrintSummary(data);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int>> IntList(const std::string& flag, const std::string& text) {
+  std::vector<int> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    int v = 0;
+    if (!absl::SimpleAtoi(part, &v) || v < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": \"", part, "\" is not a positive integer"));
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": empty"));
+  return out;
+}
+
+// The data set named by --data and --split: a cache file, or "fashion-mnist"
+// for Fashion-MNIST's test split.
+absl::StatusOr<Dataset> EvalData() {
+  const std::string path = absl::GetFlag(FLAGS_data);
+  if (path == "fashion-mnist") return LoadFashionMnist(absl::GetFlag(FLAGS_fashion_dir), /*test_split=*/true);
+  ASSIGN_OR_RETURN(Dataset data, LoadDataset(path));
+  const std::string split = absl::GetFlag(FLAGS_split);
+  if (split == "all") return data;
+  for (Split s : {Split::kTrain, Split::kVal, Split::kTest}) {
+    if (split != SplitName(s)) continue;
+    if (data.group_splits.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(path, " has no split; use --split=all"));
+    }
+    return SplitClasses(data, s);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("--split: \"", split, "\" is not train, val, test or all"));
+}
+
+// ---- Commands --------------------------------------------------------------
+
+absl::Status DataGlyphs(const std::vector<std::string>&) {
+  GlyphOptions o;
+  o.font_dir = absl::GetFlag(FLAGS_font_dir);
+  o.instances = absl::GetFlag(FLAGS_instances);
+  o.max_classes_per_script = absl::GetFlag(FLAGS_max_classes_per_script);
+  o.min_classes_per_script = absl::GetFlag(FLAGS_min_classes_per_script);
+  o.max_scripts = absl::GetFlag(FLAGS_max_scripts);
+  o.elastic_rms = absl::GetFlag(FLAGS_elastic_rms);
+  o.max_rotation_degrees = absl::GetFlag(FLAGS_max_rotation);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  const std::string out = OutOr("data/glyphs.bin");
+  ASSIGN_OR_RETURN(std::string fingerprint, GlyphFingerprint(o));
+  const SplitOptions split = SplitFlags();
+  const std::string meta = absl::StrFormat("%s split=%g/%g/%d", fingerprint, split.train_fraction,
+                                           split.val_fraction, split.seed);
+  if (!absl::GetFlag(FLAGS_force) && fs::exists(out)) {
+    auto existing = ReadDatasetMeta(out);
+    if (existing.ok() && *existing == meta) {
+      std::printf("%s is up to date (same options and fonts); --force rebuilds it\n", out.c_str());
+      return absl::OkStatus();
+    }
+  }
+  Progress progress("glyphs: classes", 0);
+  bool started = false;
+  GlyphReport report;
+  auto data = RenderGlyphs(o, &report, [&](int done, int total) {
+    if (!started) {
+      progress = Progress("glyphs: classes", total);
+      started = true;
+    }
+    progress.Update(done, "");
+  });
+  if (!data.ok()) return data.status();
+  progress.Finish("");
+  std::printf("rendered %d scripts, %d classes, %lld images from %d font faces "
+              "(choosing %.1fs, rendering %.1fs)\n",
+              report.scripts, report.classes, static_cast<long long>(report.images), report.fonts,
+              report.select_seconds, report.render_seconds);
+  const std::string preview = absl::GetFlag(FLAGS_preview);
+  if (!preview.empty()) {
+    std::vector<int32_t> rows;
+    const int n = std::max(1, absl::GetFlag(FLAGS_rows));
+    for (int i = 0; i < n && i < data->num_classes(); ++i) {
+      rows.push_back(static_cast<int32_t>(static_cast<int64_t>(i) * data->num_classes() / n));
+    }
+    RETURN_IF_ERROR(WriteImageGrid(preview, *data, rows, absl::GetFlag(FLAGS_per_row)));
+  }
+  return SaveWithSplits(*std::move(data), meta, out);
+}
+
+absl::Status DataOmniglot(const std::vector<std::string>&) {
+  const std::string roots = absl::GetFlag(FLAGS_root);
+  if (roots.empty()) return absl::InvalidArgumentError("--root: required");
+  ImageLoadOptions options{ImageLoadOptions::Invert::kAuto, absl::GetFlag(FLAGS_max_per_class)};
+  Dataset merged;
+  for (absl::string_view root : absl::StrSplit(roots, ',', absl::SkipWhitespace())) {
+    ASSIGN_OR_RETURN(Dataset part, LoadOmniglot(std::string(root), options));
+    // Alphabets are unique across Omniglot's background and evaluation sets.
+    const int32_t group_base = merged.num_groups(), class_base = merged.num_classes();
+    for (auto& g : part.group_names) merged.AddGroup(std::move(g));
+    for (int c = 0; c < part.num_classes(); ++c) {
+      merged.AddClass(std::move(part.class_names[c]), group_base + part.class_groups[c]);
+    }
+    for (int64_t i = 0; i < part.size(); ++i) merged.AddImage(class_base + part.labels[i], part.image(i));
+  }
+  return SaveWithSplits(std::move(merged), absl::StrCat("omniglot root=", roots),
+                        OutOr("data/omniglot.bin"));
+}
+
+absl::Status DataFolders(const std::vector<std::string>&) {
+  const std::string root = absl::GetFlag(FLAGS_root);
+  if (root.empty()) return absl::InvalidArgumentError("--root: required");
+  ImageLoadOptions options;
+  options.max_per_class = absl::GetFlag(FLAGS_max_per_class);
+  ASSIGN_OR_RETURN(Dataset data, LoadClassFolders(root, options));
+  return SaveWithSplits(std::move(data), absl::StrCat("folders root=", root),
+                        OutOr("data/folders.bin"));
+}
+
+absl::Status DataInfo(const std::vector<std::string>& args) {
+  const std::string path = args.empty() ? absl::GetFlag(FLAGS_data) : args[0];
+  std::string meta;
+  ASSIGN_OR_RETURN(Dataset data, LoadDataset(path, &meta));
+  std::printf("%s\n  %s\n", path.c_str(), meta.c_str());
+  PrintSummary(data);
+  return absl::OkStatus();
+}
+
+absl::Status DataPreview(const std::vector<std::string>& args) {
+  const std::string path = args.empty() ? absl::GetFlag(FLAGS_data) : args[0];
+  ASSIGN_OR_RETURN(Dataset data, LoadDataset(path));
+  const std::string out = OutOr("data/preview.png");
+  std::vector<int32_t> candidates;
+  const std::string groups = absl::GetFlag(FLAGS_groups);
+  std::vector<std::string> wanted = absl::StrSplit(groups, ',', absl::SkipWhitespace());
+  for (int32_t c = 0; c < data.num_classes(); ++c) {
+    const std::string& g = data.group_names[data.class_groups[c]];
+    if (wanted.empty() || std::find(wanted.begin(), wanted.end(), g) != wanted.end()) {
+      candidates.push_back(c);
+    }
+  }
+  if (candidates.empty()) return absl::NotFoundError(absl::StrCat("--groups: no classes in ", groups));
+  const int n = std::min<int>(std::max(1, absl::GetFlag(FLAGS_rows)), candidates.size());
+  std::vector<int32_t> rows;
+  for (int i = 0; i < n; ++i) rows.push_back(candidates[static_cast<size_t>(i) * candidates.size() / n]);
+  RETURN_IF_ERROR(WriteImageGrid(out, data, rows, absl::GetFlag(FLAGS_per_row)));
+  std::printf("wrote %s: %d classes\n", out.c_str(), n);
+  return absl::OkStatus();
+}
+
+absl::Status FashionMnistPng(const std::vector<std::string>&) {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) return absl::InvalidArgumentError("--out: required (a folder)");
+  const int per_class = absl::GetFlag(FLAGS_per_class);
+  const int offset = absl::GetFlag(FLAGS_offset);
+  if (per_class < 1 || offset < 0) {
+    return absl::InvalidArgumentError("--per_class must be positive and --offset not negative");
+  }
+  ASSIGN_OR_RETURN(Dataset data, LoadFashionMnist(absl::GetFlag(FLAGS_fashion_dir), /*test_split=*/true));
+  const std::string classes = absl::GetFlag(FLAGS_classes);
+  std::vector<std::string> names;
+  if (classes == "all") {
+    names = FashionMnistClassNames();
+  } else {
+    names = absl::StrSplit(classes, ',', absl::SkipWhitespace());
+  }
+  const auto by_class = data.IndicesByClass();
+  for (const std::string& name : names) {
+    const auto& known = FashionMnistClassNames();
+    const auto it = std::find(known.begin(), known.end(), name);
+    if (it == known.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("--classes: unknown class \"", name,
+                                                     "\"; known: ", absl::StrJoin(known, ",")));
+    }
+    const auto& indices = by_class[it - known.begin()];
+    if (static_cast<size_t>(offset) + per_class > indices.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("--offset + --per_class exceeds the ",
+                                                     indices.size(), " test images of ", name));
+    }
+    for (int i = offset; i < offset + per_class; ++i) {
+      RETURN_IF_ERROR(WritePng((fs::path(out) / name / absl::StrCat(i, ".png")).string(),
+                               data.image(indices[i])));
+    }
+  }
+  std::printf("wrote %d PNGs for each of %zu classes under %s (test images %d..%d of each class)\n",
+              per_class, names.size(), out.c_str(), offset, offset + per_class - 1);
+  return absl::OkStatus();
+}
+
+absl::Status PretrainCommand(const std::vector<std::string>&) {
+  const std::string path = absl::GetFlag(FLAGS_data);
+  ASSIGN_OR_RETURN(Dataset data, LoadDataset(path));
+  if (data.group_splits.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " has no meta-train/val/test split"));
+  }
+  const Dataset train = SplitClasses(data, Split::kTrain);
+  const Dataset val = SplitClasses(data, Split::kVal);
+  PretrainOptions o;
+  o.arch = absl::GetFlag(FLAGS_arch);
+  o.epochs = absl::GetFlag(FLAGS_epochs);
+  o.batch_size = absl::GetFlag(FLAGS_batch_size);
+  o.lr = absl::GetFlag(FLAGS_lr);
+  o.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  o.dropout = absl::GetFlag(FLAGS_dropout);
+  o.max_shift = absl::GetFlag(FLAGS_max_shift);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  o.work_dir = absl::GetFlag(FLAGS_work_dir);
+  o.resume = absl::GetFlag(FLAGS_resume);
+  o.max_steps = absl::GetFlag(FLAGS_max_steps);
+  o.checkpoint_seconds = absl::GetFlag(FLAGS_checkpoint_seconds);
+  o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
+  ASSIGN_OR_RETURN(PretrainReport report, Pretrain(train, val, o));
+  std::printf("pretrained %s: %d epochs, %lld steps, final loss %.4f accuracy %.4f, "
+              "%.0f images/s; weights in %s\n",
+              o.arch.c_str(), report.epochs_done, static_cast<long long>(report.steps_done),
+              report.epoch_loss.empty() ? 0.0 : report.epoch_loss.back(),
+              report.epoch_accuracy.empty() ? 0.0 : report.epoch_accuracy.back(),
+              report.images_per_second, report.weights_path.c_str());
+  for (const auto& r : report.val) {
+    std::printf("meta-val PROTOTYPE %d-way %d-shot: %.2f%% +- %.2f%% (%d episodes)\n", r.ways,
+                r.shots, 100 * r.accuracy, 100 * r.ci95, r.episodes);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ExportCommand(const std::vector<std::string>&) {
+  ExportOptions o;
+  o.arch = absl::GetFlag(FLAGS_arch);
+  o.weights = absl::GetFlag(FLAGS_weights);
+  o.meta_learner = absl::GetFlag(FLAGS_meta_learner);
+  o.name = absl::GetFlag(FLAGS_name);
+  o.out_dir = OutOr(absl::StrCat("models/", o.name));
+  RETURN_IF_ERROR(ExportPretrained(o));
+  std::printf("exported %s (%s) to %s\n", o.name.c_str(), o.arch.c_str(), o.out_dir.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status ProtoEval(const std::vector<std::string>&) {
+  ASSIGN_OR_RETURN(Dataset data, EvalData());
+  ASSIGN_OR_RETURN(std::vector<int> ways, IntList("ways", absl::GetFlag(FLAGS_ways)));
+  ASSIGN_OR_RETURN(std::vector<int> shots, IntList("shots", absl::GetFlag(FLAGS_shots)));
+  ProtoEvalOptions o;
+  o.settings.clear();
+  for (int w : ways) {
+    for (int s : shots) o.settings.emplace_back(w, s);
+  }
+  o.episodes = absl::GetFlag(FLAGS_episodes);
+  o.queries = absl::GetFlag(FLAGS_queries);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  const std::string model = absl::GetFlag(FLAGS_model);
+  ASSIGN_OR_RETURN(std::vector<FewShotResult> results, EvaluatePrototype(model, data, o));
+  std::printf("| model | data | setting | PROTOTYPE accuracy | episodes |\n|---|---|---|---|---|\n");
+  for (const auto& r : results) {
+    std::printf("| %s | %s (%s) | %d-way %d-shot | %.2f%% ± %.2f | %d |\n", model.c_str(),
+                absl::GetFlag(FLAGS_data).c_str(), absl::GetFlag(FLAGS_split).c_str(), r.ways,
+                r.shots, 100 * r.accuracy, 100 * r.ci95, r.episodes);
+  }
+  return absl::OkStatus();
+}
+
+// ---- Dispatch and help -----------------------------------------------------
+
+struct Command {
+  const char* name;
+  const char* args;
+  const char* summary;
+  const char* details;
+  std::vector<const char*> flags;
+  absl::Status (*run)(const std::vector<std::string>& args);
+};
+
+const std::vector<Command>& Commands() {
+  static const auto* commands = new std::vector<Command>{
+      {"data glyphs", "[--out data/glyphs.bin]",
+       "Render the Omniglot-like glyph set from the installed fonts and split it by script.",
+       "Characters are grouped into scripts by font family (Noto Sans/Serif Devanagari ->\n"
+       "Devanagari) or, for blocks many fonts share, by Unicode block (Latin, Greek, Arrows).\n"
+       "Instances vary by font, weight, affine and elastic distortion; 28x28, ink bright.\n"
+       "Whole scripts go to meta-train / meta-val / meta-test. The cache is rebuilt only\n"
+       "when the options or the installed fonts change.",
+       {"out", "font_dir", "instances", "max_classes_per_script", "min_classes_per_script",
+        "max_scripts", "elastic_rms", "max_rotation", "seed", "threads", "train_fraction",
+        "val_fraction", "split_seed", "force", "preview", "rows", "per_row"},
+       DataGlyphs},
+      {"data omniglot", "--root DIR[,DIR...] [--out data/omniglot.bin]",
+       "Read Omniglot's layout (<alphabet>/<character>/*.png) into a cache, split by alphabet.",
+       "Omniglot's dark-on-white images are inverted so ink is bright, and resized to 28x28.\n"
+       "Pass images_background and images_evaluation together, comma-separated.",
+       {"root", "out", "max_per_class", "train_fraction", "val_fraction", "split_seed"},
+       DataOmniglot},
+      {"data folders", "--root DIR [--out data/folders.bin]",
+       "Read a class-folder image set (<class>/*.{png,jpg}) into a cache, split by class.",
+       "Images are converted to gray and resized to 28x28 as adaptd resizes them.",
+       {"root", "out", "max_per_class", "train_fraction", "val_fraction", "split_seed"},
+       DataFolders},
+      {"data info", "[FILE]", "Print what a data set cache holds and how it is split.", "",
+       {"data"}, DataInfo},
+      {"data preview", "[FILE] [--out data/preview.png]",
+       "Write a PNG grid of a cache's images, one class per row.", "",
+       {"data", "out", "groups", "rows", "per_row"}, DataPreview},
+      {"fashion-mnist-png", "--out DIR",
+       "Write Fashion-MNIST test images as DIR/<class>/<i>.png (for demos).",
+       "Images come from the TEST split, in file order; --offset picks later ones, so\n"
+       "  adapt-train fashion-mnist-png --out demo/support --per_class 5\n"
+       "  adapt-train fashion-mnist-png --out demo/query --per_class 20 --offset 5\n"
+       "give disjoint support and query sets. Never train on these.",
+       {"out", "classes", "per_class", "offset", "fashion_dir"}, FashionMnistPng},
+      {"pretrain", "[--data data/glyphs.bin] [--work_dir data/pretrain-conv4]",
+       "Supervised pretraining of a native backbone on the meta-train classes.",
+       "A cosine-style classifier: the engine's head (scale 10) over L2-normalised features,\n"
+       "with dropout before it and random shifts as augmentation. Adam with L2. Prints\n"
+       "progress with an ETA, checkpoints every epoch (and every --checkpoint_seconds)\n"
+       "and continues after an interrupt with --resume. Ends with meta-val 5-way 1-shot\n"
+       "and 5-shot PROTOTYPE accuracy, computed by the engine code adaptd runs.",
+       {"data", "arch", "epochs", "batch_size", "lr", "weight_decay", "dropout", "max_shift",
+        "seed", "threads", "work_dir", "resume", "max_steps", "checkpoint_seconds",
+        "eval_episodes"},
+       PretrainCommand},
+      {"export", "[--weights data/pretrain-conv4/backbone.pt] [--out models/NAME]",
+       "Write a model repository folder (model.pbtxt + weights) that adaptd loads.",
+       "The folder is loaded back the way adaptd loads it before the command succeeds.",
+       {"weights", "arch", "name", "out", "meta_learner"}, ExportCommand},
+      {"proto-eval", "[--model models/glyphs-conv4] [--data FILE|fashion-mnist] [--split test]",
+       "Few-shot PROTOTYPE accuracy of a model folder, as adaptd would adapt it.",
+       "--data fashion-mnist uses Fashion-MNIST's test split (cross-domain).",
+       {"model", "data", "split", "ways", "shots", "episodes", "queries", "seed", "threads",
+        "fashion_dir"},
+       ProtoEval},
+  };
+  return *commands;
+}
+
+std::string GeneralUsage() {
+  std::string s =
+      "adapt-train: data sets, backbone pretraining and model export for adaptd.\n\n"
+      "usage: adapt-train <command> [flags]\n\ncommands:\n";
+  for (const auto& c : Commands()) absl::StrAppend(&s, absl::StrFormat("  %-18s %s\n", c.name, c.summary));
+  absl::StrAppend(&s,
+                  "\n`adapt-train <command> --help` shows a command's flags; --helpfull shows all.\n"
+                  "The default model: data glyphs -> pretrain -> export (see `make models`).\n");
+  return s;
+}
+
+void PrintCommandHelp(const Command& c) {
+  std::printf("usage: adapt-train %s %s\n\n%s\n", c.name, c.args, c.summary);
+  if (std::strlen(c.details) > 0) std::printf("\n%s\n", c.details);
+  std::printf("\nflags:\n");
+  for (const char* name : c.flags) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr) continue;
+    std::printf("  --%s (%s)\n      default: %s\n", name, flag->Help().c_str(),
+                flag->DefaultValue().empty() ? "\"\"" : flag->DefaultValue().c_str());
+  }
+}
+
+const Command* FindCommand(const std::vector<std::string>& words, size_t* used) {
+  for (size_t n : {size_t{2}, size_t{1}}) {
+    if (words.size() < n) continue;
+    const std::string name = absl::StrJoin(words.begin(), words.begin() + n, " ");
+    for (const auto& c : Commands()) {
+      if (name == c.name) {
+        *used = n;
+        return &c;
+      }
+    }
+  }
+  return nullptr;
+}
+
+bool IsHelpFlag(absl::string_view arg) {
+  return arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpshort" ||
+         arg == "-helpshort" || arg == "help";
+}
+
+}  // namespace
+}  // namespace adaptd::train
+
+int main(int argc, char** argv) {
+  using namespace adaptd::train;
+  absl::SetProgramUsageMessage(GeneralUsage());
+  // Help is per command, so it is handled before absl's --help would print
+  // every flag of every command.
+  bool help = false;
+  std::vector<std::string> words;
+  for (int i = 1; i < argc; ++i) {
+    if (IsHelpFlag(argv[i])) {
+      help = true;
+    } else if (argv[i][0] != '-') {
+      words.push_back(argv[i]);
+    }
+  }
+  if (help) {
+    size_t used = 0;
+    const Command* command = FindCommand(words, &used);
+    if (command != nullptr) {
+      PrintCommandHelp(*command);
+    } else {
+      std::printf("%s", GeneralUsage().c_str());
+    }
+    return 0;
+  }
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> args(positional.begin() + 1, positional.end());
+  size_t used = 0;
+  const Command* command = FindCommand(args, &used);
+  if (command == nullptr) {
+    std::fprintf(stderr, "%s%s\n", GeneralUsage().c_str(),
+                 args.empty() ? "error: no command given"
+                              : absl::StrCat("error: unknown command \"", absl::StrJoin(args, " "), "\"").c_str());
+    return 2;
+  }
+  args.erase(args.begin(), args.begin() + used);
+  const absl::Status status = command->run(args);
+  if (!status.ok()) {
+    std::fprintf(stderr, "adapt-train %s: %s\n", command->name, status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

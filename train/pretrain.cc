@@ -1,0 +1,470 @@
+#include "train/pretrain.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/functional.h>
+#include <torch/optim/adam.h>
+#include <torch/serialize.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "server/engine/adaptation.h"
+#include "server/engine/backbone.h"
+#include "server/engine/input_decoder.h"
+#include "server/engine/nets.h"
+#include "server/engine/status_macros.h"
+#include "server/engine/torch_util.h"
+#include "train/episodes.h"
+#include "train/export.h"
+#include "train/progress.h"
+#include "train/random.h"
+
+namespace adaptd::train {
+namespace fs = std::filesystem;
+using torch::Tensor;
+
+namespace {
+
+constexpr char kCheckpointFile[] = "checkpoint.pt";
+constexpr char kWeightsFile[] = "backbone.pt";
+
+// The backbone, dropout on its raw features, then the engine's head over the
+// normalised features: logits = kHeadScale * (f . W^T + b).
+class ClassifierImpl : public torch::nn::Module {
+ public:
+  ClassifierImpl(std::shared_ptr<engine::FeatureNet> net, int64_t classes, double dropout)
+      : net_(register_module("net", std::move(net))),
+        dropout_(register_module("dropout", torch::nn::Dropout(dropout))) {
+    const int64_t dim = net_->feature_dim();
+    weight_ = register_parameter("weight", torch::randn({classes, dim}) / std::sqrt(double(dim)));
+    bias_ = register_parameter("bias", torch::zeros({classes}));
+  }
+  Tensor forward(const Tensor& x) {
+    return engine::HeadLogits(engine::NormalizeFeatures(dropout_(net_->forward(x))), weight_,
+                              bias_);
+  }
+  engine::FeatureNet& net() { return *net_; }
+  std::shared_ptr<engine::FeatureNet> net_ptr() { return net_; }
+
+ private:
+  std::shared_ptr<engine::FeatureNet> net_;
+  torch::nn::Dropout dropout_;
+  Tensor weight_, bias_;
+};
+TORCH_MODULE(Classifier);
+
+// uint8 images -> [n,1,28,28] floats with the model's preprocessing, each
+// shifted by up to `max_shift` pixels (background fills in) when `rng` is set.
+Tensor MakeBatch(const Dataset& data, const int64_t* indices, int64_t n, int max_shift, Rng* rng) {
+  const engine::Preprocessing pre = DefaultPreprocessing();
+  // The same arithmetic as adaptd's UINT8 path (input_decoder.cc).
+  const float scale = 1.f / (255.f * pre.std[0]);
+  const float offset = pre.mean[0] / pre.std[0];
+  Tensor x = torch::empty({n, 1, kImageSide, kImageSide});
+  float* out = x.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t* image = data.image(indices[i]);
+    int dx = 0, dy = 0;
+    if (rng != nullptr && max_shift > 0) {
+      dx = static_cast<int>(rng->Below(2 * max_shift + 1)) - max_shift;
+      dy = static_cast<int>(rng->Below(2 * max_shift + 1)) - max_shift;
+    }
+    float* o = out + i * kImagePixels;
+    for (int y = 0; y < kImageSide; ++y) {
+      const int sy = y - dy;
+      for (int xx = 0; xx < kImageSide; ++xx) {
+        const int sx = xx - dx;
+        const uint8_t v = (sy >= 0 && sy < kImageSide && sx >= 0 && sx < kImageSide)
+                              ? image[sy * kImageSide + sx]
+                              : 0;
+        o[y * kImageSide + xx] = v * scale - offset;
+      }
+    }
+  }
+  return x;
+}
+
+// Where a run stands; saved with the checkpoint.
+struct Position {
+  int64_t epoch = 0;       // Current epoch (0-based).
+  int64_t step = 0;        // Steps done within it.
+  int64_t steps_done = 0;  // In all.
+  std::vector<double> epoch_loss, epoch_accuracy;  // Completed epochs.
+  double loss_sum = 0, correct = 0, seen = 0;      // The current epoch so far.
+};
+
+Tensor ToTensor(const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); }
+std::vector<double> FromTensor(const Tensor& t) {
+  auto c = t.contiguous().to(torch::kFloat64);
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+std::string RunKey(const PretrainOptions& o, const Dataset& train) {
+  return absl::StrFormat("arch=%s classes=%d images=%d seed=%d batch=%d", o.arch,
+                         train.num_classes(), train.size(), o.seed, o.batch_size);
+}
+
+absl::Status SaveCheckpoint(const std::string& path, Classifier& model,
+                            torch::optim::Adam& optimizer, const Position& pos,
+                            const std::string& key) {
+  return engine::GuardTorch("saving checkpoint " + path, [&]() -> absl::Status {
+    torch::serialize::OutputArchive archive, model_archive, optim_archive;
+    model->save(model_archive);
+    optimizer.save(optim_archive);
+    archive.write("model", model_archive);
+    archive.write("optimizer", optim_archive);
+    archive.write("run", c10::IValue(key));
+    archive.write("position", torch::tensor({pos.epoch, pos.step, pos.steps_done}, torch::kInt64));
+    archive.write("epoch_loss", ToTensor(pos.epoch_loss));
+    archive.write("epoch_accuracy", ToTensor(pos.epoch_accuracy));
+    archive.write("epoch_sums", torch::tensor({pos.loss_sum, pos.correct, pos.seen}, torch::kFloat64));
+    const std::string tmp = path + ".tmp";
+    archive.save_to(tmp);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) return absl::InternalError(absl::StrCat(path, ": ", ec.message()));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status LoadCheckpoint(const std::string& path, Classifier& model,
+                            torch::optim::Adam& optimizer, Position* pos, const std::string& key) {
+  return engine::GuardTorch("loading checkpoint " + path, [&]() -> absl::Status {
+    torch::serialize::InputArchive archive, model_archive, optim_archive;
+    archive.load_from(path);
+    c10::IValue run;
+    archive.read("run", run);
+    if (!run.isString() || run.toStringRef() != key) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is from another run (", run.isString() ? run.toStringRef() : "?",
+                       "; this run is ", key, "); remove it or drop --resume"));
+    }
+    archive.read("model", model_archive);
+    archive.read("optimizer", optim_archive);
+    model->load(model_archive);
+    optimizer.load(optim_archive);
+    Tensor position, loss, accuracy, sums;
+    archive.read("position", position);
+    archive.read("epoch_loss", loss);
+    archive.read("epoch_accuracy", accuracy);
+    archive.read("epoch_sums", sums);
+    pos->epoch = position[0].item<int64_t>();
+    pos->step = position[1].item<int64_t>();
+    pos->steps_done = position[2].item<int64_t>();
+    pos->epoch_loss = FromTensor(loss);
+    pos->epoch_accuracy = FromTensor(accuracy);
+    const auto s = FromTensor(sums);
+    pos->loss_sum = s.at(0);
+    pos->correct = s.at(1);
+    pos->seen = s.at(2);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SaveWeights(engine::FeatureNet& net, const std::string& path) {
+  return engine::GuardTorch("saving " + path, [&]() -> absl::Status {
+    torch::serialize::OutputArchive archive;
+    net.save(archive);
+    const std::string tmp = path + ".tmp";
+    archive.save_to(tmp);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) return absl::InternalError(absl::StrCat(path, ": ", ec.message()));
+    return absl::OkStatus();
+  });
+}
+
+// Normalised features of every image of `data`, preprocessed exactly as
+// adaptd preprocesses a UINT8 tensor input.
+absl::StatusOr<Tensor> AllFeatures(const engine::Backbone& backbone, const Dataset& data) {
+  const auto& info = backbone.info();
+  const std::vector<int64_t> shape = info.input_shape;
+  if (shape != std::vector<int64_t>{1, kImageSide, kImageSide}) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("backbone ", info.name, " takes ", engine::ShapeString(shape),
+                     "; these images are [1,28,28]"));
+  }
+  constexpr int64_t kBatch = 256;
+  std::vector<Tensor> parts;
+  for (int64_t start = 0; start < data.size(); start += kBatch) {
+    const int64_t n = std::min(kBatch, data.size() - start);
+    Tensor x = torch::empty({n, 1, kImageSide, kImageSide});
+    for (int64_t i = 0; i < n; ++i) {
+      engine::InputRef input;
+      input.kind = engine::InputRef::Kind::kTensor;
+      input.shape = shape;
+      input.dtype = engine::DType::kUint8;
+      input.data = absl::string_view(reinterpret_cast<const char*>(data.image(start + i)),
+                                     kImagePixels);
+      RETURN_IF_ERROR(engine::DecodeInput(input, shape, info.preprocessing, engine::DecodeLimits(),
+                                          "image", x.data_ptr<float>() + i * kImagePixels));
+    }
+    ASSIGN_OR_RETURN(Tensor f, backbone.Features(x.to(backbone.device())));
+    parts.push_back(f);
+  }
+  return torch::cat(parts);
+}
+
+absl::StatusOr<std::vector<FewShotResult>> EvaluateOn(const engine::Backbone& backbone,
+                                                      const Dataset& data,
+                                                      const ProtoEvalOptions& options) {
+  ASSIGN_OR_RETURN(Tensor features, AllFeatures(backbone, data));
+  std::vector<FewShotResult> results;
+  for (const auto& [ways, shots] : options.settings) {
+    EpisodeOptions eo;
+    eo.ways = ways;
+    eo.shots = shots;
+    eo.queries = options.queries;
+    eo.seed = MixSeed(options.seed, {static_cast<uint64_t>(ways), static_cast<uint64_t>(shots)});
+    ASSIGN_OR_RETURN(EpisodeSampler sampler, EpisodeSampler::Create(data, eo));
+    double sum = 0, sum_sq = 0;
+    for (int e = 0; e < options.episodes; ++e) {
+      const Episode episode = sampler.Sample(e);
+      auto index = [&](const std::vector<int64_t>& v) {
+        return torch::tensor(std::vector<int64_t>(v.begin(), v.end()), torch::kInt64)
+            .to(features.device());
+      };
+      auto labels = [&](const std::vector<int32_t>& v) {
+        return torch::tensor(std::vector<int64_t>(v.begin(), v.end()), torch::kInt64)
+            .to(features.device());
+      };
+      const Tensor support = features.index_select(0, index(episode.support));
+      const Tensor query = features.index_select(0, index(episode.query));
+      ASSIGN_OR_RETURN(engine::HeadResult head,
+                       engine::AdaptHead(engine::Method::kPrototype, support,
+                                         labels(episode.support_labels), ways, nullptr,
+                                         engine::AdaptOptions()));
+      const Tensor predicted = engine::HeadLogits(query, head.weight, head.bias).argmax(1);
+      const double accuracy =
+          predicted.eq(labels(episode.query_labels)).to(torch::kFloat64).mean().item<double>();
+      sum += accuracy;
+      sum_sq += accuracy * accuracy;
+    }
+    FewShotResult r;
+    r.ways = ways;
+    r.shots = shots;
+    r.episodes = options.episodes;
+    r.accuracy = options.episodes > 0 ? sum / options.episodes : 0;
+    if (options.episodes > 1) {
+      const double var = std::max(0.0, (sum_sq - options.episodes * r.accuracy * r.accuracy) /
+                                           (options.episodes - 1));
+      r.ci95 = 1.96 * std::sqrt(var / options.episodes);
+    }
+    results.push_back(r);
+  }
+  return results;
+}
+
+std::string ReportJson(const PretrainOptions& o, const PretrainReport& r, const Dataset& train) {
+  std::vector<std::string> val;
+  for (const auto& v : r.val) {
+    val.push_back(absl::StrFormat(
+        R"({"ways": %d, "shots": %d, "episodes": %d, "accuracy": %.4f, "ci95": %.4f})", v.ways,
+        v.shots, v.episodes, v.accuracy, v.ci95));
+  }
+  auto nums = [](const std::vector<double>& v) {
+    return absl::StrJoin(v, ", ", [](std::string* out, double d) {
+      absl::StrAppend(out, absl::StrFormat("%.4f", d));
+    });
+  };
+  return absl::StrFormat(
+      "{\n  \"arch\": \"%s\", \"classes\": %d, \"images\": %d,\n"
+      "  \"epochs\": %d, \"batch_size\": %d, \"lr\": %g, \"weight_decay\": %g, \"dropout\": %g,\n"
+      "  \"max_shift\": %d, \"seed\": %d,\n"
+      "  \"epochs_done\": %d, \"steps_done\": %d,\n"
+      "  \"epoch_loss\": [%s],\n  \"epoch_accuracy\": [%s],\n"
+      "  \"train_seconds\": %.1f, \"images_per_second\": %.1f,\n"
+      "  \"meta_val_prototype\": [%s]\n}\n",
+      o.arch, train.num_classes(), train.size(), o.epochs, o.batch_size, o.lr, o.weight_decay,
+      o.dropout, o.max_shift, o.seed, r.epochs_done, r.steps_done, nums(r.epoch_loss),
+      nums(r.epoch_accuracy), r.train_seconds, r.images_per_second, absl::StrJoin(val, ", "));
+}
+
+absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
+  if (o.work_dir.empty()) return absl::InvalidArgumentError("work_dir: required");
+  if (o.epochs < 1) return absl::InvalidArgumentError("epochs: must be at least 1");
+  if (o.batch_size < 2) return absl::InvalidArgumentError("batch_size: must be at least 2");
+  if (!(o.lr > 0)) return absl::InvalidArgumentError("lr: must be positive");
+  if (o.weight_decay < 0) return absl::InvalidArgumentError("weight_decay: must not be negative");
+  if (o.dropout < 0 || o.dropout >= 1) return absl::InvalidArgumentError("dropout: must be in [0,1)");
+  if (o.max_shift < 0 || o.max_shift >= kImageSide) {
+    return absl::InvalidArgumentError("max_shift: must be in [0,27]");
+  }
+  if (train.num_classes() < 2) {
+    return absl::InvalidArgumentError("data: pretraining needs at least 2 classes");
+  }
+  if (train.size() < o.batch_size) {
+    return absl::InvalidArgumentError(absl::StrCat("data: ", train.size(),
+                                                   " images are fewer than one batch of ",
+                                                   o.batch_size));
+  }
+  return train.Validate();
+}
+
+}  // namespace
+
+absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val,
+                                        const PretrainOptions& options) {
+  RETURN_IF_ERROR(ValidateOptions(train, options));
+  std::error_code ec;
+  fs::create_directories(options.work_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat(options.work_dir, ": ", ec.message()));
+  const std::string checkpoint = (fs::path(options.work_dir) / kCheckpointFile).string();
+  const std::string key = RunKey(options, train);
+  engine::ConfigureTorchThreads(options.threads, 1);
+
+  return engine::GuardTorch("pretrain", [&]() -> absl::StatusOr<PretrainReport> {
+    torch::manual_seed(MixSeed(options.seed, {Mix64(0x1417)}) >> 1);
+    ASSIGN_OR_RETURN(std::shared_ptr<engine::FeatureNet> net,
+                     engine::MakeFeatureNet(options.arch, {1, kImageSide, kImageSide}));
+    Classifier model(net, train.num_classes(), options.dropout);
+    torch::optim::Adam optimizer(
+        model->parameters(), torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay));
+
+    Position pos;
+    if (options.resume && fs::exists(checkpoint)) {
+      RETURN_IF_ERROR(LoadCheckpoint(checkpoint, model, optimizer, &pos, key));
+      std::fprintf(stderr, "pretrain: resuming %s at epoch %lld step %lld\n", checkpoint.c_str(),
+                   static_cast<long long>(pos.epoch + 1), static_cast<long long>(pos.step));
+    } else if (options.resume) {
+      std::fprintf(stderr, "pretrain: no checkpoint in %s; starting afresh\n",
+                   options.work_dir.c_str());
+    }
+
+    const int64_t steps_per_epoch = train.size() / options.batch_size;  // Drops the last partial batch.
+    const int64_t total_steps = steps_per_epoch * options.epochs;
+    const int64_t stop_at =
+        options.max_steps > 0 ? std::min(total_steps, options.max_steps) : total_steps;
+    std::fprintf(stderr,
+                 "pretrain: %s on %d classes, %lld images; %lld steps of %d per epoch, %d epochs\n",
+                 options.arch.c_str(), train.num_classes(), static_cast<long long>(train.size()),
+                 static_cast<long long>(steps_per_epoch), options.batch_size, options.epochs);
+
+    PretrainReport report;
+    Progress progress("pretrain step", stop_at, pos.steps_done);
+    const auto start = std::chrono::steady_clock::now();
+    auto last_checkpoint = start;
+    int64_t images = 0;
+    model->train();
+    std::vector<int64_t> order(train.size());
+    while (pos.steps_done < stop_at) {
+      // The epoch's order and every step's randomness come from the seed and
+      // the position alone, so a resumed run takes the same path.
+      for (int64_t i = 0; i < train.size(); ++i) order[i] = i;
+      Rng shuffle(MixSeed(options.seed, {static_cast<uint64_t>(pos.epoch), 0x5u}));
+      shuffle.Shuffle(order);
+      while (pos.step < steps_per_epoch && pos.steps_done < stop_at) {
+        Rng rng(MixSeed(options.seed, {static_cast<uint64_t>(pos.epoch),
+                                       static_cast<uint64_t>(pos.step), 0xa4u}));
+        torch::manual_seed(rng.Next() >> 1);  // Dropout.
+        const int64_t* batch = order.data() + pos.step * options.batch_size;
+        Tensor x = MakeBatch(train, batch, options.batch_size, options.max_shift, &rng);
+        std::vector<int64_t> y(options.batch_size);
+        for (int i = 0; i < options.batch_size; ++i) y[i] = train.labels[batch[i]];
+        Tensor target = torch::tensor(y, torch::kInt64);
+        Tensor logits = model->forward(x);
+        Tensor loss = torch::nn::functional::cross_entropy(logits, target);
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        const double l = loss.item<double>();
+        if (!std::isfinite(l)) {
+          return absl::InternalError(absl::StrCat("pretrain: loss became ", l, " at epoch ",
+                                                  pos.epoch + 1, " step ", pos.step + 1,
+                                                  "; lower --lr"));
+        }
+        const double correct = logits.argmax(1).eq(target).sum().item<double>();
+        report.step_loss.push_back(static_cast<float>(l));
+        pos.loss_sum += l * options.batch_size;
+        pos.correct += correct;
+        pos.seen += options.batch_size;
+        ++pos.step;
+        ++pos.steps_done;
+        images += options.batch_size;
+        if (options.progress) {
+          const double secs =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          progress.Update(pos.steps_done,
+                          absl::StrFormat("epoch %d/%d step %d/%d loss %.3f acc %.3f | %.0f img/s",
+                                          pos.epoch + 1, options.epochs, pos.step,
+                                          steps_per_epoch, pos.loss_sum / pos.seen,
+                                          pos.correct / pos.seen, images / std::max(secs, 1e-9)));
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (options.checkpoint_seconds > 0 &&
+            std::chrono::duration<double>(now - last_checkpoint).count() >
+                options.checkpoint_seconds) {
+          RETURN_IF_ERROR(SaveCheckpoint(checkpoint, model, optimizer, pos, key));
+          last_checkpoint = now;
+        }
+      }
+      if (pos.step >= steps_per_epoch) {
+        pos.epoch_loss.push_back(pos.loss_sum / pos.seen);
+        pos.epoch_accuracy.push_back(pos.correct / pos.seen);
+        if (options.progress) {
+          std::fprintf(stderr, "%spretrain: epoch %lld/%d loss %.4f accuracy %.4f\n",
+                       isatty(2) ? "\r\033[K" : "", static_cast<long long>(pos.epoch + 1),
+                       options.epochs, pos.epoch_loss.back(), pos.epoch_accuracy.back());
+        }
+        ++pos.epoch;
+        pos.step = 0;
+        pos.loss_sum = pos.correct = pos.seen = 0;
+      }
+      RETURN_IF_ERROR(SaveCheckpoint(checkpoint, model, optimizer, pos, key));
+      last_checkpoint = std::chrono::steady_clock::now();
+    }
+    if (options.progress) progress.Finish("done");
+    report.train_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.images_per_second = images / std::max(report.train_seconds, 1e-9);
+    report.epochs_done = static_cast<int>(pos.epoch);
+    report.steps_done = pos.steps_done;
+    report.epoch_loss = pos.epoch_loss;
+    report.epoch_accuracy = pos.epoch_accuracy;
+    if (pos.seen > 0) {  // A partial last epoch (max_steps).
+      report.epoch_loss.push_back(pos.loss_sum / pos.seen);
+      report.epoch_accuracy.push_back(pos.correct / pos.seen);
+    }
+    report.weights_path = (fs::path(options.work_dir) / kWeightsFile).string();
+    model->eval();
+    RETURN_IF_ERROR(SaveWeights(model->net(), report.weights_path));
+
+    if (options.eval_episodes > 0 && val.num_classes() >= 5) {
+      ASSIGN_OR_RETURN(auto backbone,
+                       engine::Backbone::FromNet(
+                           MakeModelConfig("pretrain", options.arch, model->net().feature_dim()),
+                           model->net_ptr(), engine::MetaLearner(nullptr), c10::Device(c10::kCPU)));
+      ProtoEvalOptions eval;
+      eval.episodes = options.eval_episodes;
+      eval.seed = options.seed;
+      eval.threads = options.threads;
+      ASSIGN_OR_RETURN(report.val, EvaluateOn(*backbone, val, eval));
+      for (const auto& r : report.val) {
+        std::fprintf(stderr, "pretrain: meta-val PROTOTYPE %d-way %d-shot: %.2f%% +- %.2f (%d episodes)\n",
+                     r.ways, r.shots, 100 * r.accuracy, 100 * r.ci95, r.episodes);
+      }
+    }
+    const std::string json = (fs::path(options.work_dir) / "report.json").string();
+    std::ofstream(json) << ReportJson(options, report, train);
+    return report;
+  });
+}
+
+absl::StatusOr<std::vector<FewShotResult>> EvaluatePrototype(const std::string& model_dir,
+                                                             const Dataset& data,
+                                                             const ProtoEvalOptions& options) {
+  engine::ConfigureTorchThreads(options.threads, 1);
+  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(model_dir, c10::Device(c10::kCPU)));
+  return EvaluateOn(*backbone, data, options);
+}
+
+}  // namespace adaptd::train

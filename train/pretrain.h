@@ -1,0 +1,98 @@
+// Supervised pretraining of a native backbone on the meta-train classes,
+// with a cosine-style classifier: the engine's head (kHeadScale times a
+// linear layer over L2-normalised features), so the features suit the
+// prototype heads adaptd adapts. Also the few-shot PROTOTYPE evaluation
+// that runs exactly the engine code adaptd serves with.
+//
+// No LibTorch in this header. Not thread-safe: one run at a time per process
+// (LibTorch's thread settings and seed are global).
+#ifndef ADAPTD_TRAIN_PRETRAIN_H_
+#define ADAPTD_TRAIN_PRETRAIN_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "train/data.h"
+
+namespace adaptd::train {
+
+struct PretrainOptions {
+  // A native architecture: "conv4" or "resnet12".
+  std::string arch = "conv4";
+  // The experiment plan's defaults.
+  int epochs = 50;
+  int batch_size = 64;
+  double lr = 1e-3;
+  double weight_decay = 1e-4;  // L2, through Adam's weight decay.
+  double dropout = 0.5;        // On the features, before the classifier.
+  // Augmentation: each image is shifted by up to this many pixels.
+  int max_shift = 2;
+  uint64_t seed = 1;
+  // LibTorch intra-op threads; 0 for one per core.
+  int threads = 0;
+  // Required. Holds checkpoint.pt (written every epoch and every
+  // checkpoint_seconds), backbone.pt (the final weights, what `export`
+  // reads) and report.json.
+  std::string work_dir;
+  // Continue from work_dir/checkpoint.pt; it must be from the same data
+  // shape, architecture and seed.
+  bool resume = false;
+  double checkpoint_seconds = 120;
+  // Stop after this many steps in all (0: run every epoch). For tests and
+  // tight budgets; the checkpoint keeps the position.
+  int64_t max_steps = 0;
+  // Meta-val PROTOTYPE evaluation at the end: episodes per setting (0 skips).
+  int eval_episodes = 600;
+  bool progress = true;
+};
+
+// Accuracy over few-shot episodes, with the 95% confidence interval of the
+// mean (1.96 standard errors).
+struct FewShotResult {
+  int ways = 0;
+  int shots = 0;
+  int episodes = 0;
+  double accuracy = 0;
+  double ci95 = 0;
+};
+
+struct PretrainReport {
+  int epochs_done = 0;          // Completed epochs, resumed ones included.
+  int64_t steps_done = 0;       // Steps, resumed ones included.
+  std::vector<double> epoch_loss;      // Mean training loss per epoch, all epochs.
+  std::vector<double> epoch_accuracy;  // Mean training accuracy per epoch.
+  std::vector<float> step_loss;        // This run's steps only.
+  double train_seconds = 0;            // This run.
+  double images_per_second = 0;        // This run's training throughput.
+  std::vector<FewShotResult> val;      // 5-way 1-shot and 5-shot, if evaluated.
+  std::string weights_path;            // work_dir/backbone.pt
+};
+
+// Trains on `train` (every class a label) and evaluates on `val` (may be
+// empty to skip). INVALID_ARGUMENT for bad options or data; errors from
+// LibTorch come back as INTERNAL.
+absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val,
+                                        const PretrainOptions& options);
+
+struct ProtoEvalOptions {
+  // (ways, shots) settings.
+  std::vector<std::pair<int, int>> settings = {{5, 1}, {5, 5}};
+  int episodes = 600;
+  int queries = 15;
+  uint64_t seed = 1;
+  int threads = 0;  // LibTorch intra-op threads; 0 for one per core.
+};
+
+// Loads a model folder as adaptd does (Backbone::Load), preprocesses the
+// images as adaptd does for UINT8 tensors, and scores PROTOTYPE adaptation
+// (AdaptHead) on episodes drawn from `data`.
+absl::StatusOr<std::vector<FewShotResult>> EvaluatePrototype(const std::string& model_dir,
+                                                             const Dataset& data,
+                                                             const ProtoEvalOptions& options);
+
+}  // namespace adaptd::train
+
+#endif  // ADAPTD_TRAIN_PRETRAIN_H_
