@@ -1,0 +1,252 @@
+#include "train/data.h"
+
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/train/test_data.h"
+
+extern "C" {
+#include <stb/stb_image_write.h>
+}
+
+namespace adaptd::train {
+namespace {
+namespace fs = std::filesystem;
+using testing::MakeSyntheticDataset;
+using testing::TempDir;
+
+// A w x h gray (or RGB) image: `paper` everywhere, `ink` in a centred square.
+std::vector<uint8_t> SquareImage(int w, int h, int channels, uint8_t paper, uint8_t ink) {
+  std::vector<uint8_t> pixels(static_cast<size_t>(w) * h * channels, paper);
+  for (int y = h / 3; y < 2 * h / 3; ++y) {
+    for (int x = w / 3; x < 2 * w / 3; ++x) {
+      for (int c = 0; c < channels; ++c) pixels[(y * w + x) * channels + c] = ink;
+    }
+  }
+  return pixels;
+}
+
+void WriteImage(const std::string& path, int w, int h, int channels, uint8_t paper, uint8_t ink,
+                bool jpeg = false) {
+  fs::create_directories(fs::path(path).parent_path());
+  const auto pixels = SquareImage(w, h, channels, paper, ink);
+  const int ok = jpeg ? stbi_write_jpg(path.c_str(), w, h, channels, pixels.data(), 95)
+                      : stbi_write_png(path.c_str(), w, h, channels, pixels.data(), w * channels);
+  ASSERT_NE(ok, 0) << path;
+}
+
+uint8_t Center(const Dataset& d, int64_t i) { return d.image(i)[14 * kImageSide + 14]; }
+uint8_t Corner(const Dataset& d, int64_t i) { return d.image(i)[0]; }
+
+TEST(SplitTest, GroupsGoWhollyToOneSplitAndEverySplitHasSome) {
+  Dataset data = MakeSyntheticDataset(20, 3, 2);
+  SplitOptions options;
+  ASSERT_TRUE(AssignSplitsByGroup(&data, options).ok());
+  ASSERT_EQ(data.group_splits.size(), 20u);
+  std::map<Split, int> classes;
+  for (int c = 0; c < data.num_classes(); ++c) ++classes[data.group_splits[data.class_groups[c]]];
+  EXPECT_EQ(classes.count(Split::kUnassigned), 0u);
+  EXPECT_GT(classes[Split::kTrain], classes[Split::kTest]);
+  EXPECT_GT(classes[Split::kVal], 0);
+  EXPECT_GT(classes[Split::kTest], 0);
+
+  // The splits' classes are disjoint and their groups too.
+  std::set<std::string> seen_classes, seen_groups;
+  int total = 0;
+  for (Split s : {Split::kTrain, Split::kVal, Split::kTest}) {
+    const Dataset part = SplitClasses(data, s);
+    ASSERT_TRUE(part.Validate().ok());
+    total += part.num_classes();
+    for (const auto& name : part.class_names) EXPECT_TRUE(seen_classes.insert(name).second) << name;
+    for (const auto& name : part.group_names) EXPECT_TRUE(seen_groups.insert(name).second) << name;
+    for (Split g : part.group_splits) EXPECT_EQ(g, s);
+    EXPECT_EQ(part.size(), part.num_classes() * 2);
+  }
+  EXPECT_EQ(total, data.num_classes());
+}
+
+TEST(SplitTest, DeterministicForASeedAndDifferentAcrossSeeds) {
+  Dataset a = MakeSyntheticDataset(30, 1, 1), b = a, c = a;
+  SplitOptions options;
+  ASSERT_TRUE(AssignSplitsByGroup(&a, options).ok());
+  ASSERT_TRUE(AssignSplitsByGroup(&b, options).ok());
+  options.seed = 99;
+  ASSERT_TRUE(AssignSplitsByGroup(&c, options).ok());
+  EXPECT_EQ(a.group_splits, b.group_splits);
+  EXPECT_NE(a.group_splits, c.group_splits);
+}
+
+TEST(SplitTest, RefusesTooFewGroupsAndBadFractions) {
+  Dataset data = MakeSyntheticDataset(2, 5, 1);
+  EXPECT_EQ(AssignSplitsByGroup(&data, SplitOptions()).code(), absl::StatusCode::kInvalidArgument);
+  Dataset more = MakeSyntheticDataset(5, 1, 1);
+  SplitOptions bad;
+  bad.train_fraction = 0.9;
+  bad.val_fraction = 0.2;
+  EXPECT_EQ(AssignSplitsByGroup(&more, bad).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CacheTest, RoundTripsAndDetectsCorruption) {
+  TempDir dir;
+  Dataset data = MakeSyntheticDataset(4, 3, 5);
+  ASSERT_TRUE(AssignSplitsByGroup(&data, SplitOptions()).ok());
+  const std::string path = dir / "sub/set.bin";
+  ASSERT_TRUE(SaveDataset(data, "meta text", path).ok());
+  std::string meta;
+  auto loaded = LoadDataset(path, &meta);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(meta, "meta text");
+  EXPECT_EQ(*ReadDatasetMeta(path), "meta text");
+  EXPECT_EQ(loaded->pixels, data.pixels);
+  EXPECT_EQ(loaded->labels, data.labels);
+  EXPECT_EQ(loaded->class_names, data.class_names);
+  EXPECT_EQ(loaded->class_groups, data.class_groups);
+  EXPECT_EQ(loaded->group_names, data.group_names);
+  EXPECT_EQ(loaded->group_splits, data.group_splits);
+  // No temp file is left behind.
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir / "sub")) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+
+  // Flip one pixel byte: the checksum catches it.
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(path) - 100));
+    f.put('\x5a');
+  }
+  EXPECT_EQ(LoadDataset(path).status().code(), absl::StatusCode::kDataLoss);
+  // Truncation too.
+  fs::resize_file(path, 50);
+  EXPECT_FALSE(LoadDataset(path).ok());
+  EXPECT_EQ(LoadDataset(dir / "missing.bin").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(LoaderTest, ReadsOmniglotLayoutAndInvertsPaper) {
+  TempDir dir;
+  // root/<alphabet>/<character>/*.png, 105x105 black ink on white, as Omniglot.
+  for (const std::string alphabet : {"Alphabet_of_the_Magi", "Bengali"}) {
+    for (const std::string character : {"character01", "character02"}) {
+      for (int i = 0; i < 3; ++i) {
+        WriteImage(dir / absl::StrCat(alphabet, "/", character, "/", i, ".png"), 105, 105, 1, 255, 0);
+      }
+    }
+  }
+  std::ofstream(dir / "README.txt") << "not a folder";
+  auto data = LoadOmniglot(dir.path());
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->num_groups(), 2);
+  EXPECT_EQ(data->num_classes(), 4);
+  EXPECT_EQ(data->size(), 12);
+  EXPECT_EQ(data->group_names[0], "Alphabet_of_the_Magi");
+  EXPECT_EQ(data->class_names[3], "Bengali/character02");
+  EXPECT_EQ(data->class_groups[3], 1);
+  EXPECT_EQ(data->labels[11], 3);
+  for (int64_t i = 0; i < data->size(); ++i) {
+    EXPECT_GT(Center(*data, i), 200);  // Ink is bright after inversion.
+    EXPECT_LT(Corner(*data, i), 30);
+  }
+  ImageLoadOptions options;
+  options.max_per_class = 2;
+  EXPECT_EQ(LoadOmniglot(dir.path(), options)->size(), 8);
+  EXPECT_EQ(LoadOmniglot(dir / "nowhere").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(LoaderTest, ReadsClassFoldersOfPngAndJpegAnySize) {
+  TempDir dir;
+  WriteImage(dir / "cat/a.png", 64, 48, 3, 0, 250);
+  WriteImage(dir / "cat/b.JPG", 80, 80, 3, 0, 250, /*jpeg=*/true);
+  WriteImage(dir / "dog/a.jpeg", 28, 28, 1, 0, 250, /*jpeg=*/true);
+  WriteImage(dir / "dog/b.png", 300, 200, 1, 0, 250);
+  WriteImage(dir / "emu/only.png", 10, 10, 1, 0, 250);
+  std::ofstream(dir / "dog/notes.txt") << "skipped";
+  auto data = LoadClassFolders(dir.path());
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->class_names, (std::vector<std::string>{"cat", "dog", "emu"}));
+  EXPECT_EQ(data->num_groups(), 3);  // Each class is its own group.
+  EXPECT_EQ(data->size(), 5);
+  for (int64_t i = 0; i < data->size(); ++i) {
+    EXPECT_GT(Center(*data, i), 200) << i;
+    EXPECT_LT(Corner(*data, i), 30) << i;
+  }
+  // A corrupt image names the file.
+  std::ofstream(dir / "emu/bad.png") << "not a png";
+  auto bad = LoadClassFolders(dir.path());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bad.png"), std::string::npos);
+}
+
+void WriteGz(const std::string& path, const std::string& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzclose(f), Z_OK);
+}
+
+std::string IdxHeader(std::vector<uint32_t> dims) {
+  std::string s = {0, 0, 8, static_cast<char>(dims.size())};
+  for (uint32_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((d >> shift) & 0xff));
+  }
+  return s;
+}
+
+TEST(IdxTest, ReadsGzipAndPlainFilesAndFashionMnistLayout) {
+  TempDir dir;
+  std::string images = IdxHeader({3, 28, 28});
+  for (int i = 0; i < 3; ++i) images.append(kImagePixels, static_cast<char>(10 * (i + 1)));
+  const std::string labels = IdxHeader({3}) + std::string{9, 0, 4};
+  WriteGz(dir / "t10k-images-idx3-ubyte.gz", images);
+  WriteGz(dir / "t10k-labels-idx1-ubyte.gz", labels);
+  std::ofstream(dir / "plain.idx", std::ios::binary) << labels;
+
+  auto plain = ReadIdx(dir / "plain.idx");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->dims, (std::vector<int64_t>{3}));
+  EXPECT_EQ(plain->data, (std::vector<uint8_t>{9, 0, 4}));
+
+  auto data = LoadFashionMnist(dir.path(), /*test_split=*/true);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->size(), 3);
+  EXPECT_EQ(data->num_classes(), 10);
+  EXPECT_EQ(data->class_names[9], "ankle-boot");
+  EXPECT_EQ(data->labels, (std::vector<int32_t>{9, 0, 4}));
+  EXPECT_EQ(data->image(2)[0], 30);
+  EXPECT_EQ(LoadFashionMnist(dir.path(), /*test_split=*/false).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // Truncated data and a non-IDX file are errors, not crashes.
+  WriteGz(dir / "short.gz", IdxHeader({3, 28, 28}) + "abc");
+  EXPECT_EQ(ReadIdx(dir / "short.gz").status().code(), absl::StatusCode::kDataLoss);
+  WriteGz(dir / "junk.gz", "hello world");
+  EXPECT_FALSE(ReadIdx(dir / "junk.gz").ok());
+}
+
+TEST(IdxTest, ReadsTheInstalledFashionMnistTestSplit) {
+  if (!fs::exists(kFashionMnistDir)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  auto data = LoadFashionMnist(kFashionMnistDir, /*test_split=*/true);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->size(), 10000);
+  auto by_class = data->IndicesByClass();
+  for (const auto& indices : by_class) EXPECT_EQ(indices.size(), 1000u);
+}
+
+TEST(WriterTest, WritesPngsThatDecodeBack) {
+  TempDir dir;
+  Dataset data = MakeSyntheticDataset(1, 2, 3);
+  ASSERT_TRUE(WritePng(dir / "x/one.png", data.image(4)).ok());
+  std::ifstream in(dir / "x/one.png", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto decoded = DecodeTo28Gray(bytes, ImageLoadOptions());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(std::equal(decoded->begin(), decoded->end(), data.image(4)));
+  ASSERT_TRUE(WriteImageGrid(dir / "grid.png", data, {0, 1}, 3).ok());
+  EXPECT_TRUE(fs::exists(dir / "grid.png"));
+}
+
+}  // namespace
+}  // namespace adaptd::train

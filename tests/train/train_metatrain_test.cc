@@ -1,0 +1,155 @@
+// Meta-training on a small synthetic task family, and the round trip from
+// the trainer to adaptd: what adapt-train measures is what adaptd serves.
+#include "train/metatrain.h"
+
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/engine/adaptation.h"
+#include "server/engine/backbone.h"
+#include "server/engine/engine.h"
+#include "tests/test_util/synthetic.h"
+#include "tests/test_util/tiny_models.h"
+#include "train/episodes.h"
+#include "train/export.h"
+#include "train/features.h"
+
+namespace adaptd::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Classes [first, first + count) of the synthetic blob family, `instances`
+// images each, four classes to a group.
+Dataset SyntheticDataset(int first, int count, int instances) {
+  Dataset data;
+  for (int c = first; c < first + count; ++c) {
+    if ((c - first) % 4 == 0) data.AddGroup(absl::StrCat("group", c / 4));
+    const int32_t label = data.AddClass(absl::StrCat("class", c), data.num_groups() - 1);
+    for (int i = 0; i < instances; ++i) data.AddImage(label, adaptd::testing::SyntheticImage(c, i).data());
+  }
+  return data;
+}
+
+class MetaTrainTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(adaptd::testing::MakeTempDir("metatrain_test"));
+    adaptd::testing::WriteTinyConv4Model(*dir_ + "/tiny", "tiny", /*with_meta=*/false, 5);
+    MetaTrainOptions options;
+    options.model_dir = *dir_ + "/tiny";
+    options.work_dir = *dir_ + "/work";
+    options.steps = 40;
+    options.meta_batch = 4;
+    options.meta_lr = 3e-3;
+    options.inner_steps = 3;
+    options.settings = {{5, 1}, {5, 5}};
+    options.queries = 5;
+    options.val_every = 20;
+    options.val_episodes = 40;
+    options.threads = 1;
+    options.progress = false;
+    auto report = MetaTrain(SyntheticDataset(0, 40, 12), SyntheticDataset(100, 20, 12), options);
+    ASSERT_TRUE(report.ok()) << report.status();
+    for (size_t i = 0; i < report->step_loss.size(); i += 5) fprintf(stderr, "step %zu loss %.4f\n", i, report->step_loss[i]);
+    for (auto& [s, a] : report->val_accuracy) fprintf(stderr, "val %ld acc %.4f\n", (long)s, a);
+    for (auto& [s, a] : report->val_loss) fprintf(stderr, "val %ld loss %.4f\n", (long)s, a);
+    report_ = new MetaTrainReport(*report);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete report_;
+  }
+
+  static std::string* dir_;
+  static MetaTrainReport* report_;
+};
+
+std::string* MetaTrainTest::dir_ = nullptr;
+MetaTrainReport* MetaTrainTest::report_ = nullptr;
+
+TEST_F(MetaTrainTest, BeatsItsUntrainedStateOnHeldOutTasks) {
+  ASSERT_NE(report_, nullptr);
+  EXPECT_EQ(report_->steps_done, 40);
+  ASSERT_EQ(report_->val_loss.size(), 2u);
+  // Held-out classes (100..119) never seen in meta-training.
+  EXPECT_LT(report_->val_loss.back().second, 0.9 * report_->untrained_val_loss)
+      << "untrained " << report_->untrained_val_loss;
+  EXPECT_GE(report_->val_accuracy.back().second, report_->untrained_val_accuracy - 0.02);
+  EXPECT_TRUE(fs::exists(report_->meta_learner_path));
+}
+
+TEST_F(MetaTrainTest, ExportedModelServesTheTrainersPredictions) {
+  ASSERT_NE(report_, nullptr);
+  ExportOptions export_options;
+  export_options.weights = *dir_ + "/tiny/backbone.pt";
+  export_options.meta_learner = report_->meta_learner_path;
+  export_options.out_dir = *dir_ + "/repo/exported";
+  export_options.name = "exported";
+  ASSERT_TRUE(ExportPretrained(export_options).ok());
+
+  // The trainer's view: features of the episode, META adaptation, logits.
+  Dataset test = SyntheticDataset(200, 8, 6);
+  auto sampler = EpisodeSampler::Create(test, {5, 2, 3, 9});
+  ASSERT_TRUE(sampler.ok());
+  Episode episode = sampler->Sample(0);
+  auto backbone = engine::Backbone::Load(export_options.out_dir, c10::Device(c10::kCPU));
+  ASSERT_TRUE(backbone.ok()) << backbone.status();
+  ASSERT_NE((*backbone)->meta_learner(), nullptr);
+  auto features = EmbedDataset(**backbone, test);
+  ASSERT_TRUE(features.ok());
+  auto rows = [&](const std::vector<int64_t>& ids) {
+    return features->index_select(0, torch::tensor(ids, torch::kLong));
+  };
+  auto labels = torch::tensor(std::vector<int64_t>(episode.support_labels.begin(),
+                                                   episode.support_labels.end()));
+  auto head = engine::AdaptHead(engine::Method::kMeta, rows(episode.support), labels, 5,
+                                (*backbone)->meta_learner(), {});
+  ASSERT_TRUE(head.ok());
+  auto trainer_probs =
+      torch::softmax(engine::HeadLogits(rows(episode.query), head->weight, head->bias), 1);
+
+  // adaptd's view of the same episode, through the engine API.
+  engine::Engine::Options options;
+  options.model_repository = *dir_ + "/repo";
+  options.device = "cpu";
+  auto engine = engine::Engine::Create(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  engine::Engine::AdaptRequest adapt;
+  adapt.backbone = "exported";
+  adapt.method = engine::Method::kMeta;
+  auto input = [&](int64_t image) {
+    engine::InputRef ref;
+    ref.kind = engine::InputRef::Kind::kTensor;
+    ref.shape = {1, 28, 28};
+    ref.dtype = engine::DType::kUint8;
+    ref.data = absl::string_view(reinterpret_cast<const char*>(test.image(image)), kImagePixels);
+    return ref;
+  };
+  for (size_t i = 0; i < episode.support.size(); ++i) {
+    adapt.support.push_back({absl::StrCat("L", episode.support_labels[i]), input(episode.support[i])});
+  }
+  auto adapter = (*engine)->Adapt(adapt, {});
+  ASSERT_TRUE(adapter.ok()) << adapter.status();
+  EXPECT_EQ((*adapter)->info.method, engine::Method::kMeta);
+  engine::Engine::PredictRequest predict;
+  predict.adapter_id = (*adapter)->info.adapter_id;
+  for (int64_t q : episode.query) predict.inputs.push_back(input(q));
+  auto result = (*engine)->Predict(predict, {});
+  ASSERT_TRUE(result.ok()) << result.status();
+  for (size_t i = 0; i < episode.query.size(); ++i) {
+    const auto& p = result->predictions[i];
+    // Labels "L<k>" were given in first-appearance order 0..4.
+    const int64_t k = std::stoi(p.label.substr(1));
+    EXPECT_EQ(k, trainer_probs[i].argmax().item<int64_t>()) << "query " << i;
+    EXPECT_NEAR(p.probability, trainer_probs[i][k].item<float>(), 1e-5) << "query " << i;
+  }
+}
+
+}  // namespace
+}  // namespace adaptd::train
