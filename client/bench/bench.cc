@@ -1,5 +1,7 @@
 #include "client/bench/bench.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -52,6 +54,13 @@ void RunFlat(std::function<void()> fn) {
     next();
   }
   pending = nullptr;
+}
+
+double ProcessCpuSeconds() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 // A uniform double in [0, 1) from a hash.
@@ -426,7 +435,9 @@ absl::Status Validate(const BenchOptions& o) {
     return bad("adapters: the ", ScenarioName(o.scenario), " scenario needs at least 1");
   }
   if (o.batch < 1) return bad("batch: must be at least 1, got ", o.batch);
-  if (o.ways < 1 || o.shots < 1) return bad("ways, shots: must be at least 1");
+  if (o.ways < 1 || o.shots < 1 || o.setup_shots < 1) {
+    return bad("ways, shots, setup_shots: must be at least 1");
+  }
   if (o.adapt_fraction < 0 || o.adapt_fraction > 1) return bad("adapt_fraction: not in [0,1]");
   if (o.fault_fraction < 0 || o.fault_fraction > 1) return bad("fault_fraction: not in [0,1]");
   if (o.progress_interval <= absl::ZeroDuration()) {
@@ -553,7 +564,7 @@ absl::StatusOr<Report> RunBenchmark(const BenchOptions& options, Target& target)
   // Every input the run sends, made once. Support sets use instances
   // 0..shots-1 of `ways` consecutive classes; queries any of them.
   const int64_t image_bytes = shape[0] * shape[1] * shape[2];
-  const int instances = options.shots + 2;
+  const int instances = std::max(options.shots, options.setup_shots) + 2;
   const int classes = static_cast<int>(std::clamp<int64_t>(
       kPoolBytes / (image_bytes * instances), options.ways, 100));
   const InputPool pool(shape, classes, instances, options.seed);
@@ -610,7 +621,7 @@ absl::StatusOr<Report> RunBenchmark(const BenchOptions& options, Target& target)
           AdaptCall call;
           call.tenant = i % tenants;
           call.backbone = spec->name;
-          call.support = Support(pool, options.ways, options.shots,
+          call.support = Support(pool, options.ways, options.setup_shots,
                                  static_cast<uint64_t>(i) * options.ways);
           call.method = engine::Method::kPrototype;
           call.ttl = options.adapter_ttl;
@@ -620,7 +631,7 @@ absl::StatusOr<Report> RunBenchmark(const BenchOptions& options, Target& target)
             done(s);
           });
         },
-        absl::StrCat("setup: PROTOTYPE ", options.ways, "-way ", options.shots,
+        absl::StrCat("setup: PROTOTYPE ", options.ways, "-way ", options.setup_shots,
                      "-shot adapters created"),
         options);
     if (!status.ok()) {
@@ -649,7 +660,11 @@ absl::StatusOr<Report> RunBenchmark(const BenchOptions& options, Target& target)
 
   auto runner = std::make_shared<Runner>(options, target, pool, spec->name, adapters,
                                          deleted_adapter);
+  const double cpu_start = ProcessCpuSeconds();
+  const absl::Time wall_start = absl::Now();
   runner->Run();
+  report.client_cpu_cores = (ProcessCpuSeconds() - cpu_start) /
+                            std::max(1e-9, absl::ToDoubleSeconds(absl::Now() - wall_start));
   runner->Fill(report);
 
   if (options.cleanup) {

@@ -94,9 +94,12 @@ struct BenchOptions {
   // predict and mix: classes per prediction to return; 0 for all.
   int top_k = 0;
   // adapt and mix: the task of each Adapt, N-way K-shot. The setup
-  // adapters use the same task shape.
+  // adapters have `ways` classes too.
   int ways = 5;
   int shots = 5;
+  // predict and mix: examples per class of each setup adapter. A head's
+  // size depends on its classes only, so 1 makes the setup quickest.
+  int setup_shots = 1;
   engine::Method method = engine::Method::kUnspecified;
   int steps = 0;  // 0: the method's default.
   // mix: the fraction of requests that are Adapt; the rest are Predict.
@@ -160,6 +163,9 @@ struct Report {
   double warmup_s = 0;
   double duration_s = 0;
   double setup_s = 0;  // Creating the adapters.
+  // CPU time of this process over the warm-up and window, in cores (1.0: one
+  // core busy). With a gRPC target: the client's cost; in process: everything.
+  double client_cpu_cores = 0;
 
   // What it measured, over requests sent in the window.
   int64_t requests = 0;

@@ -67,11 +67,15 @@ ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2), "Load before measuring, not 
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "The measured window.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each request.");
 ABSL_FLAG(int, adapters, 100,
-          "predict, mix: adapters to create first (PROTOTYPE, --ways-way --shots-shot).");
+          "predict, mix: adapters to create first (PROTOTYPE, --ways-way "
+          "--setup_shots-shot).");
+ABSL_FLAG(int, setup_shots, 1,
+          "predict, mix: examples per class of each setup adapter (the head's size "
+          "depends on --ways only).");
 ABSL_FLAG(int, batch, 1, "predict, mix: images per Predict.");
 ABSL_FLAG(int, top_k, 0, "predict, mix: classes per prediction to return; 0: all.");
 ABSL_FLAG(int, ways, 5, "Classes per Adapt task (and per setup adapter).");
-ABSL_FLAG(int, shots, 5, "Examples per class per Adapt task (and per setup adapter).");
+ABSL_FLAG(int, shots, 5, "Examples per class per Adapt task.");
 ABSL_FLAG(std::string, method, "",
           "adapt, mix: meta, finetune or prototype; empty: the server's default.");
 ABSL_FLAG(int, steps, 0, "adapt, mix: adaptation steps; 0: the method's default.");
@@ -193,6 +197,7 @@ int main(int argc, char** argv) {
   options.top_k = absl::GetFlag(FLAGS_top_k);
   options.ways = absl::GetFlag(FLAGS_ways);
   options.shots = absl::GetFlag(FLAGS_shots);
+  options.setup_shots = absl::GetFlag(FLAGS_setup_shots);
   options.steps = absl::GetFlag(FLAGS_steps);
   options.adapt_fraction = absl::GetFlag(FLAGS_adapt_fraction);
   options.adapter_ttl = absl::GetFlag(FLAGS_adapter_ttl);

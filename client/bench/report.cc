@@ -83,6 +83,9 @@ std::string FormatTable(const Report& r) {
                           r.ways, r.shots, r.method);
   }
   absl::StrAppendFormat(&out, "%-10s %s\n", "workload", work);
+  absl::StrAppendFormat(&out, "%-10s %.2f cores of this process (%s)\n", "cpu",
+                        r.client_cpu_cores,
+                        r.target.rfind("inprocess", 0) == 0 ? "client and engine" : "client");
   if (r.fault != "none") {
     absl::StrAppendFormat(&out, "%-10s %s in %.2f%% of requests: %d sent, each should get %s\n",
                           "fault", r.fault, 100 * r.fault_fraction, r.faults_injected,
@@ -135,6 +138,7 @@ std::string FormatJson(const Report& r) {
       ",\"ways\":", r.ways, ",\"shots\":", r.shots, ",\"method\":", Quote(r.method),
       ",\"adapt_fraction\":", Num(r.adapt_fraction), ",\"warmup_s\":", Num(r.warmup_s),
       ",\"duration_s\":", Num(r.duration_s), ",\"setup_s\":", Num(r.setup_s),
+      ",\"client_cpu_cores\":", Num(r.client_cpu_cores),
       ",\"requests\":", r.requests, ",\"ok\":", r.ok, ",\"errors\":", r.errors,
       ",\"throughput\":", Num(r.throughput), ",\"latency_ms\":", Json(r.latency),
       ",\"codes\":", JsonObject(r.codes, count), ",\"ops\":[", absl::StrJoin(ops, ","), "]",
