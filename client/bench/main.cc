@@ -11,7 +11,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/bench/bench.h"
@@ -38,11 +40,13 @@ ABSL_FLAG(std::string, device, "",
           "inprocess: cpu, cuda or cuda:N; empty: cuda when available, else cpu.");
 ABSL_FLAG(int, intra_op_threads, 0, "inprocess: LibTorch intra-op threads; 0: the cores.");
 ABSL_FLAG(int, inter_op_threads, 0, "inprocess: LibTorch inter-op threads; 0: the cores.");
-ABSL_FLAG(int, max_batch_size, 0,
-          "inprocess: most inputs in one batched backbone forward; 0: the engine's default.");
-ABSL_FLAG(absl::Duration, max_batch_delay, -absl::InfiniteDuration(),
-          "inprocess: longest a request waits for others to join its batch; unset: the "
-          "engine's default.");
+// Keep these defaults equal to adaptd's flags of the same names, so that the
+// two modes compare like with like.
+ABSL_FLAG(int, max_batch_size, 64,
+          "inprocess: most inputs in one batched backbone forward (as adaptd's flag).");
+ABSL_FLAG(absl::Duration, max_batch_delay, absl::Milliseconds(2),
+          "inprocess: longest a request waits for others to join its batch (as adaptd's "
+          "flag).");
 ABSL_FLAG(int, tenants, 1,
           "inprocess: tenants to spread the adapters over (adapter i is tenant i % N's).");
 ABSL_FLAG(int, inprocess_threads, 0,
@@ -166,8 +170,17 @@ class ProgressPrinter {
 
 }  // namespace
 
+// --help lists the flags of this file; absl would look for adaptd-bench.cc.
+bool IsBenchFlagFile(absl::string_view file) {
+  return absl::EndsWith(file, "client/bench/main.cc");
+}
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  absl::FlagsUsageConfig usage;
+  usage.contains_helpshort_flags = &IsBenchFlagFile;
+  usage.contains_help_flags = &IsBenchFlagFile;
+  absl::SetFlagsUsageConfig(usage);
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     std::cerr << "adaptd-bench: unexpected argument '" << rest[1] << "'; see --help\n";

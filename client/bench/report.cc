@@ -66,7 +66,8 @@ std::string FormatTable(const Report& r) {
     absl::StrAppendFormat(&out, "%-10s open loop at %.1f requests/s (%s arrivals)", "load",
                           r.rate, r.arrival);
   } else {
-    absl::StrAppendFormat(&out, "%-10s closed loop, %d clients", "load", r.concurrency);
+    absl::StrAppendFormat(&out, "%-10s closed loop, %d client%s", "load", r.concurrency,
+                          r.concurrency == 1 ? "" : "s");
   }
   absl::StrAppendFormat(&out, "; warm-up %.1f s, measured %.1f s\n", r.warmup_s, r.duration_s);
   std::string work;
