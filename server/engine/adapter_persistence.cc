@@ -1,0 +1,47 @@
+#include "server/engine/adapter_persistence.h"
+
+#include <iostream>
+
+#include "server/engine/directory_persistence.h"
+#include "server/engine/redis_persistence.h"
+#include "server/engine/status_macros.h"
+
+namespace adaptd::engine {
+
+absl::StatusOr<std::shared_ptr<AdapterPersistence>> OpenAdapterPersistence(
+    const PersistenceOptions& options, Clock* clock) {
+  if (options.backend == "memory" || options.backend.empty()) return nullptr;
+  auto on_error = options.on_error;
+  if (!on_error) {
+    on_error = [](const absl::Status& status) {
+      std::cerr << "adaptd: " << status.message() << std::endl;
+    };
+  }
+  if (options.backend == "directory") {
+    if (options.directory.empty()) {
+      return absl::InvalidArgumentError(
+          "adapter_dir: must be set for --adapter_store=directory");
+    }
+    DirectoryPersistence::Options o;
+    o.directory = options.directory;
+    o.clock = clock;
+    o.on_error = on_error;
+    ASSIGN_OR_RETURN(auto directory, DirectoryPersistence::Open(o));
+    return std::shared_ptr<AdapterPersistence>(std::move(directory));
+  }
+  if (options.backend == "redis") {
+    RedisPersistence::Options o;
+    o.address = options.redis_address;
+    o.connect_timeout = options.redis_timeout;
+    o.command_timeout = options.redis_timeout;
+    o.key_prefix = options.redis_key_prefix;
+    o.max_connections = options.redis_connections;
+    o.clock = clock;
+    ASSIGN_OR_RETURN(auto redis, RedisPersistence::Connect(o));
+    return std::shared_ptr<AdapterPersistence>(std::move(redis));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "adapter_store: unknown backend \"", options.backend, "\"; use memory, directory or redis"));
+}
+
+}  // namespace adaptd::engine

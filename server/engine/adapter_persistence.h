@@ -1,0 +1,142 @@
+// Where adapters live durably, behind AdapterStore's bounded in-memory cache.
+// Two backends implement it:
+//   - DirectoryPersistence: one file per adapter on local disk, one process;
+//   - RedisPersistence: one Redis shared by every replica.
+// The memory backend is no persistence at all (the store alone).
+//
+// Records are opaque bytes (adapter_codec.h's format); the metadata a backend
+// needs for TTL, quotas, listing and idempotency comes with each Put as
+// AdapterInfo. Every backend expires a record at info.expire_time by itself,
+// and keeps the idempotency key (tenant, request_id) -> adapter_id with the
+// same lifetime. Implementations are thread-safe.
+//
+//   ASSIGN_OR_RETURN(auto persistence, OpenAdapterPersistence(options, clock));
+//   ASSIGN_OR_RETURN(std::string id, persistence->Put(info, bytes, quota));
+#ifndef ADAPTD_SERVER_ENGINE_ADAPTER_PERSISTENCE_H_
+#define ADAPTD_SERVER_ENGINE_ADAPTER_PERSISTENCE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/engine/clock.h"
+#include "server/engine/types.h"
+
+namespace adaptd::engine {
+
+struct AdapterRecord {
+  std::string adapter_id;
+  std::string bytes;
+};
+
+class AdapterPersistence {
+ public:
+  // Per-tenant limits checked atomically with a Put; 0 means none.
+  struct Quota {
+    int64_t max_adapters = 0;
+    int64_t max_bytes = 0;
+  };
+
+  struct ListChunk {
+    std::vector<AdapterRecord> records;  // In adapter_id order.
+    // Pass as `after` for the next chunk; empty once there is no more.
+    std::string next_after;
+  };
+
+  virtual ~AdapterPersistence() = default;
+
+  // For logs: "directory /var/lib/adaptd", "redis 10.0.0.5:6379".
+  virtual std::string Describe() const = 0;
+
+  // True when other processes write the same records, so an adapter cached
+  // here may be deleted elsewhere and must be confirmed before use.
+  virtual bool shared() const = 0;
+
+  // Stores `bytes` under info.adapter_id durably before it returns. If
+  // info.request_id is set and the tenant already has a live adapter for it,
+  // stores nothing and returns that adapter's id; else returns
+  // info.adapter_id.
+  // RESOURCE_EXHAUSTED over `quota`; UNAVAILABLE when the backend cannot
+  // write (disk full, read-only, Redis down): then nothing is stored.
+  virtual absl::StatusOr<std::string> Put(const AdapterInfo& info, absl::string_view bytes,
+                                          const Quota& quota) = 0;
+
+  // The record's bytes; NOT_FOUND if absent or expired.
+  virtual absl::StatusOr<std::string> Get(const std::string& adapter_id) = 0;
+
+  // Whether a live record exists.
+  virtual absl::StatusOr<bool> Exists(const std::string& adapter_id) = 0;
+
+  // The id of the live adapter `tenant` created with `request_id`; NOT_FOUND
+  // if none.
+  virtual absl::StatusOr<std::string> FindByRequestId(const std::string& tenant,
+                                                      const std::string& request_id) = 0;
+
+  // Removes the record and its idempotency key. OK if it is already gone.
+  virtual absl::Status Delete(const AdapterInfo& info) = 0;
+
+  // Up to `limit` live records of `tenant` with ids after `after` (empty:
+  // from the first).
+  virtual absl::StatusOr<ListChunk> List(const std::string& tenant, const std::string& after,
+                                         int limit) = 0;
+
+  // Calls `visit` for every live record, to warm a cache at start. Backends
+  // that are better read lazily (Redis) visit nothing.
+  virtual absl::Status LoadAll(const std::function<void(AdapterRecord)>& visit) = 0;
+};
+
+// Which backend, and its settings: the --adapter_store family of flags.
+struct PersistenceOptions {
+  // "memory" (no persistence), "directory" or "redis".
+  std::string backend = "memory";
+  // directory: the folder, created if missing; one file per adapter.
+  std::string directory;
+  // redis: host:port of the server.
+  std::string redis_address = "127.0.0.1:6379";
+  // redis: limit on connecting and on each command.
+  absl::Duration redis_timeout = absl::Seconds(1);
+  // redis: prefix of every key, so deployments can share one Redis.
+  std::string redis_key_prefix = "adaptd:";
+  // redis: most connections open at once.
+  int redis_connections = 4;
+  // Problems no caller sees (a corrupt file skipped at start). Empty: stderr.
+  std::function<void(const absl::Status&)> on_error;
+};
+
+// Whether `adapter_id` is safe as a file name and a key part: 1 to 128
+// characters of [A-Za-z0-9_-]. Others cannot be stored, so they are NOT_FOUND.
+inline bool IsValidAdapterId(absl::string_view adapter_id) {
+  if (adapter_id.empty() || adapter_id.size() > 128) return false;
+  for (char c : adapter_id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// RESOURCE_EXHAUSTED "tenant \"x\" is over its quota of N adapters"; `what` is
+// "adapters" or "bytes".
+inline absl::Status TenantOverQuota(absl::string_view tenant, int64_t limit,
+                                    absl::string_view what) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("tenant \"", tenant, "\" is over its quota of ", limit, " ", what));
+}
+
+// nullptr for "memory". The directory is opened and scanned, Redis is
+// connected to and pinged, so a bad setting fails here: INVALID_ARGUMENT for
+// an unknown backend or a missing setting, UNAVAILABLE when the directory or
+// Redis cannot be used.
+absl::StatusOr<std::shared_ptr<AdapterPersistence>> OpenAdapterPersistence(
+    const PersistenceOptions& options, Clock* clock);
+
+}  // namespace adaptd::engine
+
+#endif  // ADAPTD_SERVER_ENGINE_ADAPTER_PERSISTENCE_H_

@@ -1,0 +1,60 @@
+#include "server/engine/adapter_tensors.h"
+
+#include <torch/torch.h>
+
+#include "server/engine/adapter_codec.h"
+#include "server/engine/adapter_head.h"
+#include "server/engine/status_macros.h"
+#include "server/engine/torch_util.h"
+
+namespace adaptd::engine {
+namespace {
+
+std::vector<float> HostFloats(const at::Tensor& t) {
+  at::Tensor c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  const float* p = c.data_ptr<float>();
+  return std::vector<float>(p, p + c.numel());
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> EncodeAdapter(const Adapter& adapter) {
+  if (adapter.head == nullptr) return absl::InternalError("encode adapter: no head");
+  return GuardTorch("encode adapter", [&]() -> absl::StatusOr<std::string> {
+    const AdapterHead& head = *adapter.head;
+    if (head.weight.dim() != 2 || head.bias.dim() != 1 ||
+        head.bias.size(0) != head.weight.size(0)) {
+      return absl::InternalError("encode adapter: head is not [C,D] + [C]");
+    }
+    torch::NoGradGuard no_grad;  // Plain tensors, like the heads Adapt makes.
+    HeadData data;
+    data.classes = head.weight.size(0);
+    data.dim = head.weight.size(1);
+    data.weight = HostFloats(head.weight);
+    data.bias = HostFloats(head.bias);
+    return EncodeAdapterRecord(adapter.info, data);
+  });
+}
+
+absl::StatusOr<AdapterPtr> DecodeAdapter(absl::string_view bytes,
+                                         const DeviceForBackbone& device_for) {
+  ASSIGN_OR_RETURN(DecodedAdapter decoded, DecodeAdapterRecord(bytes));
+  ASSIGN_OR_RETURN(c10::Device device, device_for(decoded.info.backbone));
+  return GuardTorch("decode adapter", [&]() -> absl::StatusOr<AdapterPtr> {
+    torch::NoGradGuard no_grad;  // Plain tensors, like the heads Adapt makes.
+    HeadData& h = decoded.head;
+    auto head = std::make_shared<AdapterHead>();
+    head->weight = torch::from_blob(h.weight.data(), {h.classes, h.dim}, torch::kFloat)
+                       .to(device, /*non_blocking=*/false, /*copy=*/true)
+                       .contiguous();
+    head->bias = torch::from_blob(h.bias.data(), {h.classes}, torch::kFloat)
+                     .to(device, /*non_blocking=*/false, /*copy=*/true)
+                     .contiguous();
+    auto adapter = std::make_shared<Adapter>();
+    adapter->info = std::move(decoded.info);
+    adapter->head = std::move(head);
+    return AdapterPtr(std::move(adapter));
+  });
+}
+
+}  // namespace adaptd::engine
