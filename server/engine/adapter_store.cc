@@ -1,6 +1,7 @@
 #include "server/engine/adapter_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/engine/status_macros.h"
 
 namespace adaptd::engine {
 namespace {
@@ -24,62 +25,208 @@ absl::StatusOr<std::unique_ptr<AdapterStore>> AdapterStore::Create(
   if (options.max_bytes <= 0) {
     return absl::InvalidArgumentError("max_adapter_bytes must be positive");
   }
+  if (options.max_adapters_per_tenant < 0 || options.max_bytes_per_tenant < 0) {
+    return absl::InvalidArgumentError(
+        "max_adapters_per_tenant and max_adapter_bytes_per_tenant must not be negative");
+  }
   if (options.clock == nullptr) return absl::InvalidArgumentError("clock is null");
+  if (options.persistence && (!options.encode || !options.decode)) {
+    return absl::InvalidArgumentError("a store with persistence needs encode and decode");
+  }
   return std::unique_ptr<AdapterStore>(new AdapterStore(options));
 }
 
 absl::Status AdapterStore::Insert(AdapterPtr adapter) {
+  return InsertIdempotent(std::move(adapter)).status();
+}
+
+absl::StatusOr<AdapterPtr> AdapterStore::InsertIdempotent(AdapterPtr adapter) {
   const AdapterInfo& info = adapter->info;
   if (info.size_bytes > options_.max_bytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("adapter of ", info.size_bytes, " bytes exceeds the store limit of ",
                      options_.max_bytes, " bytes"));
   }
-  Removed removed;
+  if (!options_.persistence) return InsertInMemory(std::move(adapter));
   {
     absl::MutexLock lock(&mu_);
     if (by_id_.count(info.adapter_id)) {
       return absl::AlreadyExistsError(
           absl::StrCat("adapter_id \"", info.adapter_id, "\" already exists"));
     }
-    ExpireLocked(options_.clock->Now(), &removed);
-    while (!lru_.empty() &&
-           (static_cast<int64_t>(by_id_.size()) + 1 > options_.max_adapters ||
-            bytes_ + info.size_bytes > options_.max_bytes)) {
-      RemoveLocked(by_id_.find(lru_.back()), RemovalReason::kCapacity, &removed);
+  }
+  ASSIGN_OR_RETURN(std::string bytes, options_.encode(*adapter));
+  const AdapterPersistence::Quota quota{options_.max_adapters_per_tenant,
+                                        options_.max_bytes_per_tenant};
+  ASSIGN_OR_RETURN(std::string stored_id, options_.persistence->Put(info, bytes, quota));
+  if (stored_id != info.adapter_id) {
+    // The same request made an adapter first, maybe on another replica.
+    return Get(stored_id, info.tenant);
+  }
+  return CacheFetched(std::move(adapter));
+}
+
+absl::StatusOr<AdapterPtr> AdapterStore::InsertInMemory(AdapterPtr adapter) {
+  const AdapterInfo& info = adapter->info;
+  Removed removed;
+  AdapterPtr existing;
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    if (by_id_.count(info.adapter_id)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("adapter_id \"", info.adapter_id, "\" already exists"));
     }
-    lru_.push_front(info.adapter_id);
-    by_id_.emplace(info.adapter_id, Entry{adapter, lru_.begin()});
-    by_expiry_.emplace(info.expire_time, info.adapter_id);
-    if (!info.request_id.empty()) {
-      by_request_[RequestKey(info.tenant, info.request_id)] = info.adapter_id;
+    const absl::Time now = options_.clock->Now();
+    ExpireLocked(now, &removed);
+    auto req = info.request_id.empty() ? by_request_.end()
+                                       : by_request_.find(RequestKey(info.tenant, info.request_id));
+    if (req != by_request_.end()) {
+      auto it = by_id_.find(req->second);
+      if (it != by_id_.end()) {
+        lru_.splice(lru_.begin(), lru_, it->second.lru);
+        existing = it->second.adapter;
+      }
     }
-    bytes_ += info.size_bytes;
+    if (!existing) {
+      const Usage usage = usage_.count(info.tenant) ? usage_.at(info.tenant) : Usage{};
+      if (options_.max_adapters_per_tenant > 0 &&
+          usage.adapters + 1 > options_.max_adapters_per_tenant) {
+        refused = TenantOverQuota(info.tenant, options_.max_adapters_per_tenant, "adapters");
+      } else if (options_.max_bytes_per_tenant > 0 &&
+                 usage.bytes + info.size_bytes > options_.max_bytes_per_tenant) {
+        refused = TenantOverQuota(info.tenant, options_.max_bytes_per_tenant, "bytes");
+      } else {
+        CacheLocked(adapter, now, &removed);
+      }
+    }
   }
   Notify(removed);
+  if (existing) return existing;
+  if (!refused.ok()) return refused;
   if (options_.on_insert) options_.on_insert(info);
-  return absl::OkStatus();
+  return adapter;
+}
+
+void AdapterStore::CacheLocked(AdapterPtr adapter, absl::Time now, Removed* removed) {
+  const AdapterInfo& info = adapter->info;
+  ExpireLocked(now, removed);
+  while (!lru_.empty() &&
+         (static_cast<int64_t>(by_id_.size()) + 1 > options_.max_adapters ||
+          bytes_ + info.size_bytes > options_.max_bytes)) {
+    RemoveLocked(by_id_.find(lru_.back()), RemovalReason::kCapacity, removed);
+  }
+  lru_.push_front(info.adapter_id);
+  by_expiry_.emplace(info.expire_time, info.adapter_id);
+  if (!info.request_id.empty()) {
+    by_request_[RequestKey(info.tenant, info.request_id)] = info.adapter_id;
+  }
+  bytes_ += info.size_bytes;
+  Usage& usage = usage_[info.tenant];
+  usage.adapters += 1;
+  usage.bytes += info.size_bytes;
+  by_id_.emplace(info.adapter_id, Entry{std::move(adapter), lru_.begin(), now});
+}
+
+AdapterPtr AdapterStore::CacheFetched(AdapterPtr adapter) {
+  const AdapterInfo& info = adapter->info;
+  Removed removed;
+  AdapterPtr result = adapter;
+  bool cached = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = by_id_.find(info.adapter_id);
+    if (it != by_id_.end()) {
+      result = it->second.adapter;  // Another call cached it first.
+    } else if (info.size_bytes <= options_.max_bytes) {
+      CacheLocked(adapter, options_.clock->Now(), &removed);
+      cached = true;
+    }
+  }
+  Notify(removed);
+  if (cached && options_.on_insert) options_.on_insert(info);
+  return result;
+}
+
+absl::StatusOr<AdapterPtr> AdapterStore::DecodeRecord(const std::string& adapter_id,
+                                                      absl::string_view bytes) {
+  absl::StatusOr<AdapterPtr> adapter = options_.decode(bytes);
+  if (adapter.ok() && (*adapter)->info.adapter_id != adapter_id) {
+    adapter = absl::DataLossError(absl::StrCat("the record holds adapter \"",
+                                               (*adapter)->info.adapter_id, "\""));
+  }
+  if (!adapter.ok()) {
+    return absl::Status(adapter.status().code(),
+                        absl::StrCat("adapter_id: stored adapter \"", adapter_id,
+                                     "\" cannot be read: ", adapter.status().message()));
+  }
+  return adapter;
+}
+
+absl::StatusOr<AdapterPtr> AdapterStore::ReadThrough(const std::string& adapter_id,
+                                                     const std::string& tenant) {
+  absl::StatusOr<std::string> bytes = options_.persistence->Get(adapter_id);
+  if (absl::IsNotFound(bytes.status())) return AdapterNotFound(adapter_id);
+  if (!bytes.ok()) return bytes.status();
+  ASSIGN_OR_RETURN(AdapterPtr adapter, DecodeRecord(adapter_id, *bytes));
+  if (adapter->info.tenant != tenant || adapter->info.expire_time <= options_.clock->Now()) {
+    return AdapterNotFound(adapter_id);
+  }
+  return adapter;
+}
+
+void AdapterStore::Uncache(const std::string& adapter_id, const AdapterPtr& adapter,
+                           RemovalReason reason) {
+  Removed removed;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = by_id_.find(adapter_id);
+    if (it != by_id_.end() && it->second.adapter == adapter) RemoveLocked(it, reason, &removed);
+  }
+  Notify(removed);
 }
 
 absl::StatusOr<AdapterPtr> AdapterStore::Get(const std::string& adapter_id,
                                              const std::string& tenant) {
   Removed removed;
   AdapterPtr found;
+  bool cached = false;
+  bool confirm = false;
+  const absl::Time now = options_.clock->Now();
   {
     absl::MutexLock lock(&mu_);
     auto it = by_id_.find(adapter_id);
-    if (it != by_id_.end() && it->second.adapter->info.tenant == tenant) {
-      if (it->second.adapter->info.expire_time <= options_.clock->Now()) {
-        RemoveLocked(it, RemovalReason::kTtl, &removed);
-      } else {
-        lru_.splice(lru_.begin(), lru_, it->second.lru);
-        found = it->second.adapter;
+    if (it != by_id_.end()) {
+      cached = true;
+      if (it->second.adapter->info.tenant == tenant) {
+        if (it->second.adapter->info.expire_time <= now) {
+          RemoveLocked(it, RemovalReason::kTtl, &removed);
+        } else {
+          lru_.splice(lru_.begin(), lru_, it->second.lru);
+          found = it->second.adapter;
+          confirm = options_.persistence && options_.persistence->shared() &&
+                    now - it->second.confirmed >= options_.revalidate_after;
+        }
       }
     }
   }
   Notify(removed);
-  if (!found) return AdapterNotFound(adapter_id);
-  return found;
+  if (found) {
+    if (!confirm) return found;
+    absl::StatusOr<bool> exists = options_.persistence->Exists(adapter_id);
+    if (!exists.ok()) return found;  // Persistence is down: serve what is cached.
+    if (!*exists) {
+      Uncache(adapter_id, found, RemovalReason::kDeleted);  // Deleted elsewhere.
+      return AdapterNotFound(adapter_id);
+    }
+    absl::MutexLock lock(&mu_);
+    auto it = by_id_.find(adapter_id);
+    if (it != by_id_.end() && it->second.adapter == found) it->second.confirmed = now;
+    return found;
+  }
+  if (cached || !options_.persistence) return AdapterNotFound(adapter_id);
+  ASSIGN_OR_RETURN(AdapterPtr fetched, ReadThrough(adapter_id, tenant));
+  return CacheFetched(std::move(fetched));
 }
 
 AdapterPtr AdapterStore::FindByRequestId(const std::string& tenant,
@@ -89,10 +236,16 @@ AdapterPtr AdapterStore::FindByRequestId(const std::string& tenant,
   {
     absl::MutexLock lock(&mu_);
     auto it = by_request_.find(RequestKey(tenant, request_id));
-    if (it == by_request_.end()) return nullptr;
-    id = it->second;
+    if (it != by_request_.end()) id = it->second;
   }
-  auto adapter = Get(id, tenant);
+  if (!id.empty()) {
+    auto adapter = Get(id, tenant);
+    if (adapter.ok()) return *adapter;
+  }
+  if (!options_.persistence) return nullptr;
+  absl::StatusOr<std::string> stored = options_.persistence->FindByRequestId(tenant, request_id);
+  if (!stored.ok()) return nullptr;
+  auto adapter = Get(*stored, tenant);
   return adapter.ok() ? *adapter : nullptr;
 }
 
@@ -100,17 +253,43 @@ absl::Status AdapterStore::Delete(const std::string& adapter_id,
                                   const std::string& tenant) {
   Removed removed;
   bool expired = false;
+  AdapterPtr cached;
   {
     absl::MutexLock lock(&mu_);
     auto it = by_id_.find(adapter_id);
-    if (it == by_id_.end() || it->second.adapter->info.tenant != tenant) {
+    if (it != by_id_.end()) {
+      if (it->second.adapter->info.tenant != tenant) return AdapterNotFound(adapter_id);
+      expired = it->second.adapter->info.expire_time <= options_.clock->Now();
+      if (expired) {
+        RemoveLocked(it, RemovalReason::kTtl, &removed);
+      } else if (!options_.persistence) {
+        RemoveLocked(it, RemovalReason::kDeleted, &removed);
+      } else {
+        cached = it->second.adapter;
+      }
+    } else if (!options_.persistence) {
       return AdapterNotFound(adapter_id);
     }
-    expired = it->second.adapter->info.expire_time <= options_.clock->Now();
-    RemoveLocked(it, expired ? RemovalReason::kTtl : RemovalReason::kDeleted, &removed);
   }
   Notify(removed);
-  return expired ? AdapterNotFound(adapter_id) : absl::OkStatus();
+  if (expired) return AdapterNotFound(adapter_id);
+  if (!options_.persistence) return absl::OkStatus();
+
+  AdapterPtr adapter = cached;
+  if (adapter && options_.persistence->shared()) {
+    absl::StatusOr<bool> exists = options_.persistence->Exists(adapter_id);
+    if (!exists.ok()) return exists.status();
+    if (!*exists) {
+      Uncache(adapter_id, adapter, RemovalReason::kDeleted);  // Deleted elsewhere.
+      return AdapterNotFound(adapter_id);
+    }
+  }
+  if (!adapter) {
+    ASSIGN_OR_RETURN(adapter, ReadThrough(adapter_id, tenant));
+  }
+  RETURN_IF_ERROR(options_.persistence->Delete(adapter->info));
+  Uncache(adapter_id, adapter, RemovalReason::kDeleted);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<AdapterStore::Page> AdapterStore::List(const std::string& tenant,
@@ -123,6 +302,7 @@ absl::StatusOr<AdapterStore::Page> AdapterStore::List(const std::string& tenant,
   }
   if (page_size == 0) page_size = 100;
   if (page_size > 1000) page_size = 1000;
+  if (options_.persistence) return ListPersisted(tenant, backbone, page_size, page_token);
   Page page;
   Removed removed;
   {
@@ -142,6 +322,87 @@ absl::StatusOr<AdapterStore::Page> AdapterStore::List(const std::string& tenant,
   }
   Notify(removed);
   return page;
+}
+
+absl::StatusOr<AdapterStore::Page> AdapterStore::ListPersisted(const std::string& tenant,
+                                                               const std::string& backbone,
+                                                               int page_size,
+                                                               const std::string& page_token) {
+  // One more than a page, to know whether another page follows.
+  std::vector<AdapterPtr> matches;
+  std::string after = page_token;
+  while (static_cast<int>(matches.size()) <= page_size) {
+    ASSIGN_OR_RETURN(AdapterPersistence::ListChunk chunk,
+                     options_.persistence->List(tenant, after, page_size + 1));
+    const absl::Time now = options_.clock->Now();
+    for (const AdapterRecord& record : chunk.records) {
+      AdapterPtr adapter;
+      {
+        absl::MutexLock lock(&mu_);
+        auto it = by_id_.find(record.adapter_id);
+        if (it != by_id_.end()) adapter = it->second.adapter;
+      }
+      if (!adapter) {
+        // Decoded for its info; not cached, so a listing does not flush the
+        // cache of adapters in use.
+        absl::StatusOr<AdapterPtr> decoded = DecodeRecord(record.adapter_id, record.bytes);
+        if (!decoded.ok()) {
+          ReportError(decoded.status());
+          continue;
+        }
+        adapter = *std::move(decoded);
+      }
+      const AdapterInfo& info = adapter->info;
+      if (info.tenant != tenant || info.expire_time <= now ||
+          (!backbone.empty() && info.backbone != backbone)) {
+        continue;
+      }
+      matches.push_back(std::move(adapter));
+      if (static_cast<int>(matches.size()) > page_size) break;
+    }
+    if (chunk.next_after.empty()) break;
+    after = chunk.next_after;
+  }
+  Page page;
+  if (static_cast<int>(matches.size()) > page_size) {
+    matches.resize(page_size);
+    page.next_page_token = matches.back()->info.adapter_id;
+  }
+  page.adapters = std::move(matches);
+  return page;
+}
+
+absl::StatusOr<int64_t> AdapterStore::LoadFromPersistence() {
+  if (!options_.persistence) return 0;
+  int64_t loaded = 0;
+  RETURN_IF_ERROR(options_.persistence->LoadAll([&](AdapterRecord record) {
+    absl::StatusOr<AdapterPtr> adapter = DecodeRecord(record.adapter_id, record.bytes);
+    if (!adapter.ok()) {
+      ReportError(absl::Status(adapter.status().code(),
+                               absl::StrCat("adapter store: skipped at load: ",
+                                            adapter.status().message())));
+      return;
+    }
+    const AdapterInfo& info = (*adapter)->info;
+    Removed removed;
+    bool cached = false;
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time now = options_.clock->Now();
+      const bool full = static_cast<int64_t>(by_id_.size()) + 1 > options_.max_adapters ||
+                        bytes_ + info.size_bytes > options_.max_bytes;
+      if (!full && info.expire_time > now && !by_id_.count(info.adapter_id)) {
+        CacheLocked(*adapter, now, &removed);
+        cached = true;
+      }
+    }
+    Notify(removed);
+    if (cached) {
+      ++loaded;
+      if (options_.on_insert) options_.on_insert(info);
+    }
+  }));
+  return loaded;
 }
 
 int64_t AdapterStore::ExpireNow() {
@@ -174,6 +435,12 @@ void AdapterStore::RemoveLocked(std::map<std::string, Entry>::iterator it,
     if (req != by_request_.end() && req->second == info.adapter_id) by_request_.erase(req);
   }
   bytes_ -= info.size_bytes;
+  auto usage = usage_.find(info.tenant);
+  if (usage != usage_.end()) {
+    usage->second.adapters -= 1;
+    usage->second.bytes -= info.size_bytes;
+    if (usage->second.adapters <= 0) usage_.erase(usage);
+  }
   removed->emplace_back(std::move(it->second.adapter), reason);
   by_id_.erase(it);
 }
@@ -187,6 +454,10 @@ void AdapterStore::ExpireLocked(absl::Time now, Removed* removed) {
 void AdapterStore::Notify(const Removed& removed) const {
   if (!options_.on_remove) return;
   for (const auto& [adapter, reason] : removed) options_.on_remove(adapter->info, reason);
+}
+
+void AdapterStore::ReportError(const absl::Status& status) const {
+  if (options_.on_error) options_.on_error(status);
 }
 
 }  // namespace adaptd::engine

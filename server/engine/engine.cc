@@ -1,6 +1,7 @@
 #include "server/engine/engine.h"
 
 #include <algorithm>
+#include <iostream>
 
 #include <torch/torch.h>
 
@@ -11,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "server/engine/adaptation.h"
 #include "server/engine/adapter_head.h"
+#include "server/engine/adapter_tensors.h"
 #include "server/engine/backbone.h"
 #include "server/engine/status_macros.h"
 #include "server/engine/torch_util.h"
@@ -106,8 +108,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
   if (options.default_ttl <= absl::ZeroDuration() || options.max_ttl < options.default_ttl) {
     return absl::InvalidArgumentError("default_ttl must be positive and at most max_ttl");
   }
-  ASSIGN_OR_RETURN(auto store, AdapterStore::Create(options.store));
-  std::unique_ptr<Engine> engine(new Engine(options, std::move(store)));
+  std::unique_ptr<Engine> engine(new Engine(options, nullptr));
   ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options.device));
   engine->device_ = device.str();
   for (auto& backbone : backbones) {
@@ -123,7 +124,37 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
     engine->batchers_.emplace(name, std::make_unique<Batcher>(backbone, options.batching));
   }
   std::sort(engine->backbone_names_.begin(), engine->backbone_names_.end());
+  RETURN_IF_ERROR(engine->OpenStore());
   return engine;
+}
+
+absl::Status Engine::OpenStore() {
+  AdapterStore::Options store = options_.store;
+  if (!store.on_error) store.on_error = options_.persistence.on_error;
+  if (!store.on_error) {
+    store.on_error = [](const absl::Status& status) {
+      std::cerr << "adaptd: " << status.message() << std::endl;
+    };
+  }
+  if (!store.persistence) {
+    ASSIGN_OR_RETURN(store.persistence, OpenAdapterPersistence(options_.persistence, store.clock));
+  }
+  if (store.persistence) {
+    // Stored heads come back on the device of their backbone.
+    store.encode = [](const Adapter& adapter) { return EncodeAdapter(adapter); };
+    store.decode = [this](absl::string_view bytes) {
+      return DecodeAdapter(bytes, [this](const std::string& name) -> absl::StatusOr<c10::Device> {
+        auto it = backbones_.find(name);
+        if (it == backbones_.end()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("its backbone \"", name, "\" is not loaded here"));
+        }
+        return it->second->device();
+      });
+    };
+  }
+  ASSIGN_OR_RETURN(store_, AdapterStore::Create(store));
+  return store_->LoadFromPersistence().status();
 }
 
 std::vector<BackboneInfo> Engine::ListBackbones() const {
@@ -264,8 +295,8 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
       info.create_time + (request.ttl > absl::ZeroDuration() ? request.ttl : options_.default_ttl);
   adapter->head = std::move(head);
   info.stats.adapt_seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  RETURN_IF_ERROR(store_->Insert(adapter));
-  return AdapterPtr(std::move(adapter));
+  // Idempotent: a concurrent call with the same request_id may have won.
+  return store_->InsertIdempotent(std::move(adapter));
 }
 
 void Engine::PredictAsync(const PredictRequest& request, const CallContext& ctx,

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/engine/adapter.h"
+#include "server/engine/adapter_persistence.h"
 #include "server/engine/adapter_store.h"
 #include "server/engine/batcher.h"
 #include "server/engine/input_decoder.h"
@@ -53,8 +54,13 @@ class Engine {
     absl::Duration max_ttl = absl::Hours(24 * 30);
     // Limits on decoding images.
     DecodeLimits decode;
-    // Bounds, clock and callbacks of the adapter store.
+    // Bounds, clock, quotas and callbacks of the adapter store. Its
+    // persistence, encode and decode are set by the engine from
+    // `persistence` unless store.persistence is given.
     AdapterStore::Options store;
+    // Where adapters live durably: memory (nowhere), a directory or Redis.
+    // A directory is loaded into the store at Create.
+    PersistenceOptions persistence;
     // Dynamic batching of backbone passes, one batcher per backbone.
     BatchingOptions batching;
     // Called for each model folder that fails to load; it is skipped.
@@ -115,6 +121,8 @@ class Engine {
 
  private:
   Engine(const Options& options, std::unique_ptr<AdapterStore> store);
+  // Opens persistence and the adapter store over it, and loads it.
+  absl::Status OpenStore();
   absl::StatusOr<std::shared_ptr<Backbone>> FindBackbone(const std::string& name) const;
   std::string NewAdapterId();
 
