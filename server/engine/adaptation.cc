@@ -54,34 +54,42 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
       stats.spread = (features - prototypes.index_select(0, labels)).pow(2).sum(1).mean();
       if (!second_order) stats.spread = stats.spread.detach();
     }
+    // The head's parameters: weight, bias and a log-scale (a temperature,
+    // folded into both at the end). FINETUNE and META adapt the same ones.
+    std::vector<at::Tensor> params = {weight, bias, torch::zeros({1}, features.options())};
+    auto logits_of = [&](const std::vector<at::Tensor>& p) {
+      auto scale = p[2].exp();
+      return HeadLogits(features, p[0] * scale, p[1] * scale);
+    };
     for (int step = 0; step < steps; ++step) {
       if (options.check) {
         absl::Status status = options.check();
         if (!status.ok()) return status;
       }
-      if (!keep_graph) {
-        weight = weight.detach().requires_grad_(true);
-        bias = bias.detach().requires_grad_(true);
-      } else if (!weight.requires_grad()) {
-        weight.requires_grad_(true);
-        bias.requires_grad_(true);
+      for (auto& p : params) {
+        if (!keep_graph) {
+          p = p.detach().requires_grad_(true);
+        } else if (!p.requires_grad()) {
+          p.requires_grad_(true);
+        }
       }
-      auto loss = F::cross_entropy(HeadLogits(features, weight, bias), labels);
+      auto loss = F::cross_entropy(logits_of(params), labels);
       if (step == 0) result.loss_before = loss.item<double>();
-      auto grads = torch::autograd::grad({loss}, {weight, bias}, /*grad_outputs=*/{},
+      auto grads = torch::autograd::grad({loss}, params, /*grad_outputs=*/{},
                                          /*retain_graph=*/keep_graph,
                                          /*create_graph=*/second_order);
       std::optional<torch::NoGradGuard> no_grad;
       if (!keep_graph) no_grad.emplace();
-      if (method == Method::kFinetune) {
-        weight = weight - options.finetune_lr * grads[0];
-        bias = bias - options.finetune_lr * grads[1];
-      } else {
-        auto l = second_order ? loss : loss.detach();
-        weight = weight - (*meta)->Update(weight, grads[0], 0, step, steps, l, stats);
-        bias = bias - (*meta)->Update(bias, grads[1], 1, step, steps, l, stats);
+      auto l = second_order ? loss : loss.detach();
+      for (size_t i = 0; i < params.size(); ++i) {
+        params[i] = params[i] - (method == Method::kFinetune
+                                     ? options.finetune_lr * grads[i]
+                                     : (*meta)->Update(params[i], grads[i], static_cast<int>(i),
+                                                       step, steps, l, stats));
       }
     }
+    weight = params[0] * params[2].exp();
+    bias = params[1] * params[2].exp();
     {
       torch::NoGradGuard no_grad;
       auto loss = F::cross_entropy(HeadLogits(features, weight, bias), labels).item<double>();

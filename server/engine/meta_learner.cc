@@ -13,7 +13,7 @@ namespace adaptd::engine {
 namespace nn = torch::nn;
 
 MetaLearnerImpl::MetaLearnerImpl(double inner_lr, int64_t hidden) {
-  nn::Linear out(hidden, 2);
+  nn::Linear out(hidden, 1);
   mlp_ = register_module("mlp", nn::Sequential(nn::Linear(kInputs, hidden), nn::Tanh(),
                                                nn::Linear(hidden, hidden), nn::Tanh(), out));
   {
@@ -21,7 +21,7 @@ MetaLearnerImpl::MetaLearnerImpl(double inner_lr, int64_t hidden) {
     out->weight.zero_();
     out->bias.zero_();
   }
-  log_lr_ = register_parameter("log_lr", torch::full({2}, std::log(inner_lr)));
+  log_lr_ = register_parameter("log_lr", torch::full({3}, std::log(inner_lr)));
 }
 
 torch::Tensor MetaLearnerImpl::Update(const torch::Tensor& param, const torch::Tensor& grad,
@@ -38,17 +38,19 @@ torch::Tensor MetaLearnerImpl::Update(const torch::Tensor& param, const torch::T
   auto opts = g.options();
   auto context = torch::tensor(
       {static_cast<float>(step) / std::max(steps, 1), kind == 0 ? 1.f : 0.f,
-       kind == 1 ? 1.f : 0.f, static_cast<float>(std::log(std::max(stats.ways, 1.0))),
+       kind == 1 ? 1.f : 0.f, kind == 2 ? 1.f : 0.f,
+       static_cast<float>(std::log(std::max(stats.ways, 1.0))),
        static_cast<float>(std::log(std::max(stats.shots, 1.0)))},
       opts);
-  auto x = torch::cat({g1, g2, param.reshape({-1, 1}), loss.reshape({1, 1}).expand({n, 1}),
+  // Magnitudes only: the update keeps the gradient's sign, so the learned
+  // rule scales descent steps and cannot turn them around.
+  auto x = torch::cat({g1, g2.abs(), param.reshape({-1, 1}).abs(), loss.reshape({1, 1}).expand({n, 1}),
                        stats.spread.reshape({1, 1}).expand({n, 1}),
-                       context.reshape({1, -1}).expand({n, 5})},
+                       context.reshape({1, -1}).expand({n, context.size(0)})},
                       1);
   auto o = mlp_->forward(x);
   auto lr = log_lr_[kind].exp();
-  auto update = torch::exp(o.select(1, 0).clamp(-6, 6)) * lr * g.squeeze(1) +
-                0.1 * lr * o.select(1, 1);
+  auto update = torch::exp(o.squeeze(1).clamp(-6, 6)) * lr * g.squeeze(1);
   return update.reshape(param.sizes());
 }
 

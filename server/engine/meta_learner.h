@@ -2,9 +2,11 @@
 // of the task head's parameters. For every scalar parameter it sees the
 // gradient (log-magnitude and sign), the parameter, the step, the support
 // loss, which tensor it belongs to, and statistics of the support set (ways,
-// shots, spread). It outputs a per-coordinate step size and a correction:
+// shots, spread). Besides the weight and bias it adapts a log-scale of the
+// head (a temperature, folded into weight and bias at the end). It outputs a per-coordinate step size, so that every
+// update stays a preconditioned descent step:
 //
-//   update = exp(log_lr[kind] + o0) * grad + 0.1 * exp(log_lr[kind]) * o1
+//   update = exp(log_lr[kind] + mlp(inputs)) * grad
 //
 // Its last layer starts at zero, so the untrained meta-learner is plain SGD
 // at the inner learning rate; meta-training (adapt-train metatrain) learns the
@@ -32,10 +34,11 @@ struct TaskStats {
 
 class MetaLearnerImpl : public torch::nn::Module {
  public:
-  static constexpr int kInputs = 10;
+  static constexpr int kInputs = 11;
   explicit MetaLearnerImpl(double inner_lr = 0.01, int64_t hidden = 32);
 
-  // The update to subtract from `param` (kind 0: head weight, 1: head bias)
+  // The update to subtract from `param` (kind 0: head weight, 1: head bias,
+  // 2: the head's log-scale)
   // at adaptation step `step` of `steps`. Differentiable in all inputs.
   torch::Tensor Update(const torch::Tensor& param, const torch::Tensor& grad, int kind,
                        int step, int steps, const torch::Tensor& loss,
@@ -45,7 +48,7 @@ class MetaLearnerImpl : public torch::nn::Module {
 
  private:
   torch::nn::Sequential mlp_{nullptr};
-  torch::Tensor log_lr_;  // [2]: weight, bias.
+  torch::Tensor log_lr_;  // [3]: weight, bias, log-scale.
 };
 TORCH_MODULE(MetaLearner);
 

@@ -1,0 +1,78 @@
+// Few-shot evaluation of the adaptation methods on held-out tasks, using
+// exactly the engine code adaptd serves with (engine::AdaptHead on features
+// from engine::Backbone). No LibTorch in this header.
+#ifndef ADAPTD_TRAIN_EVALUATE_H_
+#define ADAPTD_TRAIN_EVALUATE_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "train/data.h"
+
+namespace adaptd::train {
+
+struct EvalOptions {
+  // The model folder to evaluate (its meta-learner, if any, is META).
+  std::string model_dir;
+  // In-domain (ways, shots) settings.
+  std::vector<std::pair<int, int>> settings = {{5, 1}, {5, 5}, {20, 1}, {20, 5}};
+  // Cross-domain settings (Fashion-MNIST).
+  std::vector<std::pair<int, int>> cross_settings = {{5, 1}, {5, 5}};
+  int episodes = 600;
+  int queries = 15;
+  uint64_t seed = 1;
+  int threads = 0;
+  // FINETUNE's learning rate; 0: the model's finetune_lr, else 0.01.
+  double finetune_lr = 0;
+  // Accuracy against adaptation steps (5-way 1-shot and 5-shot, in-domain)
+  // for FINETUNE and META, over `curve_episodes` episodes.
+  std::vector<int> curve_steps = {0, 1, 2, 3, 5, 10, 20, 50};
+  int curve_episodes = 200;
+  bool progress = true;
+};
+
+struct EvalRow {
+  std::string domain;  // "glyphs" (in-domain) or "fashion-mnist".
+  std::string method;  // PIXELS, PROTOTYPE, FINETUNE-5, FINETUNE-50, META-5.
+  int ways = 0, shots = 0, episodes = 0;
+  double accuracy = 0, ci95 = 0;
+  double adapt_ms_mean = 0, adapt_ms_p95 = 0;  // AdaptHead wall time.
+  double compute_ms_mean = 0;                  // AdaptHead thread CPU time.
+  double loss_before = 0, loss_after = 0;      // Mean support loss.
+};
+
+struct CurvePoint {
+  std::string method;  // FINETUNE or META.
+  int shots = 0;
+  int steps = 0;
+  double accuracy = 0, ci95 = 0;
+};
+
+struct EvalReport {
+  std::vector<EvalRow> rows;
+  std::vector<CurvePoint> curve;
+  double finetune_lr = 0;
+  double peak_rss_mb = 0;
+  double backbone_ms_per_image = 0;  // Feature extraction, for context.
+};
+
+// `test` is the in-domain meta-test split; `cross` may be empty.
+absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
+                                    const EvalOptions& options);
+
+// Picks FINETUNE's learning rate on meta-val: the best 5-step accuracy over
+// 5-way 1-shot and 5-shot episodes, among `grid`. Returns (lr, accuracy)
+// pairs in grid order and sets *best.
+absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
+    const Dataset& val, const std::string& model_dir, const std::vector<double>& grid,
+    int episodes, uint64_t seed, double* best);
+
+// Writes the report as JSON, a Markdown table and a PNG plot of the curve.
+absl::Status WriteEvalReport(const EvalReport& report, const std::string& json_path,
+                             const std::string& markdown_path, const std::string& plot_path);
+
+}  // namespace adaptd::train
+
+#endif  // ADAPTD_TRAIN_EVALUATE_H_

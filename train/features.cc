@@ -1,0 +1,45 @@
+#include "train/features.h"
+
+#include <torch/torch.h>
+
+#include "server/engine/input_decoder.h"
+#include "server/engine/status_macros.h"
+
+namespace adaptd::train {
+
+absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const Dataset& data,
+                                        int batch_size) {
+  const auto& info = backbone.info();
+  if (info.input_shape != std::vector<int64_t>{1, kImageSide, kImageSide}) {
+    return absl::InvalidArgumentError("EmbedDataset needs a [1,28,28] backbone");
+  }
+  std::vector<at::Tensor> parts;
+  std::vector<float> buffer;
+  for (int64_t start = 0; start < data.size(); start += batch_size) {
+    const int64_t n = std::min<int64_t>(batch_size, data.size() - start);
+    buffer.resize(n * kImagePixels);
+    for (int64_t i = 0; i < n; ++i) {
+      engine::InputRef ref;
+      ref.kind = engine::InputRef::Kind::kTensor;
+      ref.shape = info.input_shape;
+      ref.dtype = engine::DType::kUint8;
+      ref.data = absl::string_view(reinterpret_cast<const char*>(data.image(start + i)),
+                                   kImagePixels);
+      RETURN_IF_ERROR(engine::DecodeInput(ref, info.input_shape, info.preprocessing, {}, "image",
+                                          buffer.data() + i * kImagePixels));
+    }
+    auto batch = torch::from_blob(buffer.data(), {n, 1, kImageSide, kImageSide}).clone();
+    ASSIGN_OR_RETURN(at::Tensor features, backbone.Features(batch.to(backbone.device())));
+    parts.push_back(features.clone());  // Out of inference mode.
+  }
+  if (parts.empty()) return torch::zeros({0, info.feature_dim});
+  return torch::cat(parts);
+}
+
+at::Tensor PixelFeatures(const Dataset& data) {
+  auto bytes = torch::from_blob(const_cast<uint8_t*>(data.pixels.data()),
+                                {data.size(), kImagePixels}, torch::kUInt8);
+  return bytes.to(torch::kFloat) / 255.0;
+}
+
+}  // namespace adaptd::train

@@ -1,0 +1,221 @@
+#include "train/metatrain.h"
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <random>
+
+#include <torch/nn/functional.h>
+#include <torch/optim/adam.h>
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+#include "absl/strings/str_format.h"
+#include "server/engine/adaptation.h"
+#include "server/engine/backbone.h"
+#include "server/engine/meta_learner.h"
+#include "server/engine/status_macros.h"
+#include "server/engine/torch_util.h"
+#include "train/episodes.h"
+#include "train/features.h"
+#include "train/progress.h"
+
+namespace adaptd::train {
+namespace fs = std::filesystem;
+namespace F = torch::nn::functional;
+
+namespace {
+
+constexpr char kCheckpoint[] = "checkpoint.pt";
+constexpr char kResult[] = "meta_learner.pt";
+
+struct TaskTensors {
+  at::Tensor support, support_labels, query, query_labels;
+  int64_t ways = 0;
+};
+
+TaskTensors Gather(const at::Tensor& features, const Episode& episode) {
+  auto index = [&](const std::vector<int64_t>& ids) {
+    return features.index_select(0, torch::tensor(ids, torch::kLong).to(features.device()));
+  };
+  auto labels = [&](const std::vector<int32_t>& ys) {
+    return torch::tensor(std::vector<int64_t>(ys.begin(), ys.end()), torch::kLong)
+        .to(features.device());
+  };
+  return {index(episode.support), labels(episode.support_labels), index(episode.query),
+          labels(episode.query_labels), static_cast<int64_t>(episode.classes.size())};
+}
+
+struct ValResult {
+  double accuracy = 0;
+  double loss = 0;  // Mean query cross-entropy after adaptation.
+};
+
+// META over `episodes` tasks of `sampler`.
+absl::StatusOr<ValResult> Validate(const at::Tensor& features, const EpisodeSampler& sampler,
+                                int episodes, engine::MetaLearner& meta, int inner_steps) {
+  meta->eval();
+  double correct = 0, total = 0, loss = 0;
+  for (int e = 0; e < episodes; ++e) {
+    TaskTensors task = Gather(features, sampler.Sample(e));
+    engine::AdaptOptions options;
+    options.steps = inner_steps;
+    ASSIGN_OR_RETURN(engine::HeadResult head,
+                     engine::AdaptHead(engine::Method::kMeta, task.support, task.support_labels,
+                                       task.ways, &meta, options));
+    torch::NoGradGuard no_grad;
+    auto logits = engine::HeadLogits(task.query, head.weight, head.bias);
+    correct += logits.argmax(1).eq(task.query_labels).sum().item<double>();
+    total += task.query_labels.size(0);
+    loss += F::cross_entropy(logits, task.query_labels).item<double>();
+  }
+  meta->train();
+  return ValResult{correct / std::max(total, 1.0), loss / std::max(episodes, 1)};
+}
+
+}  // namespace
+
+absl::StatusOr<MetaTrainReport> MetaTrain(const Dataset& train, const Dataset& val,
+                                          const MetaTrainOptions& options) {
+  if (options.model_dir.empty()) return absl::InvalidArgumentError("model: is required");
+  if (options.work_dir.empty()) return absl::InvalidArgumentError("work_dir: is required");
+  if (options.steps <= 0 || options.meta_batch <= 0 || options.inner_steps <= 0 ||
+      options.settings.empty()) {
+    return absl::InvalidArgumentError(
+        "steps, meta_batch and inner_steps must be positive, settings non-empty");
+  }
+  engine::ConfigureTorchThreads(options.threads, 1);
+  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(options.model_dir, c10::Device(c10::kCPU)));
+  std::error_code ec;
+  fs::create_directories(options.work_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat(options.work_dir, ": ", ec.message()));
+
+  return engine::GuardTorch("metatrain", [&]() -> absl::StatusOr<MetaTrainReport> {
+    torch::manual_seed(options.seed);
+    ASSIGN_OR_RETURN(at::Tensor train_features, EmbedDataset(*backbone, train));
+    at::Tensor val_features;
+    std::optional<EpisodeSampler> val_sampler;
+    if (options.val_every > 0 && options.val_episodes > 0 && val.size() > 0) {
+      ASSIGN_OR_RETURN(val_features, EmbedDataset(*backbone, val));
+      ASSIGN_OR_RETURN(EpisodeSampler s, EpisodeSampler::Create(val, {5, 1, options.queries, options.seed + 7}));
+      val_sampler = std::move(s);
+    }
+    std::vector<EpisodeSampler> samplers;
+    for (const auto& [ways, shots] : options.settings) {
+      ASSIGN_OR_RETURN(EpisodeSampler s,
+                       EpisodeSampler::Create(train, {ways, shots, options.queries, options.seed}));
+      samplers.push_back(std::move(s));
+    }
+
+    engine::MetaLearner meta(options.inner_lr);
+    torch::optim::Adam optimizer(meta->parameters(), torch::optim::AdamOptions(options.meta_lr));
+    MetaTrainReport report;
+    report.meta_learner_path = (fs::path(options.work_dir) / kResult).string();
+    const std::string checkpoint = (fs::path(options.work_dir) / kCheckpoint).string();
+    double best = -1;
+    int64_t start = 0;
+    if (options.resume && fs::exists(checkpoint)) {
+      torch::serialize::InputArchive archive;
+      archive.load_from(checkpoint);
+      meta->load(archive);
+      torch::serialize::InputArchive opt;
+      archive.read("optimizer", opt);
+      optimizer.load(opt);
+      at::Tensor state;
+      archive.read("step", state);
+      start = state[0].item<int64_t>();
+      best = state[1].item<double>();
+    }
+    auto save_checkpoint = [&](int64_t step) {
+      torch::serialize::OutputArchive archive;
+      meta->save(archive);
+      torch::serialize::OutputArchive opt;
+      optimizer.save(opt);
+      archive.write("optimizer", opt);
+      archive.write("step", torch::tensor({static_cast<double>(step), best}, torch::kDouble));
+      const std::string tmp = checkpoint + ".tmp";
+      archive.save_to(tmp);
+      fs::rename(tmp, checkpoint);
+    };
+    auto save_result = [&]() -> absl::Status {
+      const std::string tmp = report.meta_learner_path + ".tmp";
+      RETURN_IF_ERROR(engine::SaveMetaLearner(meta, tmp));
+      fs::rename(tmp, report.meta_learner_path);
+      return absl::OkStatus();
+    };
+
+    if (val_sampler && start == 0) {
+      ASSIGN_OR_RETURN(ValResult untrained, Validate(val_features, *val_sampler,
+                                                     options.val_episodes, meta, options.inner_steps));
+      report.untrained_val_accuracy = untrained.accuracy;
+      report.untrained_val_loss = untrained.loss;
+      // The untrained state (plain SGD) is the bar to beat: keep it if
+      // nothing beats it.
+      best = untrained.accuracy - 1e-6 * untrained.loss;
+      RETURN_IF_ERROR(save_result());
+    }
+    const auto graph = options.first_order ? engine::AdaptOptions::Graph::kFirstOrder
+                                           : engine::AdaptOptions::Graph::kSecondOrder;
+    Progress progress("metatrain", options.steps, start);
+    const auto began = std::chrono::steady_clock::now();
+    auto last_checkpoint = began;
+    meta->train();
+    double recent_loss = 0, recent_acc = 0;
+    for (int64_t step = start; step < options.steps; ++step) {
+      std::mt19937_64 rng(options.seed * 1000003 + step);
+      at::Tensor loss = torch::zeros({});
+      double correct = 0, total = 0;
+      for (int b = 0; b < options.meta_batch; ++b) {
+        const size_t which = rng() % samplers.size();
+        TaskTensors task = Gather(train_features, samplers[which].Sample(step * options.meta_batch + b));
+        engine::AdaptOptions adapt;
+        adapt.steps = options.inner_steps;
+        adapt.graph = graph;
+        ASSIGN_OR_RETURN(engine::HeadResult head,
+                         engine::AdaptHead(engine::Method::kMeta, task.support, task.support_labels,
+                                           task.ways, &meta, adapt));
+        auto logits = engine::HeadLogits(task.query, head.weight, head.bias);
+        loss = loss + F::cross_entropy(logits, task.query_labels) / options.meta_batch;
+        correct += logits.argmax(1).eq(task.query_labels).sum().item<double>();
+        total += task.query_labels.size(0);
+      }
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      const float value = loss.item<float>();
+      report.step_loss.push_back(value);
+      recent_loss = step == start ? value : 0.98 * recent_loss + 0.02 * value;
+      recent_acc = step == start ? correct / total : 0.98 * recent_acc + 0.02 * correct / total;
+      report.steps_done = step + 1;
+      if (val_sampler && ((step + 1) % options.val_every == 0 || step + 1 == options.steps)) {
+        ASSIGN_OR_RETURN(ValResult checked, Validate(val_features, *val_sampler,
+                                                     options.val_episodes, meta, options.inner_steps));
+        report.val_accuracy.emplace_back(step + 1, checked.accuracy);
+        report.val_loss.emplace_back(step + 1, checked.loss);
+        // Accuracy first; the loss breaks ties between equal accuracies.
+        const double score = checked.accuracy - 1e-6 * checked.loss;
+        if (score > best) {
+          best = score;
+          RETURN_IF_ERROR(save_result());
+        }
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (std::chrono::duration<double>(now - last_checkpoint).count() >= options.checkpoint_seconds) {
+        save_checkpoint(step + 1);
+        last_checkpoint = now;
+      }
+      if (options.progress) {
+        progress.Update(step + 1, absl::StrFormat("query loss %.4f  acc %.3f  val %.3f", recent_loss,
+                                                  recent_acc, best < 0 ? 0.0 : best));
+      }
+    }
+    save_checkpoint(report.steps_done);
+    if (!val_sampler) RETURN_IF_ERROR(save_result());
+    if (options.progress) progress.Finish(absl::StrFormat("best meta-val 5-way 1-shot %.4f", best));
+    report.train_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    return report;
+  });
+}
+
+}  // namespace adaptd::train
