@@ -11,9 +11,9 @@ PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libtorch-dev prometheus-cpp-dev libgtest-dev libgmock-dev \
   libstb-dev libfreetype-dev zlib1g-dev fonts-noto-core dataset-fashion-mnist \
-  prometheus
+  prometheus redis-server libhiredis-dev python3-yaml openssl
 
-.PHONY: all deps configure build test models run demo clean help
+.PHONY: all deps configure build test models run demo clean help fuzz sanitize
 
 all: build
 
@@ -49,5 +49,25 @@ models: build
 run: models
 	BUILD=$(BUILD) MODELS=$(MODELS) scripts/demo.sh
 
+# libFuzzer over request validation and decoding (clang-14), 60 s by default.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@[ -f build-fuzz/build.ninja ] || CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DADAPTD_FUZZ=ON
+	cmake --build build-fuzz --target request_fuzzer -j $(JOBS)
+	mkdir -p build-fuzz/corpus
+	build-fuzz/tests/fuzz/request_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  -rss_limit_mb=4096 build-fuzz/corpus tests/fuzz/corpus
+
+# The engine and service tests under ASan and UBSan.
+SANITIZE_TESTS := input_decoder_test adapter_store_test engine_test batcher_test \
+  meta_learner_test service_test auth_test adaptctl_test
+sanitize: deps
+	@[ -f build-asan/build.ninja ] || cmake -S . -B build-asan -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DADAPTD_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS) --target $(SANITIZE_TESTS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -R '^(InputDecoder|AdapterStore|Engine|Batcher|MetaLearner|Service|Tenant|TokenAuth|Tls|Adaptctl)'
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-fuzz build-asan

@@ -32,6 +32,24 @@ ABSL_FLAG(int, max_message_bytes, 64 << 20,
           "Largest request accepted, in bytes; larger ones get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int64_t, max_adapters, 100000, "Most adapters held; least recently used go first.");
 ABSL_FLAG(int64_t, max_adapter_bytes, int64_t{2} << 30, "Most bytes of adapters held.");
+ABSL_FLAG(int64_t, max_adapters_per_tenant, 0,
+          "Most live adapters one tenant may have (over every replica with --adapter_store=redis);"
+          " 0: no limit. Over it, Adapt gets RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, max_adapter_bytes_per_tenant, 0,
+          "Most bytes of live adapters one tenant may have; 0: no limit.");
+ABSL_FLAG(std::string, adapter_store, "memory",
+          "Where adapters live: memory (this process only; lost on restart), directory "
+          "(--adapter_dir; survives restarts) or redis (--redis_address; shared by replicas). "
+          "The memory limits above then bound a local cache.");
+ABSL_FLAG(std::string, adapter_dir, "",
+          "--adapter_store=directory: folder with one file per adapter; created if missing.");
+ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379",
+          "--adapter_store=redis: host:port of Redis. adaptd refuses to start if it cannot "
+          "reach it.");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(1),
+          "--adapter_store=redis: limit on connecting and on each command.");
+ABSL_FLAG(std::string, redis_key_prefix, "adaptd:",
+          "--adapter_store=redis: prefix of every key, so deployments can share one Redis.");
 ABSL_FLAG(int, max_support_size, 1000, "Most examples in one support set.");
 ABSL_FLAG(int, max_classes, 100, "Most distinct labels in one support set.");
 ABSL_FLAG(int, max_predict_inputs, 1024, "Most inputs in one Predict.");
@@ -86,6 +104,13 @@ adaptd::service::AdaptdServer::Options OptionsFromFlags() {
   e.batching.max_queued_inputs = absl::GetFlag(FLAGS_max_queued_inputs);
   e.store.max_adapters = absl::GetFlag(FLAGS_max_adapters);
   e.store.max_bytes = absl::GetFlag(FLAGS_max_adapter_bytes);
+  e.store.max_adapters_per_tenant = absl::GetFlag(FLAGS_max_adapters_per_tenant);
+  e.store.max_bytes_per_tenant = absl::GetFlag(FLAGS_max_adapter_bytes_per_tenant);
+  e.persistence.backend = absl::GetFlag(FLAGS_adapter_store);
+  e.persistence.directory = absl::GetFlag(FLAGS_adapter_dir);
+  e.persistence.redis_address = absl::GetFlag(FLAGS_redis_address);
+  e.persistence.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  e.persistence.redis_key_prefix = absl::GetFlag(FLAGS_redis_key_prefix);
   return o;
 }
 

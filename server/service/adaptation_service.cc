@@ -29,7 +29,11 @@ engine::CallContext MakeCallContext(grpc::CallbackServerContext* ctx) {
 
 AdaptationServiceImpl::AdaptationServiceImpl(engine::Engine* engine, engine::WorkQueue* work,
                                              Metrics* metrics, TokenAuthenticator* auth)
-    : engine_(engine), work_(work), metrics_(metrics), auth_(auth) {}
+    : engine_(engine),
+      work_(work),
+      metrics_(metrics),
+      auth_(auth),
+      store_calls_(engine->store().persistence() != nullptr ? Where::kWorkQueue : Where::kInline) {}
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::Start(grpc::CallbackServerContext* ctx,
                                                        const char* rpc, Where where,
@@ -131,7 +135,7 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::Predict(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* AdaptationServiceImpl::GetAdapter(
     grpc::CallbackServerContext* ctx, const v1::GetAdapterRequest* request,
     v1::Adapter* response) {
-  return Start(ctx, "GetAdapter", Where::kInline,
+  return Start(ctx, "GetAdapter", store_calls_,
                Sync([this, request, response](const engine::CallContext& call) -> absl::Status {
                auto adapter = engine_->GetAdapter(request->adapter_id(), call);
                if (!adapter.ok()) return adapter.status();
@@ -143,7 +147,7 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::GetAdapter(
 grpc::ServerUnaryReactor* AdaptationServiceImpl::ListAdapters(
     grpc::CallbackServerContext* ctx, const v1::ListAdaptersRequest* request,
     v1::ListAdaptersResponse* response) {
-  return Start(ctx, "ListAdapters", Where::kInline,
+  return Start(ctx, "ListAdapters", store_calls_,
                Sync([this, request, response](const engine::CallContext& call) -> absl::Status {
                auto page = engine_->ListAdapters(request->backbone(), request->page_size(),
                                                  request->page_token(), call);
@@ -159,7 +163,7 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::ListAdapters(
 grpc::ServerUnaryReactor* AdaptationServiceImpl::DeleteAdapter(
     grpc::CallbackServerContext* ctx, const v1::DeleteAdapterRequest* request,
     google::protobuf::Empty*) {
-  return Start(ctx, "DeleteAdapter", Where::kInline,
+  return Start(ctx, "DeleteAdapter", store_calls_,
                Sync([this, request](const engine::CallContext& call) {
                return engine_->DeleteAdapter(request->adapter_id(), call);
              }));

@@ -58,6 +58,9 @@ class AdaptationServiceImpl final : public adaptd::v1::AdaptationService::Callba
   engine::WorkQueue* const work_;
   Metrics* const metrics_;
   TokenAuthenticator* const auth_;
+  // Where Get, List and Delete run: inline for the memory store, on the work
+  // queue when they may wait on disk or Redis.
+  const Where store_calls_;
 };
 
 }  // namespace adaptd::service

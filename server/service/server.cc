@@ -76,7 +76,13 @@ absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options optio
   eo.on_model_error = [log](const std::string& folder, const absl::Status& status) {
     log(absl::StrCat("skipping model ", folder, ": ", status.ToString()));
   };
+  eo.persistence.on_error = [log](const absl::Status& status) {
+    log(absl::StrCat("adapter store: ", status.message()));
+  };
   ASSIGN_OR_RETURN(server->engine_, engine::Engine::Create(eo));
+  const engine::AdapterPersistence* persistence = server->engine_->store().persistence();
+  log(absl::StrCat("adapters: ", persistence != nullptr ? persistence->Describe() : "memory only",
+                   ", ", server->engine_->store().size(), " loaded"));
   const auto backbones = server->engine_->ListBackbones();
   for (const auto& info : backbones) {
     metrics->SetBackboneMemory(info);
