@@ -95,7 +95,10 @@ class GrpcTarget final : public Target {
     c->request.set_method(ToProto(call.method));
     c->request.set_steps(call.steps);
     if (call.ttl > absl::ZeroDuration()) {
-      c->request.mutable_ttl()->set_seconds(absl::ToInt64Seconds(call.ttl));
+      absl::Duration nanos;
+      const int64_t seconds = absl::IDivDuration(call.ttl, absl::Seconds(1), &nanos);
+      c->request.mutable_ttl()->set_seconds(seconds);
+      c->request.mutable_ttl()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(nanos)));
     }
     for (const auto& example : call.support) {
       auto* e = c->request.add_support();
