@@ -212,6 +212,7 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
 absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
     const Dataset& val, const std::string& model_dir, const std::vector<double>& grid,
     int episodes, uint64_t seed, double* best) {
+  engine::ConfigureTorchThreads(0, 1);
   ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(model_dir, c10::Device(c10::kCPU)));
   return engine::GuardTorch("tune", [&]() -> absl::StatusOr<std::vector<std::pair<double, double>>> {
     ASSIGN_OR_RETURN(at::Tensor features, EmbedDataset(*backbone, val));

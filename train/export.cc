@@ -62,7 +62,8 @@ absl::Status ExportPretrained(const ExportOptions& options) {
     meta = engine::MetaLearner();
     RETURN_IF_ERROR(engine::LoadMetaLearner(options.meta_learner, &meta));
   }
-  const v1::ModelConfig config = MakeModelConfig(options.name, options.arch, net->feature_dim());
+  v1::ModelConfig config = MakeModelConfig(options.name, options.arch, net->feature_dim());
+  if (options.finetune_lr > 0) config.set_finetune_lr(static_cast<float>(options.finetune_lr));
   RETURN_IF_ERROR(engine::ExportModel(options.out_dir, config, *net, meta.is_empty() ? nullptr : &meta));
   // Load it back the way adaptd does, so a folder that would not serve is
   // caught here rather than at server start.

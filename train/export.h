@@ -32,6 +32,8 @@ struct ExportOptions {
   // The model folder to write, e.g. models/glyphs-conv4. Required.
   std::string out_dir;
   std::string name = "glyphs-conv4";
+  // FINETUNE's learning rate in model.pbtxt; 0 leaves the engine's default.
+  double finetune_lr = 0;
 };
 
 // Loads the weights into the architecture and writes the folder with

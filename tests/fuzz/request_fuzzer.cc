@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 2: {
       InputRef ref;
       ref.kind = InputRef::Kind::kImage;
-      ref.data = std::string_view(bytes, n);
+      ref.data = absl::string_view(bytes, n);
       Decode(ref, shape);
       break;
     }
@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ref.kind = InputRef::Kind::kTensor;
       ref.shape = shape;
       ref.dtype = n % 2 ? adaptd::engine::DType::kUint8 : adaptd::engine::DType::kFloat32;
-      ref.data = std::string_view(bytes, n);
+      ref.data = absl::string_view(bytes, n);
       Decode(ref, shape);
       break;
     }
