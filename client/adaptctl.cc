@@ -22,6 +22,10 @@ ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
           "Deadline of each RPC, e.g. 500ms, 30s, 2m.");
 ABSL_FLAG(std::string, token, "",
           "Bearer token, sent as 'authorization: Bearer <token>' when set.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM file of the CA that signed adaptd's certificate; empty for plaintext.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate, for mTLS (with --tls_key).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, backbone, "",
           "adapt: the backbone to adapt (required). list: only its adapters.");
 ABSL_FLAG(std::string, method, "",
@@ -103,6 +107,9 @@ CommandOptions OptionsFromFlags() {
   options.json = absl::GetFlag(FLAGS_json);
   options.timeout = absl::GetFlag(FLAGS_timeout);
   options.token = absl::GetFlag(FLAGS_token);
+  options.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key = absl::GetFlag(FLAGS_tls_key);
   options.backbone = absl::GetFlag(FLAGS_backbone);
   options.method = absl::GetFlag(FLAGS_method);
   options.steps = absl::GetFlag(FLAGS_steps);

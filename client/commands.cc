@@ -1,5 +1,8 @@
 #include "client/commands.h"
 
+#include <fstream>
+#include <iterator>
+
 #include <memory>
 #include <set>
 #include <utility>
@@ -32,11 +35,34 @@ absl::Status FromGrpc(const grpc::Status& status) {
                       status.error_message());
 }
 
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
+absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot read ", path));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const CommandOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
-                                   args);
+  if (options.tls_ca.empty()) {
+    if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+      return absl::InvalidArgumentError("--tls_cert and --tls_key need --tls_ca");
+    }
+    return grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+  }
+  grpc::SslCredentialsOptions ssl;
+  auto ca = ReadPem("tls_ca", options.tls_ca);
+  if (!ca.ok()) return ca.status();
+  ssl.pem_root_certs = *ca;
+  if (!options.tls_cert.empty()) {
+    auto cert = ReadPem("tls_cert", options.tls_cert);
+    auto key = ReadPem("tls_key", options.tls_key);
+    if (!cert.ok()) return cert.status();
+    if (!key.ok()) return key.status();
+    ssl.pem_cert_chain = *cert;
+    ssl.pem_private_key = *key;
+  }
+  return grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl), args);
 }
 
 // The numeric flags that no command accepts out of range.
@@ -66,10 +92,11 @@ std::string FormatScores(const adaptd::v1::Prediction& prediction) {
 // One command line's worth of RPCs. Not thread-safe.
 class Commands {
  public:
-  Commands(const CommandOptions& options, std::ostream& out)
+  Commands(const CommandOptions& options, std::shared_ptr<grpc::Channel> channel,
+           std::ostream& out)
       : options_(options),
         out_(out),
-        channel_(NewChannel(options.target)),
+        channel_(std::move(channel)),
         stub_(AdaptationService::NewStub(channel_)) {}
 
   absl::Status Backbones(const Args& args);
@@ -394,7 +421,9 @@ absl::Status RunCommand(absl::string_view command, const Args& args,
     }
     absl::Status status = CheckOptions(options);
     if (!status.ok()) return status;
-    Commands commands(options, out);
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewChannel(options);
+    if (!channel.ok()) return channel.status();
+    Commands commands(options, *channel, out);
     return (commands.*spec.run)(args);
   }
   return UsageError(absl::StrCat("unknown command \"", command, "\""));

@@ -30,6 +30,11 @@ struct CommandOptions {
   absl::Duration timeout = absl::Seconds(30);
   // When set, sent as "authorization: Bearer <token>" metadata.
   std::string token;
+  // TLS: the CA that signed the server's certificate (PEM file); empty for
+  // plaintext. With a client certificate and key, for mTLS.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
   // adapt: the backbone to adapt; list: only this backbone's adapters.
   std::string backbone;
   // adapt: meta, finetune or prototype; empty for the server's default.

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make models: the default model repository, built by the project's own
+# pipeline from Debian-packaged data only:
+#   glyphs rendered from the installed fonts -> Conv4 pretraining on the
+#   meta-train scripts -> FINETUNE's learning rate tuned on meta-val ->
+#   meta-training of the meta-learner -> export to $MODELS/glyphs-conv4.
+# Every stage caches or checkpoints under $DATA and resumes after an
+# interrupt. Budgets fit about 30 minutes on 2 cores; raise them for a better
+# model (PRETRAIN_STEPS, META_STEPS, ...). Fashion-MNIST is never used here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+MODELS=${MODELS:-models}
+DATA=${DATA:-data}
+NAME=${NAME:-glyphs-conv4}
+THREADS=${THREADS:-0}
+PRETRAIN_STEPS=${PRETRAIN_STEPS:-3000}
+META_STEPS=${META_STEPS:-150}
+META_BATCH=${META_BATCH:-8}
+META_LR=${META_LR:-1e-3}
+T="$BUILD/train/adapt-train"
+
+if [ -f "$MODELS/$NAME/model.pbtxt" ] && [ -z "${FORCE:-}" ]; then
+  echo "make models: $MODELS/$NAME is ready (FORCE=1 rebuilds it)"
+  exit 0
+fi
+mkdir -p "$DATA" "$MODELS"
+stage() { echo; echo "== make models: $* ($(date +%H:%M:%S))"; }
+
+stage "1/5 glyph data set"
+"$T" data glyphs --out "$DATA/glyphs.bin" --threads "$THREADS"
+
+stage "2/5 pretrain Conv4 ($PRETRAIN_STEPS steps of 64)"
+"$T" pretrain --data "$DATA/glyphs.bin" --work_dir "$DATA/pretrain-conv4" \
+  --max_steps "$PRETRAIN_STEPS" --eval_episodes 200 --threads "$THREADS" --resume
+"$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --out "$DATA/stage/$NAME" --name "$NAME"
+
+stage "3/5 tune FINETUNE's learning rate on meta-val"
+"$T" tune-finetune --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" --val_episodes 100 \
+  | tee "$DATA/tune-finetune.md"
+LR=$(awk '/^best:/ {print $2}' "$DATA/tune-finetune.md")
+
+stage "4/5 meta-train the meta-learner ($META_STEPS steps x $META_BATCH tasks, starts as SGD at $LR)"
+"$T" metatrain --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" \
+  --meta_work_dir "$DATA/metatrain" --meta_steps "$META_STEPS" --meta_batch "$META_BATCH" \
+  --meta_lr "$META_LR" --inner_lr "$LR" --val_every 50 --val_episodes 200 \
+  --threads "$THREADS" --resume
+
+stage "5/5 export $MODELS/$NAME"
+rm -rf "$MODELS/$NAME.tmp"
+"$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --meta_learner "$DATA/metatrain/meta_learner.pt" \
+  --finetune_lr "$LR" --out "$MODELS/$NAME.tmp" --name "$NAME"
+rm -rf "$MODELS/$NAME"
+mv "$MODELS/$NAME.tmp" "$MODELS/$NAME"
+echo "make models: $MODELS/$NAME is ready"
