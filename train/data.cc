@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/engine/status_macros.h"
 #include "train/random.h"
 
@@ -586,6 +587,31 @@ absl::Status WritePng(const std::string& path, const uint8_t* image, int width, 
   if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
   if (!stbi_write_png(path.c_str(), width, height, 1, image, width)) {
     return absl::InternalError(absl::StrCat(path, ": could not write PNG"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteClassPngs(const Dataset& data, const std::vector<std::string>& classes,
+                            int per_class, int offset, const std::string& out_dir) {
+  if (per_class < 1 || offset < 0) {
+    return absl::InvalidArgumentError("per_class must be positive and offset not negative");
+  }
+  const auto by_class = data.IndicesByClass();
+  for (const std::string& name : classes) {
+    const auto it = std::find(data.class_names.begin(), data.class_names.end(), name);
+    if (it == data.class_names.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown class \"", name, "\"; known: ",
+                                                     absl::StrJoin(data.class_names, ",")));
+    }
+    const auto& indices = by_class[it - data.class_names.begin()];
+    if (static_cast<size_t>(offset) + per_class > indices.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("offset + per_class exceeds the ",
+                                                     indices.size(), " images of ", name));
+    }
+    for (int i = offset; i < offset + per_class; ++i) {
+      RETURN_IF_ERROR(WritePng((fs::path(out_dir) / name / absl::StrCat(i, ".png")).string(),
+                               data.image(indices[i])));
+    }
   }
   return absl::OkStatus();
 }

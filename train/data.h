@@ -133,6 +133,12 @@ absl::StatusOr<Dataset> LoadFashionMnist(const std::string& dir, bool test_split
 // Writes one 28x28 gray image as PNG.
 absl::Status WritePng(const std::string& path, const uint8_t* image, int width = kImageSide,
                       int height = kImageSide);
+// Writes images `offset` .. offset+per_class-1 (in data set order) of each
+// named class as out_dir/<class>/<i>.png: a class-folder set, the layout
+// adaptctl and LoadClassFolders read. INVALID_ARGUMENT for an unknown class
+// or one with too few images.
+absl::Status WriteClassPngs(const Dataset& data, const std::vector<std::string>& classes,
+                            int per_class, int offset, const std::string& out_dir);
 // Writes a grid: one row per class in `classes`, up to `per_row` images of
 // each, 1 pixel apart.
 absl::Status WriteImageGrid(const std::string& path, const Dataset& data,

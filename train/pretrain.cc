@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -218,12 +220,17 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateOn(const engine::Backbone& ba
                                                       const Dataset& data,
                                                       const ProtoEvalOptions& options) {
   ASSIGN_OR_RETURN(Tensor features, AllFeatures(backbone, data));
+  size_t smallest = SIZE_MAX;
+  for (const auto& images : data.IndicesByClass()) smallest = std::min(smallest, images.size());
   std::vector<FewShotResult> results;
   for (const auto& [ways, shots] : options.settings) {
     EpisodeOptions eo;
     eo.ways = ways;
     eo.shots = shots;
-    eo.queries = options.queries;
+    // Small sets (few instances per class) get fewer queries rather than an
+    // error; at least one.
+    eo.queries = std::max<int>(
+        1, std::min<int64_t>(options.queries, static_cast<int64_t>(smallest) - shots));
     eo.seed = MixSeed(options.seed, {static_cast<uint64_t>(ways), static_cast<uint64_t>(shots)});
     ASSIGN_OR_RETURN(EpisodeSampler sampler, EpisodeSampler::Create(data, eo));
     double sum = 0, sum_sq = 0;
@@ -253,6 +260,7 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateOn(const engine::Backbone& ba
     r.ways = ways;
     r.shots = shots;
     r.episodes = options.episodes;
+    r.queries = eo.queries;
     r.accuracy = options.episodes > 0 ? sum / options.episodes : 0;
     if (options.episodes > 1) {
       const double var = std::max(0.0, (sum_sq - options.episodes * r.accuracy * r.accuracy) /
@@ -282,11 +290,11 @@ std::string ReportJson(const PretrainOptions& o, const PretrainReport& r, const 
       "  \"max_shift\": %d, \"seed\": %d,\n"
       "  \"epochs_done\": %d, \"steps_done\": %d,\n"
       "  \"epoch_loss\": [%s],\n  \"epoch_accuracy\": [%s],\n"
-      "  \"train_seconds\": %.1f, \"images_per_second\": %.1f,\n"
+      "  \"train_seconds\": %.1f, \"train_cpu_seconds\": %.1f, \"images_per_second\": %.1f,\n"
       "  \"meta_val_prototype\": [%s]\n}\n",
       o.arch, train.num_classes(), train.size(), o.epochs, o.batch_size, o.lr, o.weight_decay,
       o.dropout, o.max_shift, o.seed, r.epochs_done, r.steps_done, nums(r.epoch_loss),
-      nums(r.epoch_accuracy), r.train_seconds, r.images_per_second, absl::StrJoin(val, ", "));
+      nums(r.epoch_accuracy), r.train_seconds, r.train_cpu_seconds, r.images_per_second, absl::StrJoin(val, ", "));
 }
 
 absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
@@ -352,6 +360,7 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
     PretrainReport report;
     Progress progress("pretrain step", stop_at, pos.steps_done);
     const auto start = std::chrono::steady_clock::now();
+    const std::clock_t cpu_start = std::clock();
     auto last_checkpoint = start;
     int64_t images = 0;
     model->train();
@@ -426,6 +435,7 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
     report.train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     report.images_per_second = images / std::max(report.train_seconds, 1e-9);
+    report.train_cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
     report.epochs_done = static_cast<int>(pos.epoch);
     report.steps_done = pos.steps_done;
     report.epoch_loss = pos.epoch_loss;

@@ -55,6 +55,7 @@ struct FewShotResult {
   int ways = 0;
   int shots = 0;
   int episodes = 0;
+  int queries = 0;  // Per class and episode.
   double accuracy = 0;
   double ci95 = 0;
 };
@@ -67,6 +68,9 @@ struct PretrainReport {
   std::vector<float> step_loss;        // This run's steps only.
   double train_seconds = 0;            // This run.
   double images_per_second = 0;        // This run's training throughput.
+  // Process CPU time of this run's training, all threads: unlike wall time
+  // it hardly depends on what else the machine is running.
+  double train_cpu_seconds = 0;
   std::vector<FewShotResult> val;      // 5-way 1-shot and 5-shot, if evaluated.
   std::string weights_path;            // work_dir/backbone.pt
 };
@@ -81,6 +85,7 @@ struct ProtoEvalOptions {
   // (ways, shots) settings.
   std::vector<std::pair<int, int>> settings = {{5, 1}, {5, 5}};
   int episodes = 600;
+  // Queries per class; fewer when the smallest class cannot spare them.
   int queries = 15;
   uint64_t seed = 1;
   int threads = 0;  // LibTorch intra-op threads; 0 for one per core.
