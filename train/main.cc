@@ -611,7 +611,8 @@ std::string GeneralUsage() {
       "usage: adapt-train <command> [flags]\n\ncommands:\n";
   for (const auto& c : Commands()) absl::StrAppend(&s, absl::StrFormat("  %-18s %s\n", c.name, c.summary));
   absl::StrAppend(&s,
-                  "\n`adapt-train <command> --help` shows a command's flags; --helpfull shows all.\n"
+                  "\n`adapt-train <command> --help` shows a command's flags, `adapt-train help all`\n"
+                  "every command's; --helpfull lists every flag.\n"
                   "The default model: data glyphs -> pretrain -> export (see `make models`).\n");
   return s;
 }
@@ -671,6 +672,12 @@ int main(int argc, char** argv) {
       PrintCommandHelp(*command);
     } else {
       std::printf("%s", GeneralUsage().c_str());
+      if (!words.empty() && words[0] == "all") {
+        for (const auto& c : Commands()) {
+          std::printf("\n----\n");
+          PrintCommandHelp(c);
+        }
+      }
     }
     return 0;
   }

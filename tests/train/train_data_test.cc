@@ -248,5 +248,23 @@ TEST(WriterTest, WritesPngsThatDecodeBack) {
   EXPECT_TRUE(fs::exists(dir / "grid.png"));
 }
 
+TEST(WriterTest, ClassPngsReadBackAsClassFolders) {
+  TempDir dir;
+  const Dataset data = MakeSyntheticDataset(1, 3, 6);
+  ASSERT_TRUE(WriteClassPngs(data, {"group0/class2", "group0/class0"}, 2, 3, dir / "out").ok());
+  // Class names with a slash become nested folders; read one level down.
+  auto back = LoadClassFolders(dir / "out/group0");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->class_names, (std::vector<std::string>{"class0", "class2"}));
+  ASSERT_EQ(back->size(), 4);
+  const auto by_class = data.IndicesByClass();
+  // class0's images 3 and 4, in file-name order.
+  EXPECT_TRUE(std::equal(back->image(0), back->image(0) + kImagePixels, data.image(by_class[0][3])));
+  EXPECT_TRUE(std::equal(back->image(3), back->image(3) + kImagePixels, data.image(by_class[2][4])));
+  EXPECT_EQ(WriteClassPngs(data, {"nope"}, 1, 0, dir / "x").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WriteClassPngs(data, {"group0/class0"}, 5, 2, dir / "x").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace adaptd::train

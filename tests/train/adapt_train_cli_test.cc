@@ -1,0 +1,158 @@
+// Runs the adapt-train binary as make models does: help for every command,
+// then the whole pipeline on a tiny glyph set.
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gtest/gtest.h"
+#include "tests/train/test_data.h"
+
+#ifndef ADAPT_TRAIN
+#error "ADAPT_TRAIN must name the adapt-train binary"
+#endif
+
+namespace adaptd::train {
+namespace {
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr.
+};
+
+Result RunTool(const std::string& args) {
+  Result r;
+  const std::string command = absl::StrCat(ADAPT_TRAIN, " ", args, " 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) r.output.append(buffer, n);
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(AdaptTrainCliTest, EveryCommandHasHelp) {
+  // One launch for all (loading LibTorch dominates a launch), then the
+  // per-command path once.
+  const Result all = RunTool("help all");
+  ASSERT_EQ(all.code, 0) << all.output;
+  const std::vector<std::string> blocks = absl::StrSplit(all.output, "\n----\n");
+  // The general usage lists "  <command>  <summary>" lines after "commands:".
+  std::vector<std::string> commands;
+  bool in_list = false;
+  for (absl::string_view line : absl::StrSplit(blocks[0], '\n')) {
+    if (line == "commands:") {
+      in_list = true;
+    } else if (in_list && absl::StartsWith(line, "  ")) {
+      line.remove_prefix(2);
+      commands.emplace_back(line.substr(0, line.find("  ")));
+    } else if (in_list) {
+      break;
+    }
+  }
+  for (const std::string expected : {"data glyphs", "data omniglot", "data folders", "data info",
+                                     "data preview", "fashion-mnist-png", "pretrain", "export",
+                                     "proto-eval"}) {
+    EXPECT_NE(std::find(commands.begin(), commands.end(), expected), commands.end()) << expected;
+  }
+  ASSERT_EQ(blocks.size(), commands.size() + 1) << all.output;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const std::string& help = blocks[i + 1];
+    EXPECT_EQ(help.rfind("usage: adapt-train " + commands[i], 0), 0u) << help;
+    EXPECT_NE(help.find("flags:\n  --"), std::string::npos) << help;
+    EXPECT_NE(help.find("default: "), std::string::npos) << help;
+  }
+  const Result pretrain = RunTool("pretrain --help");
+  EXPECT_EQ(pretrain.code, 0);
+  const size_t at = std::find(commands.begin(), commands.end(), "pretrain") - commands.begin();
+  ASSERT_LT(at, commands.size());
+  EXPECT_EQ(absl::StripTrailingAsciiWhitespace(pretrain.output),
+            absl::StripTrailingAsciiWhitespace(blocks[at + 1]));
+  EXPECT_NE(pretrain.output.find("--resume"), std::string::npos);
+  const Result unknown = RunTool("frobnicate");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.output.find("unknown command \"frobnicate\""), std::string::npos);
+}
+
+TEST(AdaptTrainCliTest, TinyPipelineFromGlyphsToAServableModel) {
+  TempDir dir;
+  const std::string data = dir / "glyphs.bin";
+  const std::string glyphs = absl::StrCat(
+      "data glyphs --out ", data, " --max_scripts 8 --max_classes_per_script 8 ",
+      "--min_classes_per_script 6 --instances 6 --threads 2");
+  Result r = RunTool(glyphs);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("8 scripts"), std::string::npos) << r.output;
+  r = RunTool(glyphs);  // The cache is current: nothing is redone.
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("up to date"), std::string::npos) << r.output;
+  r = RunTool(absl::StrCat("data info ", data));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("train"), std::string::npos);
+
+  const std::string work = dir / "work";
+  r = RunTool(absl::StrCat("pretrain --data ", data, " --work_dir ", work,
+                       " --max_steps 3 --batch_size 16 --eval_episodes 10 --threads 1"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("meta-val PROTOTYPE 5-way 1-shot"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ETA"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(work + "/report.json"));
+
+  const std::string model = dir / "models/tiny";
+  r = RunTool(absl::StrCat("export --weights ", work, "/backbone.pt --name tiny --out ", model));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string config = ReadText(model + "/model.pbtxt");
+  EXPECT_NE(config.find("name: \"tiny\""), std::string::npos) << config;
+  EXPECT_NE(config.find("format: \"conv4\""), std::string::npos) << config;
+  EXPECT_NE(config.find("feature_dim: 64"), std::string::npos) << config;
+
+  r = RunTool(absl::StrCat("proto-eval --model ", model, " --data ", data,
+                       " --split all --episodes 5 --queries 2 --shots 1 --threads 1"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("| 5-way 1-shot |"), std::string::npos) << r.output;
+
+  r = RunTool(absl::StrCat("export --weights ", dir / "missing.pt", " --out ", dir / "models/x"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("missing.pt does not exist"), std::string::npos) << r.output;
+}
+
+TEST(AdaptTrainCliTest, FashionMnistPngsForTheDemo) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  TempDir dir;
+  Result r = RunTool(absl::StrCat("fashion-mnist-png --out ", dir / "support",
+                              " --classes t-shirt,ankle-boot --per_class 2"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = RunTool(absl::StrCat("fashion-mnist-png --out ", dir / "query",
+                       " --classes t-shirt,ankle-boot --per_class 3 --offset 2"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "support/t-shirt/0.png"));
+  EXPECT_TRUE(fs::exists(dir / "support/ankle-boot/1.png"));
+  EXPECT_FALSE(fs::exists(dir / "support/t-shirt/2.png"));
+  EXPECT_TRUE(fs::exists(dir / "query/ankle-boot/2.png"));
+  EXPECT_TRUE(fs::exists(dir / "query/ankle-boot/4.png"));
+  EXPECT_FALSE(fs::exists(dir / "query/t-shirt/1.png"));
+  r = RunTool(absl::StrCat("fashion-mnist-png --out ", dir / "x", " --classes hat"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("unknown class \"hat\""), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace adaptd::train
