@@ -1,8 +1,10 @@
 #include "train/pretrain.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -297,6 +299,35 @@ std::string ReportJson(const PretrainOptions& o, const PretrainReport& r, const 
       nums(r.epoch_accuracy), r.train_seconds, r.train_cpu_seconds, r.images_per_second, absl::StrJoin(val, ", "));
 }
 
+// Set by SIGINT/SIGTERM while a run is in progress: the run checkpoints at
+// the end of the current step and returns CANCELLED.
+std::atomic<bool> g_interrupted{false};
+extern "C" void OnInterrupt(int) { g_interrupted.store(true); }
+
+// Installs OnInterrupt for SIGINT and SIGTERM for its lifetime; a second
+// signal during the final checkpoint kills the process as usual.
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_interrupted.store(false);
+    struct sigaction action = {};
+    action.sa_handler = OnInterrupt;
+    action.sa_flags = SA_RESETHAND;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~InterruptGuard() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  struct sigaction old_int_ = {}, old_term_ = {};
+};
+
 absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
   if (o.work_dir.empty()) return absl::InvalidArgumentError("work_dir: required");
   if (o.epochs < 1) return absl::InvalidArgumentError("epochs: must be at least 1");
@@ -348,14 +379,17 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
                    options.work_dir.c_str());
     }
 
+    InterruptGuard interrupt_guard;
     const int64_t steps_per_epoch = train.size() / options.batch_size;  // Drops the last partial batch.
     const int64_t total_steps = steps_per_epoch * options.epochs;
     const int64_t stop_at =
         options.max_steps > 0 ? std::min(total_steps, options.max_steps) : total_steps;
-    std::fprintf(stderr,
+    if (options.progress) {
+      std::fprintf(stderr,
                  "pretrain: %s on %d classes, %lld images; %lld steps of %d per epoch, %d epochs\n",
                  options.arch.c_str(), train.num_classes(), static_cast<long long>(train.size()),
                  static_cast<long long>(steps_per_epoch), options.batch_size, options.epochs);
+    }
 
     PretrainReport report;
     Progress progress("pretrain step", stop_at, pos.steps_done);
@@ -407,6 +441,14 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
                                           pos.epoch + 1, options.epochs, pos.step,
                                           steps_per_epoch, pos.loss_sum / pos.seen,
                                           pos.correct / pos.seen, images / std::max(secs, 1e-9)));
+        }
+        if (options.on_step) options.on_step(pos.steps_done);
+        if (g_interrupted.load()) {
+          RETURN_IF_ERROR(SaveCheckpoint(checkpoint, model, optimizer, pos, key));
+          if (options.progress) progress.Finish("interrupted");
+          return absl::CancelledError(absl::StrCat(
+              "interrupted at step ", pos.steps_done, "; checkpoint saved in ", checkpoint,
+              "; run again with --resume to continue"));
         }
         const auto now = std::chrono::steady_clock::now();
         if (options.checkpoint_seconds > 0 &&

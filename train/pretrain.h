@@ -10,6 +10,7 @@
 #define ADAPTD_TRAIN_PRETRAIN_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,7 +39,8 @@ struct PretrainOptions {
   // reads) and report.json.
   std::string work_dir;
   // Continue from work_dir/checkpoint.pt; it must be from the same data
-  // shape, architecture and seed.
+  // shape, architecture and seed. SIGINT or SIGTERM during a run saves a
+  // checkpoint after the current step and ends it with CANCELLED.
   bool resume = false;
   double checkpoint_seconds = 120;
   // Stop after this many steps in all (0: run every epoch). For tests and
@@ -46,7 +48,11 @@ struct PretrainOptions {
   int64_t max_steps = 0;
   // Meta-val PROTOTYPE evaluation at the end: episodes per setting (0 skips).
   int eval_episodes = 600;
+  // Progress lines on stderr.
   bool progress = true;
+  // Called on the training thread after every step with the steps done so
+  // far; may be empty.
+  std::function<void(int64_t)> on_step;
 };
 
 // Accuracy over few-shot episodes, with the 95% confidence interval of the

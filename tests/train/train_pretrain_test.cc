@@ -1,5 +1,7 @@
 #include "train/pretrain.h"
 
+#include <signal.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -86,6 +88,31 @@ TEST(PretrainTest, ResumingAfterAnInterruptGivesTheSameWeights) {
   other.seed = 2;
   EXPECT_EQ(Pretrain(train, Dataset(), other).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(PretrainTest, AnInterruptSavesACheckpointToResumeFrom) {
+  TempDir straight, interrupted;
+  const Dataset train = MakeSyntheticDataset(2, 3, 12);
+  PretrainOptions a = TinyOptions(straight.path());
+  a.epochs = 2;
+  ASSERT_TRUE(Pretrain(train, Dataset(), a).ok());
+
+  PretrainOptions b = TinyOptions(interrupted.path());
+  b.epochs = 2;
+  b.checkpoint_seconds = 0;
+  b.on_step = [](int64_t steps) {
+    if (steps == 3) raise(SIGINT);  // As Ctrl-C would, mid-epoch.
+  };
+  auto stopped = Pretrain(train, Dataset(), b);
+  EXPECT_EQ(stopped.status().code(), absl::StatusCode::kCancelled) << stopped.status();
+  EXPECT_NE(stopped.status().message().find("--resume"), std::string::npos);
+  b.on_step = nullptr;
+  b.resume = true;
+  auto resumed = Pretrain(train, Dataset(), b);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->step_loss.size(), 5u);  // Steps 4..8.
+  const at::Tensor x = torch::randn({3, 1, kImageSide, kImageSide});
+  EXPECT_TRUE(torch::equal(Features(straight / "backbone.pt", x), Features(interrupted / "backbone.pt", x)));
 }
 
 TEST(PretrainTest, RejectsBadOptions) {
