@@ -11,9 +11,10 @@ PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libtorch-dev prometheus-cpp-dev libgtest-dev libgmock-dev \
   libstb-dev libfreetype-dev zlib1g-dev fonts-noto-core dataset-fashion-mnist \
-  prometheus redis-server libhiredis-dev python3-yaml openssl
+  libopenblas0-pthread \
+  prometheus redis-server libhiredis-dev python3-yaml openssl clang-14 libclang-rt-14-dev
 
-.PHONY: all deps configure build test models run demo clean help fuzz sanitize
+.PHONY: all deps configure build test models run demo clean help fuzz sanitize bench
 
 all: build
 
@@ -22,6 +23,9 @@ help:
 	@echo "make test    install deps, build, run the test suite (ctest)"
 	@echo "make models  build the default model repository in ./$(MODELS)"
 	@echo "make build   configure and build into ./$(BUILD)"
+	@echo "make bench   load-test a local adaptd on the default model (docs/benchmarks.md)"
+	@echo "make fuzz    libFuzzer over request decoding (clang-14)"
+	@echo "make sanitize  engine and service tests under ASan/UBSan"
 	@echo "make deps    apt-get install the Debian packages that are missing"
 
 deps:
@@ -48,6 +52,11 @@ models: build
 
 run: models
 	BUILD=$(BUILD) MODELS=$(MODELS) scripts/demo.sh
+
+# adaptd-bench against a local adaptd on the default model, and the same
+# workload in process (the raw engine baseline). See docs/benchmarks.md.
+bench: models
+	BUILD=$(BUILD) MODELS=$(MODELS) scripts/bench.sh
 
 # libFuzzer over request validation and decoding (clang-14), 60 s by default.
 FUZZ_SECONDS ?= 60

@@ -14,8 +14,12 @@ MODELS=${MODELS:-models}
 DATA=${DATA:-data}
 NAME=${NAME:-glyphs-conv4}
 THREADS=${THREADS:-0}
-PRETRAIN_STEPS=${PRETRAIN_STEPS:-3000}
-META_STEPS=${META_STEPS:-150}
+PRETRAIN_STEPS=${PRETRAIN_STEPS:-12000}
+# No dropout: within this short budget it pretrains better on meta-val
+# (96.7% vs 94.6% 5-way 1-shot, adapt-train pretrain on 843 steps); the
+# plan's 0.5 is for its full 50 epochs.
+DROPOUT=${DROPOUT:-0}
+META_STEPS=${META_STEPS:-300}
 META_BATCH=${META_BATCH:-8}
 META_LR=${META_LR:-1e-3}
 T="$BUILD/train/adapt-train"
@@ -32,7 +36,7 @@ stage "1/5 glyph data set"
 
 stage "2/5 pretrain Conv4 ($PRETRAIN_STEPS steps of 64)"
 "$T" pretrain --data "$DATA/glyphs.bin" --work_dir "$DATA/pretrain-conv4" \
-  --max_steps "$PRETRAIN_STEPS" --eval_episodes 200 --threads "$THREADS" --resume
+  --max_steps "$PRETRAIN_STEPS" --dropout "$DROPOUT" --eval_episodes 200 --threads "$THREADS" --resume
 "$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --out "$DATA/stage/$NAME" --name "$NAME"
 
 stage "3/5 tune FINETUNE's learning rate on meta-val"
