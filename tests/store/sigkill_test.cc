@@ -83,6 +83,8 @@ class Adaptd {
 
   v1::AdaptationService::Stub& stub() { return *stub_; }
   void Kill() { process_->Kill(SIGKILL); }
+  void Terminate() { process_->Kill(SIGTERM); }
+  absl::StatusOr<int> Wait(absl::Duration timeout) { return process_->Wait(timeout); }
 
  private:
   Adaptd() = default;
@@ -238,6 +240,63 @@ TEST_P(SigkillTest, EveryAcknowledgedAdapterSurvives) {
       EXPECT_EQ(entry.path().extension(), ".adapter") << entry.path();  // No torn temp files.
     }
   }
+}
+
+// SIGTERM drains: calls already received finish and are stored, then adaptd
+// exits 0, and a restart finds every adapter it acknowledged.
+TEST(SigtermTest, InFlightCallsFinishAndTheProcessExitsZero) {
+  const std::string dir = MakeTempDir("adaptd_sigterm");
+  const std::vector<std::string> flags = {
+      "--host=127.0.0.1", "--port=0", "--metrics_port=-1",
+      absl::StrCat("--model_repository=", StoreTestRepository()), "--device=cpu",
+      "--intra_op_threads=1", "--workers=1", "--shutdown_grace=60s",
+      "--nvml_library=/nonexistent/libnvidia-ml.so.1", "--adapter_store=directory",
+      absl::StrCat("--adapter_dir=", dir, "/adapters")};
+  auto server = Adaptd::Start(flags, dir + "/adaptd-1.log");
+  if (absl::IsNotFound(server.status())) GTEST_SKIP() << server.status().message();
+  ASSERT_TRUE(server.ok()) << server.status();
+  // One worker, several Adapt calls: once the first is acknowledged, the
+  // others are received and waiting or running when SIGTERM lands.
+  constexpr int kCalls = 4;
+  absl::Mutex mu;
+  int acked = 0;
+  std::vector<std::string> ids(kCalls), errors;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      std::string id;
+      grpc::Status status = Adapt((*server)->stub(), i % kVariantCount, absl::StrCat("drain-", i), &id);
+      absl::MutexLock lock(&mu);
+      if (status.ok()) {
+        ids[i] = id;
+        ++acked;
+      } else {
+        errors.push_back(status.error_message());
+      }
+    });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    auto first = [](int* n) { return *n >= 1; };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(+first, &acked), absl::Seconds(120)));
+  }
+  (*server)->Terminate();
+  for (auto& thread : threads) thread.join();
+  auto exit_code = (*server)->Wait(absl::Seconds(90));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 0);
+  EXPECT_TRUE(errors.empty()) << errors.front();
+  EXPECT_EQ(acked, kCalls);
+  server->reset();
+
+  auto restarted = Adaptd::Start(flags, dir + "/adaptd-2.log");
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  for (int i = 0; i < kCalls; ++i) {
+    if (ids[i].empty()) continue;
+    auto labels = PredictLabels((*restarted)->stub(), ids[i], i % kVariantCount);
+    EXPECT_TRUE(labels.ok()) << ids[i] << ": " << labels.status();
+  }
+  fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SigkillTest, ::testing::Values("directory", "redis"),
