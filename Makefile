@@ -7,14 +7,13 @@ JOBS ?= $(shell nproc)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 # Debian 12 packages: build tools, the stack, data and test tools.
-# libopenblas0-openmp: LibTorch's convolutions go through the system BLAS;
-# the reference BLAS is ~6x slower, and OpenBLAS's pthread build crashes
-# under LibTorch's OpenMP threads.
+# Not OpenBLAS: it would speed LibTorch's convolutions up ~6x, but loaded into
+# adaptd it stops prometheus-cpp's HTTP exposer from starting, and its pthread
+# build crashes under LibTorch's OpenMP threads (docs/benchmarks.md).
 PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libtorch-dev prometheus-cpp-dev libgtest-dev libgmock-dev \
   libstb-dev libfreetype-dev zlib1g-dev fonts-noto-core dataset-fashion-mnist \
-  libopenblas0-openmp \
   prometheus redis-server libhiredis-dev python3-yaml openssl clang-14 libclang-rt-14-dev
 
 .PHONY: all deps configure build test models run demo clean help fuzz sanitize bench
