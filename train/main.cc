@@ -563,7 +563,9 @@ const std::vector<Command>& Commands() {
        "with dropout before it and random shifts as augmentation. Adam with L2. Prints\n"
        "progress with an ETA, checkpoints every epoch (and every --checkpoint_seconds)\n"
        "and continues after an interrupt with --resume. Ends with meta-val 5-way 1-shot\n"
-       "and 5-shot PROTOTYPE accuracy, computed by the engine code adaptd runs.",
+       "and 5-shot PROTOTYPE accuracy, computed by the engine code adaptd runs.\n"
+       "On a machine that is running anything else, set OMP_WAIT_POLICY=PASSIVE or use\n"
+       "--threads 1: spinning OpenMP threads made 2-thread training 9x slower on 2 busy cores.",
        {"data", "arch", "epochs", "batch_size", "lr", "weight_decay", "dropout", "max_shift",
         "seed", "threads", "work_dir", "resume", "max_steps", "checkpoint_seconds",
         "eval_episodes"},
