@@ -35,23 +35,7 @@ struct Sample {
   double accuracy, adapt_ms, compute_ms, loss_before, loss_after;
 };
 
-struct Task {
-  at::Tensor support, support_labels, query, query_labels;
-  int64_t ways;
-};
-
-Task Gather(const at::Tensor& features, const Episode& e) {
-  auto rows = [&](const std::vector<int64_t>& ids) {
-    return features.index_select(0, torch::tensor(ids, torch::kLong));
-  };
-  auto labels = [](const std::vector<int32_t>& ys) {
-    return torch::tensor(std::vector<int64_t>(ys.begin(), ys.end()), torch::kLong);
-  };
-  return {rows(e.support), labels(e.support_labels), rows(e.query), labels(e.query_labels),
-          static_cast<int64_t>(e.classes.size())};
-}
-
-absl::StatusOr<Sample> RunTask(const Task& task, engine::Method method, int steps, double lr,
+absl::StatusOr<Sample> RunTask(const EpisodeTensors& task, engine::Method method, int steps, double lr,
                                engine::MetaLearner* meta) {
   engine::AdaptOptions options;
   options.steps = steps;
@@ -153,7 +137,7 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
         for (const auto& spec : methods) {
           std::vector<double> acc, ms, cpu, before, after;
           for (int e = 0; e < options.episodes; ++e) {
-            Task task = Gather(spec.pixels ? domain.pixels : domain.features, sampler.Sample(e));
+            EpisodeTensors task = GatherEpisode(spec.pixels ? domain.pixels : domain.features, sampler.Sample(e));
             ASSIGN_OR_RETURN(Sample s,
                              RunTask(task, spec.method, spec.steps, report.finetune_lr, meta));
             acc.push_back(s.accuracy);
@@ -195,7 +179,7 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
         for (int steps : options.curve_steps) {
           std::vector<double> acc;
           for (int e = 0; e < options.curve_episodes; ++e) {
-            Task task = Gather(test_features, sampler.Sample(e));
+            EpisodeTensors task = GatherEpisode(test_features, sampler.Sample(e));
             ASSIGN_OR_RETURN(Sample s, RunTask(task, steps == 0 ? engine::Method::kPrototype : method,
                                                steps, report.finetune_lr, meta));
             acc.push_back(s.accuracy);
@@ -223,7 +207,7 @@ absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
       for (int shots : {1, 5}) {
         ASSIGN_OR_RETURN(EpisodeSampler sampler, EpisodeSampler::Create(val, {5, shots, 15, seed}));
         for (int e = 0; e < episodes; ++e) {
-          Task task = Gather(features, sampler.Sample(e));
+          EpisodeTensors task = GatherEpisode(features, sampler.Sample(e));
           ASSIGN_OR_RETURN(Sample s, RunTask(task, engine::Method::kFinetune, 5, lr, nullptr));
           acc.push_back(s.accuracy);
         }

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "absl/strings/str_cat.h"
 #include "server/engine/input_decoder.h"
 #include "server/engine/status_macros.h"
 
@@ -11,7 +12,9 @@ absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const 
                                         int batch_size) {
   const auto& info = backbone.info();
   if (info.input_shape != std::vector<int64_t>{1, kImageSide, kImageSide}) {
-    return absl::InvalidArgumentError("EmbedDataset needs a [1,28,28] backbone");
+    return absl::FailedPreconditionError(
+        absl::StrCat("backbone ", info.name, " takes ", engine::ShapeString(info.input_shape),
+                     "; these images are [1,28,28]"));
   }
   std::vector<at::Tensor> parts;
   std::vector<float> buffer;
@@ -34,6 +37,18 @@ absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const 
   }
   if (parts.empty()) return torch::zeros({0, info.feature_dim});
   return torch::cat(parts);
+}
+
+EpisodeTensors GatherEpisode(const at::Tensor& features, const Episode& episode) {
+  auto rows = [&](const std::vector<int64_t>& ids) {
+    return features.index_select(0, torch::tensor(ids, torch::kLong).to(features.device()));
+  };
+  auto labels = [&](const std::vector<int32_t>& ys) {
+    return torch::tensor(std::vector<int64_t>(ys.begin(), ys.end()), torch::kLong)
+        .to(features.device());
+  };
+  return {rows(episode.support), labels(episode.support_labels), rows(episode.query),
+          labels(episode.query_labels), static_cast<int64_t>(episode.classes.size())};
 }
 
 at::Tensor PixelFeatures(const Dataset& data) {

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "server/engine/backbone.h"
 #include "train/data.h"
+#include "train/episodes.h"
 
 namespace adaptd::train {
 
@@ -16,6 +17,14 @@ namespace adaptd::train {
 // backbone's device.
 absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const Dataset& data,
                                         int batch_size = 256);
+
+// One episode's rows of a feature matrix, with int64 labels, on the
+// features' device.
+struct EpisodeTensors {
+  at::Tensor support, support_labels, query, query_labels;
+  int64_t ways = 0;
+};
+EpisodeTensors GatherEpisode(const at::Tensor& features, const Episode& episode);
 
 // Raw pixels scaled to [0,1], [N, 784]: the nearest-centroid-on-pixels
 // baseline's "features".

@@ -29,23 +29,6 @@ namespace {
 constexpr char kCheckpoint[] = "checkpoint.pt";
 constexpr char kResult[] = "meta_learner.pt";
 
-struct TaskTensors {
-  at::Tensor support, support_labels, query, query_labels;
-  int64_t ways = 0;
-};
-
-TaskTensors Gather(const at::Tensor& features, const Episode& episode) {
-  auto index = [&](const std::vector<int64_t>& ids) {
-    return features.index_select(0, torch::tensor(ids, torch::kLong).to(features.device()));
-  };
-  auto labels = [&](const std::vector<int32_t>& ys) {
-    return torch::tensor(std::vector<int64_t>(ys.begin(), ys.end()), torch::kLong)
-        .to(features.device());
-  };
-  return {index(episode.support), labels(episode.support_labels), index(episode.query),
-          labels(episode.query_labels), static_cast<int64_t>(episode.classes.size())};
-}
-
 struct ValResult {
   double accuracy = 0;
   double loss = 0;  // Mean query cross-entropy after adaptation.
@@ -57,7 +40,7 @@ absl::StatusOr<ValResult> Validate(const at::Tensor& features, const EpisodeSamp
   meta->eval();
   double correct = 0, total = 0, loss = 0;
   for (int e = 0; e < episodes; ++e) {
-    TaskTensors task = Gather(features, sampler.Sample(e));
+    EpisodeTensors task = GatherEpisode(features, sampler.Sample(e));
     engine::AdaptOptions options;
     options.steps = inner_steps;
     ASSIGN_OR_RETURN(engine::HeadResult head,
@@ -167,7 +150,7 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const Dataset& train, const Dataset& v
       double correct = 0, total = 0;
       for (int b = 0; b < options.meta_batch; ++b) {
         const size_t which = rng() % samplers.size();
-        TaskTensors task = Gather(train_features, samplers[which].Sample(step * options.meta_batch + b));
+        EpisodeTensors task = GatherEpisode(train_features, samplers[which].Sample(step * options.meta_batch + b));
         engine::AdaptOptions adapt;
         adapt.steps = options.inner_steps;
         adapt.graph = graph;

@@ -29,6 +29,7 @@
 #include "server/engine/torch_util.h"
 #include "train/episodes.h"
 #include "train/export.h"
+#include "train/features.h"
 #include "train/progress.h"
 #include "train/random.h"
 
@@ -187,41 +188,10 @@ absl::Status SaveWeights(engine::FeatureNet& net, const std::string& path) {
   });
 }
 
-// Normalised features of every image of `data`, preprocessed exactly as
-// adaptd preprocesses a UINT8 tensor input.
-absl::StatusOr<Tensor> AllFeatures(const engine::Backbone& backbone, const Dataset& data) {
-  const auto& info = backbone.info();
-  const std::vector<int64_t> shape = info.input_shape;
-  if (shape != std::vector<int64_t>{1, kImageSide, kImageSide}) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("backbone ", info.name, " takes ", engine::ShapeString(shape),
-                     "; these images are [1,28,28]"));
-  }
-  constexpr int64_t kBatch = 256;
-  std::vector<Tensor> parts;
-  for (int64_t start = 0; start < data.size(); start += kBatch) {
-    const int64_t n = std::min(kBatch, data.size() - start);
-    Tensor x = torch::empty({n, 1, kImageSide, kImageSide});
-    for (int64_t i = 0; i < n; ++i) {
-      engine::InputRef input;
-      input.kind = engine::InputRef::Kind::kTensor;
-      input.shape = shape;
-      input.dtype = engine::DType::kUint8;
-      input.data = absl::string_view(reinterpret_cast<const char*>(data.image(start + i)),
-                                     kImagePixels);
-      RETURN_IF_ERROR(engine::DecodeInput(input, shape, info.preprocessing, engine::DecodeLimits(),
-                                          "image", x.data_ptr<float>() + i * kImagePixels));
-    }
-    ASSIGN_OR_RETURN(Tensor f, backbone.Features(x.to(backbone.device())));
-    parts.push_back(f);
-  }
-  return torch::cat(parts);
-}
-
 absl::StatusOr<std::vector<FewShotResult>> EvaluateOn(const engine::Backbone& backbone,
                                                       const Dataset& data,
                                                       const ProtoEvalOptions& options) {
-  ASSIGN_OR_RETURN(Tensor features, AllFeatures(backbone, data));
+  ASSIGN_OR_RETURN(Tensor features, EmbedDataset(backbone, data));
   size_t smallest = SIZE_MAX;
   for (const auto& images : data.IndicesByClass()) smallest = std::min(smallest, images.size());
   std::vector<FewShotResult> results;
@@ -237,24 +207,14 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateOn(const engine::Backbone& ba
     ASSIGN_OR_RETURN(EpisodeSampler sampler, EpisodeSampler::Create(data, eo));
     double sum = 0, sum_sq = 0;
     for (int e = 0; e < options.episodes; ++e) {
-      const Episode episode = sampler.Sample(e);
-      auto index = [&](const std::vector<int64_t>& v) {
-        return torch::tensor(std::vector<int64_t>(v.begin(), v.end()), torch::kInt64)
-            .to(features.device());
-      };
-      auto labels = [&](const std::vector<int32_t>& v) {
-        return torch::tensor(std::vector<int64_t>(v.begin(), v.end()), torch::kInt64)
-            .to(features.device());
-      };
-      const Tensor support = features.index_select(0, index(episode.support));
-      const Tensor query = features.index_select(0, index(episode.query));
+      const EpisodeTensors task = GatherEpisode(features, sampler.Sample(e));
       ASSIGN_OR_RETURN(engine::HeadResult head,
-                       engine::AdaptHead(engine::Method::kPrototype, support,
-                                         labels(episode.support_labels), ways, nullptr,
+                       engine::AdaptHead(engine::Method::kPrototype, task.support,
+                                         task.support_labels, ways, nullptr,
                                          engine::AdaptOptions()));
-      const Tensor predicted = engine::HeadLogits(query, head.weight, head.bias).argmax(1);
+      const Tensor predicted = engine::HeadLogits(task.query, head.weight, head.bias).argmax(1);
       const double accuracy =
-          predicted.eq(labels(episode.query_labels)).to(torch::kFloat64).mean().item<double>();
+          predicted.eq(task.query_labels).to(torch::kFloat64).mean().item<double>();
       sum += accuracy;
       sum_sq += accuracy * accuracy;
     }
