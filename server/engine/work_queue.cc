@@ -21,11 +21,6 @@ bool WorkQueue::TrySchedule(std::function<void()> work) {
   return true;
 }
 
-int WorkQueue::queued() const {
-  absl::MutexLock lock(&mu_);
-  return static_cast<int>(queue_.size());
-}
-
 void WorkQueue::Loop() {
   for (;;) {
     std::function<void()> work;

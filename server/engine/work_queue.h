@@ -24,13 +24,11 @@ class WorkQueue {
   // shutting down.
   bool TrySchedule(std::function<void()> work);
 
-  int queued() const;
-
  private:
   void Loop();
 
   const int max_queued_;
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
