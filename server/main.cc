@@ -18,12 +18,18 @@ ABSL_FLAG(std::string, model_repository, "./models",
 ABSL_FLAG(std::string, device, "",
           "cpu, cuda or cuda:N. Default: cuda when LibTorch has it and a GPU is visible, "
           "else cpu.");
+ABSL_FLAG(std::string, autocast, "off",
+          "Mixed precision for backbone forwards: off, fp16 or bf16 (CUDA takes both, the "
+          "CPU bf16 only). Adaptation and heads stay fp32.");
 ABSL_FLAG(int, intra_op_threads, 0, "LibTorch intra-op threads; 0: the number of cores.");
 ABSL_FLAG(int, inter_op_threads, 0, "LibTorch inter-op threads; 0: the number of cores.");
 ABSL_FLAG(int, workers, 0, "Threads running engine work; 0: the number of cores.");
 ABSL_FLAG(int, max_queued, 1024,
           "Calls that may wait for a worker; beyond it calls get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_batch_size, 64, "Most inputs in one batched backbone forward.");
+ABSL_FLAG(int, batch_workers, 0,
+          "Threads running batches per backbone, each on its own CUDA stream; 0: 2 on CUDA, "
+          "1 on the CPU.");
 ABSL_FLAG(absl::Duration, max_batch_delay, absl::Milliseconds(2),
           "Longest a request waits for others to join its batch.");
 ABSL_FLAG(int, max_queued_inputs, 8192,
@@ -89,6 +95,7 @@ adaptd::service::AdaptdServer::Options OptionsFromFlags() {
   auto& e = o.engine;
   e.model_repository = absl::GetFlag(FLAGS_model_repository);
   e.device = absl::GetFlag(FLAGS_device);
+  e.autocast = absl::GetFlag(FLAGS_autocast);
   e.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
   e.inter_op_threads = absl::GetFlag(FLAGS_inter_op_threads);
   e.max_support_size = absl::GetFlag(FLAGS_max_support_size);
@@ -100,6 +107,7 @@ adaptd::service::AdaptdServer::Options OptionsFromFlags() {
   e.decode.max_image_bytes = absl::GetFlag(FLAGS_max_image_bytes);
   e.decode.max_image_pixels = absl::GetFlag(FLAGS_max_image_pixels);
   e.batching.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+  e.batching.workers = absl::GetFlag(FLAGS_batch_workers);
   e.batching.max_delay = absl::GetFlag(FLAGS_max_batch_delay);
   e.batching.max_queued_inputs = absl::GetFlag(FLAGS_max_queued_inputs);
   e.store.max_adapters = absl::GetFlag(FLAGS_max_adapters);

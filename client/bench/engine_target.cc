@@ -162,9 +162,11 @@ absl::StatusOr<std::unique_ptr<Target>> NewEngineTarget(const EngineTargetOption
   engine::Engine::Options o;
   o.model_repository = options.model_repository;
   o.device = options.device;
+  o.autocast = options.autocast;
   o.intra_op_threads = options.intra_op_threads;
   o.inter_op_threads = options.inter_op_threads;
   if (options.max_batch_size > 0) o.batching.max_batch_size = options.max_batch_size;
+  o.batching.workers = options.batch_workers;
   if (options.max_batch_delay >= absl::ZeroDuration()) {
     o.batching.max_delay = options.max_batch_delay;
   }

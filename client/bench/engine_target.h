@@ -31,9 +31,11 @@ struct EngineTargetOptions {
   // The engine, set as adaptd's flags of the same names would set it.
   std::string model_repository = "./models";
   std::string device;          // Empty: cuda when available, else cpu.
+  std::string autocast;        // off (empty), fp16 or bf16.
   int intra_op_threads = 0;    // 0: the number of cores.
   int inter_op_threads = 0;    // 0: the number of cores.
   int max_batch_size = 0;      // 0: the engine's default.
+  int batch_workers = 0;       // 0: the engine's default.
   absl::Duration max_batch_delay = -absl::InfiniteDuration();  // Negative: the default.
   // Threads calling the engine. Calls beyond them wait in a queue, and the
   // wait counts in their latency.

@@ -18,7 +18,9 @@
 #include "absl/time/time.h"
 #include "client/bench/bench.h"
 #include "client/bench/engine_target.h"
+#ifdef ADAPTD_BENCH_GRPC
 #include "client/bench/grpc_target.h"
+#endif
 
 ABSL_FLAG(std::string, mode, "grpc",
           "grpc: load adaptd at --target. inprocess: load the engine itself, loaded from "
@@ -38,6 +40,9 @@ ABSL_FLAG(std::string, model_repository, "./models",
           "inprocess: folder with one sub-folder per model, as adaptd takes it.");
 ABSL_FLAG(std::string, device, "",
           "inprocess: cpu, cuda or cuda:N; empty: cuda when available, else cpu.");
+ABSL_FLAG(std::string, autocast, "off",
+          "inprocess: mixed precision for backbone forwards, off, fp16 or bf16 (as adaptd's "
+          "flag).");
 ABSL_FLAG(int, intra_op_threads, 0, "inprocess: LibTorch intra-op threads; 0: the cores.");
 ABSL_FLAG(int, inter_op_threads, 0, "inprocess: LibTorch inter-op threads; 0: the cores.");
 // Keep these defaults equal to adaptd's flags of the same names, so that the
@@ -47,6 +52,9 @@ ABSL_FLAG(int, max_batch_size, 64,
 ABSL_FLAG(absl::Duration, max_batch_delay, absl::Milliseconds(2),
           "inprocess: longest a request waits for others to join its batch (as adaptd's "
           "flag).");
+ABSL_FLAG(int, batch_workers, 0,
+          "inprocess: threads running batches per backbone (as adaptd's flag); 0: 2 on CUDA, "
+          "1 on the CPU.");
 ABSL_FLAG(int, tenants, 1,
           "inprocess: tenants to spread the adapters over (adapter i is tenant i % N's).");
 ABSL_FLAG(int, inprocess_threads, 0,
@@ -225,6 +233,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<bench::Target> target;
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "grpc") {
+#ifdef ADAPTD_BENCH_GRPC
     bench::GrpcTargetOptions grpc;
     grpc.target = absl::GetFlag(FLAGS_target);
     grpc.channels = absl::GetFlag(FLAGS_channels);
@@ -236,13 +245,20 @@ int main(int argc, char** argv) {
     auto grpc_target = bench::NewGrpcTarget(grpc);
     if (!Check(grpc_target)) return kExitFailure;
     target = *std::move(grpc_target);
+#else
+    std::cerr << "adaptd-bench: --mode=grpc: built without gRPC (ADAPTD_ENGINE_ONLY); use "
+                 "--mode=inprocess\n";
+    return kExitUsage;
+#endif
   } else if (mode == "inprocess") {
     bench::EngineTargetOptions inprocess;
     inprocess.model_repository = absl::GetFlag(FLAGS_model_repository);
     inprocess.device = absl::GetFlag(FLAGS_device);
+    inprocess.autocast = absl::GetFlag(FLAGS_autocast);
     inprocess.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
     inprocess.inter_op_threads = absl::GetFlag(FLAGS_inter_op_threads);
     inprocess.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+    inprocess.batch_workers = absl::GetFlag(FLAGS_batch_workers);
     inprocess.max_batch_delay = absl::GetFlag(FLAGS_max_batch_delay);
     inprocess.tenants = absl::GetFlag(FLAGS_tenants);
     const int threads = absl::GetFlag(FLAGS_inprocess_threads);

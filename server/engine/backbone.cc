@@ -180,7 +180,8 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Load(const std::string& fold
 absl::StatusOr<at::Tensor> Backbone::Features(const at::Tensor& inputs) const {
   return GuardTorch("backbone " + info_.name, [&]() -> absl::StatusOr<at::Tensor> {
     c10::InferenceMode guard;
-    return NormalizeFeatures(forward_(inputs));
+    // Float features whatever precision the forward ran in (autocast).
+    return NormalizeFeatures(forward_(inputs).to(at::kFloat));
   });
 }
 

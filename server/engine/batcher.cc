@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/engine/adapter_head.h"
 #include "server/engine/backbone.h"
+#include "server/engine/device_scope.h"
 #include "server/engine/status_macros.h"
 #include "server/engine/torch_util.h"
 
@@ -12,7 +13,9 @@ namespace adaptd::engine {
 
 Batcher::Batcher(std::shared_ptr<Backbone> backbone, const BatchingOptions& options)
     : backbone_(std::move(backbone)), options_(options) {
-  thread_ = std::thread([this] { Loop(); });
+  int workers = options_.workers;
+  if (workers <= 0) workers = backbone_->device().is_cuda() ? 2 : 1;
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { Loop(); });
 }
 
 Batcher::~Batcher() {
@@ -20,7 +23,7 @@ Batcher::~Batcher() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  thread_.join();
+  for (auto& worker : workers_) worker.join();
 }
 
 absl::Status Batcher::Submit(at::Tensor inputs, std::shared_ptr<const AdapterHead> head,
@@ -108,15 +111,32 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
   if (options_.on_batch) options_.on_batch(name, total);
 
   std::vector<BatchOutput> outputs(live.size());
-  const double cpu_start = ThreadCpuSeconds();
+  const c10::Device device = backbone_->device();
+  DeviceScope scope(device);
   absl::Status status = GuardTorch("batch on " + name, [&]() -> absl::Status {
+    c10::InferenceMode guard;
     std::vector<at::Tensor> parts;
     for (const auto& job : live) parts.push_back(job.inputs);
-    at::Tensor batch = parts.size() == 1 ? parts[0] : torch::cat(parts);
-    if (backbone_->device().is_cuda()) batch = batch.pin_memory();
-    ASSIGN_OR_RETURN(at::Tensor features,
-                     backbone_->Features(batch.to(backbone_->device(), /*non_blocking=*/true)));
-    c10::InferenceMode guard;
+    at::Tensor batch;
+    if (device.is_cuda()) {
+      // Each job's inputs go straight to their rows on the GPU, copied
+      // asynchronously on this worker's stream (from page-locked memory
+      // when the caller decoded into it, as the engine does).
+      batch = at::empty({total, parts[0].size(1), parts[0].size(2), parts[0].size(3)},
+                        at::TensorOptions().device(device));
+      int64_t row = 0;
+      for (const auto& part : parts) {
+        batch.narrow(0, row, part.size(0)).copy_(part, /*non_blocking=*/true);
+        row += part.size(0);
+      }
+    } else {
+      batch = parts.size() == 1 ? parts[0] : torch::cat(parts);
+    }
+    at::Tensor features;
+    {
+      AutocastScope autocast(device, options_.autocast);
+      ASSIGN_OR_RETURN(features, backbone_->Features(batch));
+    }
     // Gather every head, padded to the most classes, one row per input; the
     // padded classes get a bias of -inf and so probability 0.
     int64_t max_classes = 0;
@@ -146,7 +166,8 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
       at::Tensor f = features.index_select(0, index);
       at::Tensor logits =
           kHeadScale * (torch::bmm(torch::cat(weights), f.unsqueeze(2)).squeeze(2) + torch::cat(biases));
-      probs = torch::softmax(logits, 1);
+      // One copy back for the whole batch; Predict reads its rows on the CPU.
+      probs = torch::softmax(logits, 1).cpu();
     }
     int64_t offset = 0, head_offset = 0;
     for (size_t i = 0; i < live.size(); ++i) {
@@ -162,7 +183,7 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
     }
     return absl::OkStatus();
   });
-  const double compute = ThreadCpuSeconds() - cpu_start;
+  const double compute = scope.Finish();
   for (size_t i = 0; i < live.size(); ++i) {
     if (!status.ok()) {
       live[i].done(status);

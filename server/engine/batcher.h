@@ -1,7 +1,8 @@
 // Dynamic batching for one backbone: jobs from any number of requests and
 // adapters are gathered until `max_batch_size` inputs or `max_delay` has
 // passed since the oldest one arrived; then one backbone forward runs for the
-// whole batch on the batcher's own thread. Jobs that carry a head get class
+// whole batch on one of the batcher's worker threads (on CUDA, each with its
+// own stream, fed by asynchronous copies from page-locked memory). Jobs that carry a head get class
 // probabilities, computed for all of them in one batched matmul over their
 // gathered heads; jobs without one (the backbone pass of Adapt) get features.
 //
@@ -16,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -23,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/engine/adapter.h"
+#include "server/engine/device_scope.h"
 #include "server/engine/types.h"
 
 namespace adaptd::engine {
@@ -36,6 +39,12 @@ struct BatchingOptions {
   absl::Duration max_delay = absl::Milliseconds(2);
   // Most inputs waiting; beyond it Submit answers RESOURCE_EXHAUSTED.
   int max_queued_inputs = 8192;
+  // Mixed precision for the backbone forward; heads and outputs stay fp32.
+  Autocast autocast = Autocast::kOff;
+  // Threads running batches, each on its own CUDA stream, so that one
+  // batch's copy-in overlaps another's compute. 0: 2 on CUDA, 1 on the CPU
+  // (where LibTorch's intra-op threads already use every core).
+  int workers = 0;
   // Observers for metrics; each may be empty. Called on the batcher thread.
   std::function<void(const std::string& backbone, int batch_size)> on_batch;
   std::function<void(const std::string& backbone, double queue_seconds)> on_dequeue;
@@ -81,7 +90,7 @@ class Batcher {
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   int queued_inputs_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace adaptd::engine

@@ -14,6 +14,7 @@
 #include "server/engine/adapter_head.h"
 #include "server/engine/adapter_tensors.h"
 #include "server/engine/backbone.h"
+#include "server/engine/device_scope.h"
 #include "server/engine/status_macros.h"
 #include "server/engine/torch_util.h"
 
@@ -31,12 +32,16 @@ absl::Status CheckCall(const CallContext& ctx, absl::string_view where) {
   return absl::OkStatus();
 }
 
-// Decodes inputs into one [N,C,H,W] float tensor on the CPU.
+// Decodes inputs into one [N,C,H,W] float tensor on the CPU, page-locked
+// when the backbone is on a GPU so that the batcher's copy is asynchronous.
 absl::StatusOr<torch::Tensor> DecodeBatch(const std::vector<const InputRef*>& inputs,
-                                          const BackboneInfo& info, const DecodeLimits& limits,
+                                          const Backbone& backbone, const DecodeLimits& limits,
                                           const std::function<std::string(size_t)>& field) {
+  const BackboneInfo& info = backbone.info();
   const auto& s = info.input_shape;
-  torch::Tensor batch = torch::empty({static_cast<int64_t>(inputs.size()), s[0], s[1], s[2]});
+  torch::Tensor batch =
+      torch::empty({static_cast<int64_t>(inputs.size()), s[0], s[1], s[2]},
+                   torch::TensorOptions().pinned_memory(backbone.device().is_cuda()));
   const int64_t numel = s[0] * s[1] * s[2];
   float* data = batch.data_ptr<float>();
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -111,6 +116,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
   std::unique_ptr<Engine> engine(new Engine(options, nullptr));
   ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options.device));
   engine->device_ = device.str();
+  BatchingOptions batching = options.batching;
+  ASSIGN_OR_RETURN(batching.autocast, ParseAutocast(options.autocast));
   for (auto& backbone : backbones) {
     const std::string name = backbone->info().name;
     if (!engine->backbones_.emplace(name, backbone).second) {
@@ -121,7 +128,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
       continue;
     }
     engine->backbone_names_.push_back(name);
-    engine->batchers_.emplace(name, std::make_unique<Batcher>(backbone, options.batching));
+    engine->batchers_.emplace(name, std::make_unique<Batcher>(backbone, batching));
   }
   std::sort(engine->backbone_names_.begin(), engine->backbone_names_.end());
   RETURN_IF_ERROR(engine->OpenStore());
@@ -245,7 +252,7 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
   adapt_options.check = [&ctx] { return CheckCall(ctx, "during adaptation"); };
 
   ASSIGN_OR_RETURN(torch::Tensor batch,
-                   DecodeBatch(inputs, backbone->info(), options_.decode, [](size_t i) {
+                   DecodeBatch(inputs, *backbone, options_.decode, [](size_t i) {
                      return absl::StrCat("support[", i, "].input");
                    }));
   RETURN_IF_ERROR(CheckCall(ctx, "before the backbone pass"));
@@ -253,7 +260,6 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
   auto adapter = std::make_shared<Adapter>();
   AdapterInfo& info = adapter->info;
   auto head = std::make_shared<AdapterHead>();
-  const double cpu_start = ThreadCpuSeconds();
   // The backbone pass goes through the batcher, shared with Predict.
   const absl::Time backbone_start = absl::Now();
   absl::StatusOr<BatchOutput> pass = absl::UnknownError("not run");
@@ -266,6 +272,9 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
   passed.WaitForNotification();
   RETURN_IF_ERROR(pass.status());
   info.stats.backbone_seconds = absl::ToDoubleSeconds(absl::Now() - backbone_start);
+  // `pass` outlives the scope: its features were made on the batcher's
+  // stream and are read on this one until Finish.
+  DeviceScope scope(backbone->device());
   RETURN_IF_ERROR(GuardTorch("adapt", [&]() -> absl::Status {
     torch::Tensor features = pass->values.clone();  // Out of inference mode, for autograd.
     auto target = torch::tensor(targets, torch::kLong).to(backbone->device());
@@ -279,7 +288,7 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
     info.stats.support_loss_after = result.loss_after;
     return absl::OkStatus();
   }));
-  info.stats.compute_seconds = ThreadCpuSeconds() - cpu_start + pass->compute_seconds;
+  info.stats.compute_seconds = scope.Finish() + pass->compute_seconds;
   info.stats.device = backbone->info().device;
   info.adapter_id = NewAdapterId();
   info.tenant = ctx.tenant;
@@ -318,7 +327,7 @@ void Engine::PredictAsync(const PredictRequest& request, const CallContext& ctx,
     std::vector<const InputRef*> inputs;
     for (const auto& input : request.inputs) inputs.push_back(&input);
     ASSIGN_OR_RETURN(torch::Tensor batch,
-                     DecodeBatch(inputs, backbone->info(), options_.decode,
+                     DecodeBatch(inputs, *backbone, options_.decode,
                                  [](size_t i) { return absl::StrCat("inputs[", i, "]"); }));
     const int64_t classes = static_cast<int64_t>(adapter->info.labels.size());
     const int64_t k = request.top_k == 0 ? classes : std::min<int64_t>(request.top_k, classes);

@@ -38,6 +38,9 @@ class Engine {
     std::string model_repository = "./models";
     // "cpu", "cuda", "cuda:N"; empty: cuda when available, else cpu.
     std::string device;
+    // Mixed precision for backbone forwards: "off" (or empty), "fp16" or
+    // "bf16". Adaptation and heads always run in fp32.
+    std::string autocast;
     // LibTorch intra-op / inter-op threads; 0: the number of cores.
     int intra_op_threads = 0;
     int inter_op_threads = 0;
@@ -61,7 +64,8 @@ class Engine {
     // Where adapters live durably: memory (nowhere), a directory or Redis.
     // A directory is loaded into the store at Create.
     PersistenceOptions persistence;
-    // Dynamic batching of backbone passes, one batcher per backbone.
+    // Dynamic batching of backbone passes, one batcher per backbone. Its
+    // autocast is set from `autocast`.
     BatchingOptions batching;
     // Called for each model folder that fails to load; it is skipped.
     std::function<void(const std::string& folder, const absl::Status&)> on_model_error;

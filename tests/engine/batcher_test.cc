@@ -1,5 +1,7 @@
 #include "server/engine/batcher.h"
 
+#include <atomic>
+
 #include <torch/torch.h>
 
 #include <gmock/gmock.h>
@@ -160,6 +162,76 @@ TEST_F(BatcherTest, ExpiredAndCancelledJobsAreDroppedBeforeRunning) {
                                          absl::StatusCode::kCancelled, absl::StatusCode::kOk};
     EXPECT_EQ(out.status().code(), expected[id]) << "job " << id;
   }
+}
+
+
+TEST_F(BatcherTest, SeveralWorkersEachAnswerTheirOwnJobs) {
+  BatchingOptions options;
+  options.workers = 3;
+  options.max_batch_size = 4;
+  options.max_delay = absl::Milliseconds(1);
+  std::atomic<int> batches{0};
+  options.on_batch = [&](const std::string&, int) { ++batches; };
+  constexpr int kJobs = 24;
+  std::vector<std::shared_ptr<const AdapterHead>> heads;
+  for (int i = 0; i < kJobs; ++i) heads.push_back(RandomHead(2 + i % 4, 100 + i));
+  Results results;
+  {
+    Batcher batcher(backbone_, options);
+    for (int i = 0; i < kJobs; ++i) {
+      ASSERT_TRUE(batcher.Submit(Inputs(i % 7, 1 + i % 3), heads[i], nullptr, results.Callback(i))
+                      .ok());
+    }
+    ASSERT_TRUE(results.WaitFor(kJobs));
+  }
+  EXPECT_GT(batches.load(), 1);
+  auto done = results.Take();
+  ASSERT_EQ(done.size(), static_cast<size_t>(kJobs));
+  for (auto& [id, out] : done) {
+    ASSERT_TRUE(out.ok()) << out.status();
+    at::Tensor expected = Unbatched(Inputs(id % 7, 1 + id % 3), heads[id].get());
+    ASSERT_EQ(out->values.sizes(), expected.sizes()) << "job " << id;
+    EXPECT_TRUE(torch::allclose(out->values, expected, 1e-5, 1e-6)) << "job " << id;
+  }
+}
+
+TEST_F(BatcherTest, Bf16AutocastStaysCloseToFp32AndReturnsFloat) {
+  BatchingOptions options;
+  options.autocast = Autocast::kBFloat16;  // LibTorch's CPU autocast takes bf16.
+  options.max_delay = absl::Milliseconds(1);
+  const at::Tensor inputs = Inputs(4, 6);
+  auto head = RandomHead(5, 9);
+  Results results;
+  {
+    Batcher batcher(backbone_, options);
+    ASSERT_TRUE(batcher.Submit(inputs, head, nullptr, results.Callback(0)).ok());
+    ASSERT_TRUE(results.WaitFor(1));
+  }
+  auto done = results.Take();
+  ASSERT_TRUE(done[0].second.ok()) << done[0].second.status();
+  const at::Tensor& got = done[0].second->values;
+  const at::Tensor fp32 = Unbatched(inputs, head.get());
+  EXPECT_EQ(got.scalar_type(), at::kFloat);
+  // bf16 keeps 8 bits of mantissa: close, not equal.
+  EXPECT_TRUE(torch::allclose(got, fp32, 0.05, 0.02)) << (got - fp32).abs().max();
+  EXPECT_FALSE(torch::equal(got, fp32)) << "autocast changed nothing: was it applied?";
+}
+
+TEST(AutocastTest, ParsesTheFlagAndNamesItInErrors) {
+  EXPECT_EQ(*ParseAutocast(""), Autocast::kOff);
+  EXPECT_EQ(*ParseAutocast("off"), Autocast::kOff);
+  EXPECT_EQ(*ParseAutocast("fp16"), Autocast::kFloat16);
+  EXPECT_EQ(*ParseAutocast("bf16"), Autocast::kBFloat16);
+  absl::StatusOr<Autocast> bad = ParseAutocast("fp8");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()), ::testing::HasSubstr("autocast"));
+}
+
+TEST(DeviceScopeTest, CpuScopeMeasuresThisThreadsWork) {
+  DeviceScope scope(c10::Device(c10::kCPU));
+  at::Tensor a = torch::randn({256, 256});
+  for (int i = 0; i < 20; ++i) a = torch::tanh(a.mm(a) * 1e-3);
+  EXPECT_GT(scope.Finish(), 0.0);
 }
 
 }  // namespace
