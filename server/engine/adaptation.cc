@@ -81,12 +81,13 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
       std::optional<torch::NoGradGuard> no_grad;
       if (!keep_graph) no_grad.emplace();
       auto l = second_order ? loss : loss.detach();
-      for (size_t i = 0; i < params.size(); ++i) {
-        params[i] = params[i] - (method == Method::kFinetune
-                                     ? options.finetune_lr * grads[i]
-                                     : (*meta)->Update(params[i], grads[i], static_cast<int>(i),
-                                                       step, steps, l, stats));
+      std::vector<at::Tensor> updates;
+      if (method == Method::kMeta) {
+        updates = (*meta)->Update(params, grads, step, steps, l, stats);
+      } else {
+        for (const auto& grad : grads) updates.push_back(options.finetune_lr * grad);
       }
+      for (size_t i = 0; i < params.size(); ++i) params[i] = params[i] - updates[i];
     }
     weight = params[0] * params[2].exp();
     bias = params[1] * params[2].exp();

@@ -27,7 +27,7 @@ Batcher::~Batcher() {
 }
 
 absl::Status Batcher::Submit(at::Tensor inputs, std::shared_ptr<const AdapterHead> head,
-                             const CallContext* ctx, Done done) {
+                             const CallContext* ctx, Done done, bool urgent) {
   const int n = static_cast<int>(inputs.size(0));
   int depth = 0;
   {
@@ -38,7 +38,13 @@ absl::Status Batcher::Submit(at::Tensor inputs, std::shared_ptr<const AdapterHea
           "backbone ", backbone_->info().name, " is overloaded: ", queued_inputs_,
           " inputs already queued (limit ", options_.max_queued_inputs, "); retry with backoff"));
     }
-    queue_.push_back(Job{std::move(inputs), std::move(head), ctx, std::move(done), absl::Now()});
+    Job job{std::move(inputs), std::move(head), ctx, std::move(done), absl::Now(), urgent};
+    if (urgent) {
+      queue_.insert(queue_.begin() + urgent_jobs_, std::move(job));
+      ++urgent_jobs_;
+    } else {
+      queue_.push_back(std::move(job));
+    }
     queued_inputs_ += n;
     depth = queued_inputs_;
   }
@@ -72,7 +78,8 @@ void Batcher::Loop() {
       mu_.AwaitWithDeadline(
           absl::Condition(
               +[](Ready* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                return r->b->stopping_ || r->b->queued_inputs_ >= r->max_batch;
+                return r->b->stopping_ || r->b->urgent_jobs_ > 0 ||
+                       r->b->queued_inputs_ >= r->max_batch;
               },
               &ready),
           flush_at);
@@ -82,6 +89,7 @@ void Batcher::Loop() {
         if (!jobs.empty() && taken + n > max_batch) break;
         taken += n;
         queued_inputs_ -= n;
+        if (queue_.front().urgent) --urgent_jobs_;
         jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

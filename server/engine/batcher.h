@@ -65,10 +65,13 @@ class Batcher {
   ~Batcher();
 
   // Queues `inputs` ([n,C,H,W] float on the CPU). `head` may be null (then
-  // features come back). `done` runs exactly once, on the batcher thread, or
+  // features come back). `done` runs exactly once, on a worker thread, or
   // never if Submit returns an error. `ctx` must stay valid until `done`.
+  // An urgent job (Adapt's backbone pass, which a caller waits on before
+  // more work) goes ahead of every queued non-urgent job and flushes a batch
+  // at once instead of waiting for it to fill; others may ride along.
   absl::Status Submit(at::Tensor inputs, std::shared_ptr<const AdapterHead> head,
-                      const CallContext* ctx, Done done);
+                      const CallContext* ctx, Done done, bool urgent = false);
 
   int queued_inputs() const;
 
@@ -79,6 +82,7 @@ class Batcher {
     const CallContext* ctx;
     Done done;
     absl::Time enqueued;
+    bool urgent;
   };
 
   void Loop();
@@ -89,6 +93,7 @@ class Batcher {
   mutable absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   int queued_inputs_ ABSL_GUARDED_BY(mu_) = 0;
+  int urgent_jobs_ ABSL_GUARDED_BY(mu_) = 0;  // All at the front of queue_.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 };

@@ -265,10 +265,13 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
   absl::StatusOr<BatchOutput> pass = absl::UnknownError("not run");
   absl::Notification passed;
   RETURN_IF_ERROR(batchers_.at(backbone->info().name)
-                      ->Submit(batch, nullptr, &ctx, [&](absl::StatusOr<BatchOutput> out) {
-                        pass = std::move(out);
-                        passed.Notify();
-                      }));
+                      ->Submit(
+                          batch, nullptr, &ctx,
+                          [&](absl::StatusOr<BatchOutput> out) {
+                            pass = std::move(out);
+                            passed.Notify();
+                          },
+                          /*urgent=*/true));
   passed.WaitForNotification();
   RETURN_IF_ERROR(pass.status());
   info.stats.backbone_seconds = absl::ToDoubleSeconds(absl::Now() - backbone_start);

@@ -24,34 +24,52 @@ MetaLearnerImpl::MetaLearnerImpl(double inner_lr, int64_t hidden) {
   log_lr_ = register_parameter("log_lr", torch::full({3}, std::log(inner_lr)));
 }
 
-torch::Tensor MetaLearnerImpl::Update(const torch::Tensor& param, const torch::Tensor& grad,
-                                      int kind, int step, int steps,
-                                      const torch::Tensor& loss, const TaskStats& stats) {
+std::vector<torch::Tensor> MetaLearnerImpl::Update(const std::vector<torch::Tensor>& params,
+                                                   const std::vector<torch::Tensor>& grads,
+                                                   int step, int steps, const torch::Tensor& loss,
+                                                   const TaskStats& stats) {
   constexpr double kP = 10.0;  // Gradient preprocessing of Andrychowicz et al.
-  auto g = grad.reshape({-1, 1});
+  // Every coordinate of every tensor in one column, so that the network runs
+  // once per step: the update is per coordinate, and a few large kernels
+  // beat three rounds of small ones (on a GPU, launches dominate).
+  std::vector<torch::Tensor> flat_grads, flat_params, kinds;
+  std::vector<int64_t> sizes;
+  for (size_t i = 0; i < params.size(); ++i) {
+    flat_grads.push_back(grads[i].reshape({-1}));
+    flat_params.push_back(params[i].reshape({-1}));
+    sizes.push_back(params[i].numel());
+    kinds.push_back(torch::full({sizes.back()}, static_cast<int64_t>(i),
+                                grads[i].options().dtype(torch::kLong)));
+  }
+  auto g = torch::cat(flat_grads).unsqueeze(1);
+  auto kind = torch::cat(kinds);
   auto magnitude = g.abs();
   auto big = magnitude >= std::exp(-kP);
   auto g1 = torch::where(big, torch::log(magnitude.clamp_min(1e-20)) / kP,
                          torch::full_like(g, -1.0));
   auto g2 = torch::where(big, torch::sign(g), g * std::exp(kP));
   const int64_t n = g.size(0);
-  auto opts = g.options();
-  auto context = torch::tensor(
-      {static_cast<float>(step) / std::max(steps, 1), kind == 0 ? 1.f : 0.f,
-       kind == 1 ? 1.f : 0.f, kind == 2 ? 1.f : 0.f,
-       static_cast<float>(std::log(std::max(stats.ways, 1.0))),
-       static_cast<float>(std::log(std::max(stats.shots, 1.0)))},
-      opts);
+  auto column = [&](double value) { return torch::full({n, 1}, value, g.options()); };
   // Magnitudes only: the update keeps the gradient's sign, so the learned
   // rule scales descent steps and cannot turn them around.
-  auto x = torch::cat({g1, g2.abs(), param.reshape({-1, 1}).abs(), loss.reshape({1, 1}).expand({n, 1}),
+  auto x = torch::cat({g1, g2.abs(), torch::cat(flat_params).unsqueeze(1).abs(),
+                       loss.reshape({1, 1}).expand({n, 1}),
                        stats.spread.reshape({1, 1}).expand({n, 1}),
-                       context.reshape({1, -1}).expand({n, context.size(0)})},
+                       column(static_cast<double>(step) / std::max(steps, 1)),
+                       torch::one_hot(kind, 3).to(g.scalar_type()),
+                       column(std::log(std::max(stats.ways, 1.0))),
+                       column(std::log(std::max(stats.shots, 1.0)))},
                       1);
   auto o = mlp_->forward(x);
-  auto lr = log_lr_[kind].exp();
+  auto lr = log_lr_.exp().index_select(0, kind);
   auto update = torch::exp(o.squeeze(1).clamp(-6, 6)) * lr * g.squeeze(1);
-  return update.reshape(param.sizes());
+  std::vector<torch::Tensor> updates;
+  int64_t offset = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    updates.push_back(update.narrow(0, offset, sizes[i]).reshape(params[i].sizes()));
+    offset += sizes[i];
+  }
+  return updates;
 }
 
 int64_t MetaLearnerImpl::parameter_count() const {

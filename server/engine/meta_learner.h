@@ -17,6 +17,7 @@
 #define ADAPTD_SERVER_ENGINE_META_LEARNER_H_
 
 #include <string>
+#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
@@ -37,12 +38,13 @@ class MetaLearnerImpl : public torch::nn::Module {
   static constexpr int kInputs = 11;
   explicit MetaLearnerImpl(double inner_lr = 0.01, int64_t hidden = 32);
 
-  // The update to subtract from `param` (kind 0: head weight, 1: head bias,
-  // 2: the head's log-scale)
-  // at adaptation step `step` of `steps`. Differentiable in all inputs.
-  torch::Tensor Update(const torch::Tensor& param, const torch::Tensor& grad, int kind,
-                       int step, int steps, const torch::Tensor& loss,
-                       const TaskStats& stats);
+  // The updates to subtract from `params` (in order: the head weight, the
+  // head bias, the head's log-scale; `grads` matches) at adaptation step
+  // `step` of `steps`. Differentiable in all inputs.
+  std::vector<torch::Tensor> Update(const std::vector<torch::Tensor>& params,
+                                    const std::vector<torch::Tensor>& grads, int step,
+                                    int steps, const torch::Tensor& loss,
+                                    const TaskStats& stats);
 
   int64_t parameter_count() const;
 

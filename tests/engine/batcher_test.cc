@@ -217,6 +217,38 @@ TEST_F(BatcherTest, Bf16AutocastStaysCloseToFp32AndReturnsFloat) {
   EXPECT_FALSE(torch::equal(got, fp32)) << "autocast changed nothing: was it applied?";
 }
 
+TEST_F(BatcherTest, UrgentJobGoesFirstAndFlushesWithoutWaiting) {
+  std::vector<int> batch_sizes;
+  BatchingOptions options;
+  options.workers = 1;
+  options.max_batch_size = 4;
+  options.max_delay = absl::Seconds(60);  // Only an urgent job or shutdown flushes.
+  options.on_batch = [&](const std::string&, int size) { batch_sizes.push_back(size); };
+  Results results;
+  {
+    Batcher batcher(backbone_, options);
+    ASSERT_TRUE(batcher.Submit(Inputs(0, 1), RandomHead(2, 1), nullptr, results.Callback(0)).ok());
+    ASSERT_TRUE(batcher.Submit(Inputs(1, 1), RandomHead(2, 2), nullptr, results.Callback(1)).ok());
+    ASSERT_TRUE(batcher
+                    .Submit(Inputs(2, 3), nullptr, nullptr, results.Callback(2), /*urgent=*/true)
+                    .ok());
+    // The urgent job (3 inputs) runs now, with job 0 riding along to fill
+    // the batch of 4; job 1 waits.
+    ASSERT_TRUE(results.WaitFor(2));
+    std::vector<int> first;
+    for (auto& [id, out] : results.Take()) {
+      EXPECT_TRUE(out.ok()) << out.status();
+      first.push_back(id);
+    }
+    EXPECT_THAT(first, ::testing::UnorderedElementsAre(0, 2));
+    EXPECT_EQ(batcher.queued_inputs(), 1);
+  }  // Shutdown drains job 1.
+  EXPECT_THAT(batch_sizes, ElementsAre(4, 1));
+  auto rest = results.Take();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].first, 1);
+}
+
 TEST(AutocastTest, ParsesTheFlagAndNamesItInErrors) {
   EXPECT_EQ(*ParseAutocast(""), Autocast::kOff);
   EXPECT_EQ(*ParseAutocast("off"), Autocast::kOff);
