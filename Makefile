@@ -14,7 +14,7 @@ PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libtorch-dev prometheus-cpp-dev libgtest-dev libgmock-dev \
   libstb-dev libfreetype-dev zlib1g-dev fonts-noto-core dataset-fashion-mnist \
-  prometheus redis-server libhiredis-dev python3-yaml openssl clang-14 libclang-rt-14-dev
+  prometheus redis-server libhiredis-dev python3-yaml openssl curl clang-14 libclang-rt-14-dev
 
 .PHONY: all deps configure build test models run demo clean help fuzz sanitize bench
 
@@ -49,7 +49,10 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
+# Pretraining data beyond the glyphs, needed by `make models` only.
+MODEL_PACKAGES := openclipart-png
 models: build
+	@$(MAKE) --no-print-directory deps PACKAGES="$(MODEL_PACKAGES)"
 	BUILD=$(BUILD) MODELS=$(MODELS) scripts/make_models.sh
 
 run: models

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make models: the default model repository, built by the project's own
 # pipeline from Debian-packaged data only:
-#   glyphs rendered from the installed fonts -> Conv4 pretraining on the
-#   meta-train scripts -> FINETUNE's learning rate tuned on meta-val ->
+#   glyphs rendered from the installed fonts, and clip-art exemplar classes
+#   from openclipart-png -> Conv4 pretraining on the glyphs' meta-train
+#   scripts plus the clip art -> FINETUNE's learning rate tuned on meta-val ->
 #   meta-training of the meta-learner -> export to $MODELS/glyphs-conv4.
 # Every stage caches or checkpoints under $DATA and resumes after an
 # interrupt. The default budgets fit about 30 minutes on 2 cores with Debian's
@@ -28,6 +29,7 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 META_STEPS=${META_STEPS:-300}
 META_BATCH=${META_BATCH:-8}
 META_LR=${META_LR:-1e-3}
+CLIPART_ROOT=${CLIPART_ROOT:-/usr/share/openclipart/png}
 T="$BUILD/train/adapt-train"
 
 if [ -f "$MODELS/$NAME/model.pbtxt" ] && [ -z "${FORCE:-}" ]; then
@@ -37,11 +39,21 @@ fi
 mkdir -p "$DATA" "$MODELS"
 stage() { echo; echo "== make models: $* ($(date +%H:%M:%S))"; }
 
-stage "1/5 glyph data set"
+stage "1/5 glyph and clip-art data sets"
 "$T" data glyphs --out "$DATA/glyphs.bin" --threads "$THREADS"
 
+# Clip art broadens pretraining beyond strokes (filled shapes with inner
+# detail), for tasks that are not glyphs; it is never evaluated on.
+EXTRA=()
+if [ -d "$CLIPART_ROOT" ]; then
+  "$T" data clipart --root "$CLIPART_ROOT" --out "$DATA/clipart.bin" --threads "$THREADS"
+  EXTRA=(--extra_data "$DATA/clipart.bin")
+else
+  echo "make models: $CLIPART_ROOT not found (openclipart-png); pretraining on glyphs only"
+fi
+
 stage "2/5 pretrain Conv4 ($PRETRAIN_STEPS steps of 64)"
-"$T" pretrain --data "$DATA/glyphs.bin" --work_dir "$DATA/pretrain-conv4" \
+"$T" pretrain --data "$DATA/glyphs.bin" "${EXTRA[@]}" --work_dir "$DATA/pretrain-conv4" \
   --max_steps "$PRETRAIN_STEPS" --dropout "$DROPOUT" --lr "$PRETRAIN_LR" --eval_episodes 200 --threads "$THREADS" --resume
 "$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --out "$DATA/stage/$NAME" --name "$NAME"
 

@@ -147,6 +147,25 @@ absl::Status AssignSplitsByGroup(Dataset* data, const SplitOptions& options) {
   return absl::OkStatus();
 }
 
+void AppendDataset(Dataset part, Dataset* merged) {
+  const bool keep_splits = (merged->num_groups() == 0 || !merged->group_splits.empty()) &&
+                           (part.num_groups() == 0 || !part.group_splits.empty());
+  const int32_t group_base = merged->num_groups(), class_base = merged->num_classes();
+  for (auto& g : part.group_names) merged->group_names.push_back(std::move(g));
+  if (keep_splits) {
+    merged->group_splits.insert(merged->group_splits.end(), part.group_splits.begin(),
+                                part.group_splits.end());
+  } else {
+    merged->group_splits.clear();
+  }
+  for (int32_t c = 0; c < part.num_classes(); ++c) {
+    merged->AddClass(std::move(part.class_names[c]), group_base + part.class_groups[c]);
+  }
+  merged->labels.reserve(merged->labels.size() + part.labels.size());
+  for (int32_t label : part.labels) merged->labels.push_back(class_base + label);
+  merged->pixels.insert(merged->pixels.end(), part.pixels.begin(), part.pixels.end());
+}
+
 Dataset SplitClasses(const Dataset& data, Split split) {
   std::vector<int32_t> classes;
   for (int32_t c = 0; c < data.num_classes(); ++c) {

@@ -71,6 +71,10 @@ struct SplitOptions {
 // fractions leave a split empty.
 absl::Status AssignSplitsByGroup(Dataset* data, const SplitOptions& options);
 
+// Appends `part`'s groups, classes and images to `merged`, renumbered after
+// its own. Split assignments are kept when both have them, else dropped.
+void AppendDataset(Dataset part, Dataset* merged);
+
 // The classes of one split. REQUIRES: group_splits assigned.
 Dataset SplitClasses(const Dataset& data, Split split);
 

@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "server/engine/status_macros.h"
+#include "train/clipart.h"
 #include "train/data.h"
 #include "train/export.h"
 #include "train/evaluate.h"
@@ -30,12 +31,17 @@
 // Shared.
 ABSL_FLAG(std::string, out, "", "Output file or folder (each command says which; most have a default).");
 ABSL_FLAG(std::string, data, "data/glyphs.bin", "A data set cache written by `adapt-train data ...`.");
+ABSL_FLAG(std::string, extra_data, "",
+          "pretrain: more caches, comma-separated, whose meta-train classes (all classes when "
+          "unsplit) join the pretraining classes, e.g. data/clipart.bin.");
 ABSL_FLAG(uint64_t, seed, 1, "Random seed; the same seed gives the same result.");
 ABSL_FLAG(int, threads, 0, "Worker threads (FreeType rendering, LibTorch intra-op); 0 for one per core.");
 
 // data glyphs.
 ABSL_FLAG(std::string, font_dir, "/usr/share/fonts", "Folder searched recursively for .ttf/.otf/.ttc fonts.");
 ABSL_FLAG(int, instances, 20, "Images rendered per character.");
+ABSL_FLAG(int, clipart_instances, 10, "data clipart: renders per drawing.");
+ABSL_FLAG(int, max_images, 0, "data clipart: at most this many drawings (seeded choice); 0: all.");
 ABSL_FLAG(int, max_classes_per_script, 40, "Characters kept per script (a seeded choice when a script has more).");
 ABSL_FLAG(int, min_classes_per_script, 14, "Scripts with fewer usable characters are left out.");
 ABSL_FLAG(int, max_scripts, 0, "Use at most this many scripts (a seeded choice); 0 for all.");
@@ -256,12 +262,7 @@ absl::Status DataOmniglot(const std::vector<std::string>&) {
   for (absl::string_view root : absl::StrSplit(roots, ',', absl::SkipWhitespace())) {
     ASSIGN_OR_RETURN(Dataset part, LoadOmniglot(std::string(root), options));
     // Alphabets are unique across Omniglot's background and evaluation sets.
-    const int32_t group_base = merged.num_groups(), class_base = merged.num_classes();
-    for (auto& g : part.group_names) merged.AddGroup(std::move(g));
-    for (int c = 0; c < part.num_classes(); ++c) {
-      merged.AddClass(std::move(part.class_names[c]), group_base + part.class_groups[c]);
-    }
-    for (int64_t i = 0; i < part.size(); ++i) merged.AddImage(class_base + part.labels[i], part.image(i));
+    AppendDataset(std::move(part), &merged);
   }
   return SaveWithSplits(std::move(merged), absl::StrCat("omniglot root=", roots),
                         OutOr("data/omniglot.bin"));
@@ -275,6 +276,53 @@ absl::Status DataFolders(const std::vector<std::string>&) {
   ASSIGN_OR_RETURN(Dataset data, LoadClassFolders(root, options));
   return SaveWithSplits(std::move(data), absl::StrCat("folders root=", root),
                         OutOr("data/folders.bin"));
+}
+
+absl::Status DataClipart(const std::vector<std::string>&) {
+  ClipartOptions o;
+  const std::string root = absl::GetFlag(FLAGS_root);
+  if (!root.empty()) o.root = root;
+  o.instances = absl::GetFlag(FLAGS_clipart_instances);
+  o.max_images = absl::GetFlag(FLAGS_max_images);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  const std::string out = OutOr("data/clipart.bin");
+  const std::string meta = ClipartFingerprint(o);
+  if (!absl::GetFlag(FLAGS_force) && fs::exists(out)) {
+    auto existing = ReadDatasetMeta(out);
+    if (existing.ok() && *existing == meta) {
+      std::printf("%s is up to date (same options and drawings); --force rebuilds it\n",
+                  out.c_str());
+      return absl::OkStatus();
+    }
+  }
+  Progress progress("clipart: drawings", 0);
+  bool started = false;
+  int skipped = 0;
+  auto data = RenderClipart(o, &skipped, [&](int done, int total) {
+    if (!started) {
+      progress = Progress("clipart: drawings", total);
+      started = true;
+    }
+    progress.Update(done, "");
+  });
+  if (!data.ok()) return data.status();
+  progress.Finish("");
+  if (skipped > 0) std::printf("skipped %d drawings that would not decode or were empty\n", skipped);
+  const std::string preview = absl::GetFlag(FLAGS_preview);
+  if (!preview.empty()) {
+    std::vector<int32_t> rows;
+    const int n = std::max(1, absl::GetFlag(FLAGS_rows));
+    for (int i = 0; i < n && i < data->num_classes(); ++i) {
+      rows.push_back(static_cast<int32_t>(static_cast<int64_t>(i) * data->num_classes() / n));
+    }
+    RETURN_IF_ERROR(WriteImageGrid(preview, *data, rows, absl::GetFlag(FLAGS_per_row)));
+  }
+  // Every group is meta-train already: clip art is pretraining data only.
+  RETURN_IF_ERROR(SaveDataset(*data, meta, out));
+  std::printf("wrote %s: ", out.c_str());
+  PrintSummary(*data);
+  return absl::OkStatus();
 }
 
 absl::Status DataInfo(const std::vector<std::string>& args) {
@@ -330,8 +378,19 @@ absl::Status PretrainCommand(const std::vector<std::string>&) {
   if (data.group_splits.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(path, " has no meta-train/val/test split"));
   }
-  const Dataset train = SplitClasses(data, Split::kTrain);
+  Dataset train = SplitClasses(data, Split::kTrain);
   const Dataset val = SplitClasses(data, Split::kVal);
+  // Broader pretraining data: the meta-train classes of other caches join
+  // (clip art, say); meta-val stays --data's alone.
+  for (absl::string_view extra :
+       absl::StrSplit(absl::GetFlag(FLAGS_extra_data), ',', absl::SkipWhitespace())) {
+    ASSIGN_OR_RETURN(Dataset more, LoadDataset(std::string(extra)));
+    Dataset more_train = more.group_splits.empty() ? std::move(more)
+                                                   : SplitClasses(more, Split::kTrain);
+    std::printf("pretrain: + %d classes, %lld images from %s\n", more_train.num_classes(),
+                static_cast<long long>(more_train.size()), std::string(extra).c_str());
+    AppendDataset(std::move(more_train), &train);
+  }
   PretrainOptions o;
   o.arch = absl::GetFlag(FLAGS_arch);
   o.epochs = absl::GetFlag(FLAGS_epochs);
@@ -545,6 +604,15 @@ const std::vector<Command>& Commands() {
        "Images are converted to gray and resized to 28x28 as adaptd resizes them.",
        {"root", "out", "max_per_class", "train_fraction", "val_fraction", "split_seed"},
        DataFolders},
+      {"data clipart", "[--root /usr/share/openclipart/png] [--out data/clipart.bin]",
+       "Render clip-art exemplar classes (one per PNG, warped copies) for pretraining only.",
+       "Each drawing's filled shape becomes a class of --clipart_instances randomly rotated,\n"
+       "sheared, scaled and shifted 28x28 renders, object bright on dark like the glyphs.\n"
+       "Grouped by top-level folder, all meta-train: `pretrain --extra_data` adds them.\n"
+       "Needs the openclipart-png package (or any folder of PNGs).",
+       {"root", "out", "clipart_instances", "max_images", "seed", "threads", "force", "preview",
+        "rows", "per_row"},
+       DataClipart},
       {"data info", "[FILE]", "Print what a data set cache holds and how it is split.", "",
        {"data"}, DataInfo},
       {"data preview", "[FILE] [--out data/preview.png]",
@@ -557,7 +625,7 @@ const std::vector<Command>& Commands() {
        "  adapt-train fashion-mnist-png --out demo/query --per_class 20 --offset 5\n"
        "give disjoint support and query sets. Never train on these.",
        {"out", "classes", "per_class", "offset", "fashion_dir"}, FashionMnistPng},
-      {"pretrain", "[--data data/glyphs.bin] [--work_dir data/pretrain-conv4]",
+      {"pretrain", "[--data data/glyphs.bin] [--extra_data data/clipart.bin] [--work_dir DIR]",
        "Supervised pretraining of a native backbone on the meta-train classes.",
        "A cosine-style classifier: the engine's head (scale 10) over L2-normalised features,\n"
        "with dropout before it and random shifts as augmentation. Adam with L2. Prints\n"
@@ -566,9 +634,9 @@ const std::vector<Command>& Commands() {
        "and 5-shot PROTOTYPE accuracy, computed by the engine code adaptd runs.\n"
        "On a machine that is running anything else, set OMP_WAIT_POLICY=PASSIVE or use\n"
        "--threads 1: spinning OpenMP threads made 2-thread training 9x slower on 2 busy cores.",
-       {"data", "arch", "epochs", "batch_size", "lr", "weight_decay", "dropout", "max_shift",
-        "seed", "threads", "work_dir", "resume", "max_steps", "checkpoint_seconds",
-        "eval_episodes"},
+       {"data", "extra_data", "arch", "epochs", "batch_size", "lr", "weight_decay", "dropout",
+        "max_shift", "seed", "threads", "work_dir", "resume", "max_steps",
+        "checkpoint_seconds", "eval_episodes"},
        PretrainCommand},
       {"export", "[--weights data/pretrain-conv4/backbone.pt] [--out models/NAME]",
        "Write a model repository folder (model.pbtxt + weights) that adaptd loads.",

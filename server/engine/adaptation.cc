@@ -81,13 +81,24 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
       std::optional<torch::NoGradGuard> no_grad;
       if (!keep_graph) no_grad.emplace();
       auto l = second_order ? loss : loss.detach();
-      std::vector<at::Tensor> updates;
       if (method == Method::kMeta) {
-        updates = (*meta)->Update(params, grads, step, steps, l, stats);
+        auto updates = (*meta)->Update(params, grads, step, steps, l, stats);
+        std::vector<at::Tensor> candidate;
+        for (size_t i = 0; i < params.size(); ++i) candidate.push_back(params[i] - updates[i]);
+        // The learned step is kept only if it does not raise the support
+        // loss: on tasks unlike its training tasks the meta-learner can
+        // overshoot (Fashion-MNIST after glyphs did), and then the head stays
+        // where it was. Chosen on the device, without a host sync, and
+        // differentiable along the branch taken.
+        auto keep = F::cross_entropy(logits_of(candidate), labels) <= l;
+        for (size_t i = 0; i < params.size(); ++i) {
+          params[i] = torch::where(keep, candidate[i], params[i]);
+        }
       } else {
-        for (const auto& grad : grads) updates.push_back(options.finetune_lr * grad);
+        for (size_t i = 0; i < params.size(); ++i) {
+          params[i] = params[i] - options.finetune_lr * grads[i];
+        }
       }
-      for (size_t i = 0; i < params.size(); ++i) params[i] = params[i] - updates[i];
     }
     weight = params[0] * params[2].exp();
     bias = params[1] * params[2].exp();

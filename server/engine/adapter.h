@@ -10,7 +10,7 @@
 
 namespace adaptd::engine {
 
-struct AdapterHead;  // The head's tensors; see adapter_head.h (LibTorch).
+class AdapterHead;  // The head's tensors; see adapter_head.h (LibTorch).
 
 struct Adapter {
   AdapterInfo info;

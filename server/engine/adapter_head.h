@@ -11,12 +11,22 @@ namespace adaptd::engine {
 //   logits = kHeadScale * (features . weight^T + bias)
 inline constexpr double kHeadScale = 10.0;
 
-struct AdapterHead {
-  at::Tensor weight;  // [C, D], on the backbone's device.
-  at::Tensor bias;    // [C]
-  int64_t TensorBytes() const {
-    return static_cast<int64_t>(weight.nbytes() + bias.nbytes());
-  }
+// Immutable once made. Weight and bias live in one [C, D+1] tensor, one
+// allocation, so that a stored adapter costs its floats plus little else
+// (the accessors return views).
+class AdapterHead {
+ public:
+  // Copies weight [C, D] and bias [C] (same device) into the packed tensor.
+  // Defined in adapter_tensors.cc.
+  AdapterHead(const at::Tensor& weight, const at::Tensor& bias);
+
+  at::Tensor weight() const { return packed_.narrow(1, 0, packed_.size(1) - 1); }  // [C, D]
+  at::Tensor bias() const { return packed_.select(1, packed_.size(1) - 1); }       // [C]
+  int64_t classes() const { return packed_.size(0); }
+  int64_t TensorBytes() const { return static_cast<int64_t>(packed_.nbytes()); }
+
+ private:
+  at::Tensor packed_;
 };
 
 }  // namespace adaptd::engine

@@ -116,8 +116,9 @@ void AdapterStore::CacheLocked(AdapterPtr adapter, absl::Time now, Removed* remo
           bytes_ + info.size_bytes > options_.max_bytes)) {
     RemoveLocked(by_id_.find(lru_.back()), RemovalReason::kCapacity, removed);
   }
-  lru_.push_front(info.adapter_id);
-  by_expiry_.emplace(info.expire_time, info.adapter_id);
+  const absl::string_view id = info.adapter_id;  // `info` lives in the entry's adapter.
+  lru_.push_front(id);
+  by_expiry_.emplace(info.expire_time, id);
   if (!info.request_id.empty()) {
     by_request_[RequestKey(info.tenant, info.request_id)] = info.adapter_id;
   }
@@ -125,7 +126,7 @@ void AdapterStore::CacheLocked(AdapterPtr adapter, absl::Time now, Removed* remo
   Usage& usage = usage_[info.tenant];
   usage.adapters += 1;
   usage.bytes += info.size_bytes;
-  by_id_.emplace(info.adapter_id, Entry{std::move(adapter), lru_.begin(), now});
+  by_id_.emplace(id, Entry{std::move(adapter), lru_.begin(), now});
 }
 
 AdapterPtr AdapterStore::CacheFetched(AdapterPtr adapter) {
@@ -425,7 +426,7 @@ int64_t AdapterStore::bytes() const {
   return bytes_;
 }
 
-void AdapterStore::RemoveLocked(std::map<std::string, Entry>::iterator it,
+void AdapterStore::RemoveLocked(ById::iterator it,
                                 RemovalReason reason, Removed* removed) {
   const AdapterInfo& info = it->second.adapter->info;
   lru_.erase(it->second.lru);

@@ -137,7 +137,7 @@ class AdapterStore {
  private:
   struct Entry {
     AdapterPtr adapter;
-    std::list<std::string>::iterator lru;
+    std::list<absl::string_view>::iterator lru;
     absl::Time confirmed;  // Last seen in persistence (or stored there).
   };
   struct Usage {
@@ -165,7 +165,8 @@ class AdapterStore {
   void Uncache(const std::string& adapter_id, const AdapterPtr& adapter, RemovalReason reason);
   absl::StatusOr<Page> ListPersisted(const std::string& tenant, const std::string& backbone,
                                      int page_size, const std::string& page_token);
-  void RemoveLocked(std::map<std::string, Entry>::iterator it, RemovalReason reason,
+  using ById = std::map<absl::string_view, Entry>;
+  void RemoveLocked(ById::iterator it, RemovalReason reason,
                     Removed* removed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ExpireLocked(absl::Time now, Removed* removed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Notify(const Removed& removed) const;
@@ -173,9 +174,11 @@ class AdapterStore {
 
   const Options options_;
   mutable absl::Mutex mu_;
-  std::map<std::string, Entry> by_id_ ABSL_GUARDED_BY(mu_);
-  std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);  // Front: most recent.
-  std::set<std::pair<absl::Time, std::string>> by_expiry_ ABSL_GUARDED_BY(mu_);
+  // Keys everywhere view the entry's own adapter's adapter_id (immutable,
+  // alive as long as the entry): one copy of each id, not four.
+  ById by_id_ ABSL_GUARDED_BY(mu_);
+  std::list<absl::string_view> lru_ ABSL_GUARDED_BY(mu_);  // Front: most recent.
+  std::set<std::pair<absl::Time, absl::string_view>> by_expiry_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> by_request_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Usage> usage_ ABSL_GUARDED_BY(mu_);  // By tenant.
   int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;

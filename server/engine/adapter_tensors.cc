@@ -18,20 +18,22 @@ std::vector<float> HostFloats(const at::Tensor& t) {
 
 }  // namespace
 
+AdapterHead::AdapterHead(const at::Tensor& weight, const at::Tensor& bias) {
+  torch::NoGradGuard no_grad;
+  packed_ = torch::cat({weight.detach(), bias.detach().unsqueeze(1)}, 1).contiguous();
+}
+
 absl::StatusOr<std::string> EncodeAdapter(const Adapter& adapter) {
   if (adapter.head == nullptr) return absl::InternalError("encode adapter: no head");
   return GuardTorch("encode adapter", [&]() -> absl::StatusOr<std::string> {
     const AdapterHead& head = *adapter.head;
-    if (head.weight.dim() != 2 || head.bias.dim() != 1 ||
-        head.bias.size(0) != head.weight.size(0)) {
-      return absl::InternalError("encode adapter: head is not [C,D] + [C]");
-    }
     torch::NoGradGuard no_grad;  // Plain tensors, like the heads Adapt makes.
+    const at::Tensor weight = head.weight();
     HeadData data;
-    data.classes = head.weight.size(0);
-    data.dim = head.weight.size(1);
-    data.weight = HostFloats(head.weight);
-    data.bias = HostFloats(head.bias);
+    data.classes = weight.size(0);
+    data.dim = weight.size(1);
+    data.weight = HostFloats(weight);
+    data.bias = HostFloats(head.bias());
     return EncodeAdapterRecord(adapter.info, data);
   });
 }
@@ -43,13 +45,9 @@ absl::StatusOr<AdapterPtr> DecodeAdapter(absl::string_view bytes,
   return GuardTorch("decode adapter", [&]() -> absl::StatusOr<AdapterPtr> {
     torch::NoGradGuard no_grad;  // Plain tensors, like the heads Adapt makes.
     HeadData& h = decoded.head;
-    auto head = std::make_shared<AdapterHead>();
-    head->weight = torch::from_blob(h.weight.data(), {h.classes, h.dim}, torch::kFloat)
-                       .to(device, /*non_blocking=*/false, /*copy=*/true)
-                       .contiguous();
-    head->bias = torch::from_blob(h.bias.data(), {h.classes}, torch::kFloat)
-                     .to(device, /*non_blocking=*/false, /*copy=*/true)
-                     .contiguous();
+    auto head = std::make_shared<AdapterHead>(
+        torch::from_blob(h.weight.data(), {h.classes, h.dim}, torch::kFloat).to(device),
+        torch::from_blob(h.bias.data(), {h.classes}, torch::kFloat).to(device));
     auto adapter = std::make_shared<Adapter>();
     adapter->info = std::move(decoded.info);
     adapter->head = std::move(head);

@@ -149,7 +149,7 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
     // padded classes get a bias of -inf and so probability 0.
     int64_t max_classes = 0;
     for (const auto& job : live) {
-      if (job.head) max_classes = std::max(max_classes, job.head->weight.size(0));
+      if (job.head) max_classes = std::max(max_classes, job.head->classes());
     }
     at::Tensor probs;
     if (max_classes > 0) {
@@ -158,8 +158,8 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
       for (const auto& job : live) {
         const int64_t n = job.inputs.size(0);
         if (job.head) {
-          const int64_t pad = max_classes - job.head->weight.size(0);
-          at::Tensor w = job.head->weight, b = job.head->bias;
+          const int64_t pad = max_classes - job.head->classes();
+          at::Tensor w = job.head->weight(), b = job.head->bias();
           if (pad > 0) {
             w = torch::cat({w, torch::zeros({pad, w.size(1)}, w.options())});
             b = torch::cat({b, torch::full({pad}, -INFINITY, b.options())});
@@ -182,7 +182,7 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
       const int64_t n = live[i].inputs.size(0);
       if (live[i].head) {
         outputs[i].values =
-            probs.narrow(0, head_offset, n).narrow(1, 0, live[i].head->weight.size(0));
+            probs.narrow(0, head_offset, n).narrow(1, 0, live[i].head->classes());
         head_offset += n;
       } else {
         outputs[i].values = features.narrow(0, offset, n);

@@ -186,12 +186,31 @@ std::string Engine::NewAdapterId() {
                          absl::Uniform<uint64_t>(rng_));
 }
 
-absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const CallContext& ctx) {
-  const absl::Time start = absl::Now();
+// An Adapt between its validation and its backbone pass: what the head's
+// adaptation needs once the features are back.
+struct Engine::PendingAdapt {
+  absl::Time start;
+  std::shared_ptr<Backbone> backbone;
+  AdapterPtr existing;  // Set when request_id names a stored adapter.
+  Method method = Method::kUnspecified;
+  AdaptOptions adapt_options;
+  torch::Tensor batch;
+  std::vector<int64_t> targets;
+  std::vector<std::string> labels;
+  std::string request_id;
+  absl::Duration ttl;
+  int support_size = 0;
+  absl::Time submitted;         // When the backbone pass was queued.
+  double backbone_seconds = 0;  // From then until its features were back.
+};
+
+absl::StatusOr<std::shared_ptr<Engine::PendingAdapt>> Engine::PrepareAdapt(
+    const AdaptRequest& request, const CallContext& ctx) {
+  auto pending = std::make_shared<PendingAdapt>();
+  pending->start = absl::Now();
   ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(request.backbone));
-  if (AdapterPtr existing = store_->FindByRequestId(ctx.tenant, request.request_id)) {
-    return existing;
-  }
+  pending->existing = store_->FindByRequestId(ctx.tenant, request.request_id);
+  if (pending->existing) return pending;
   const auto& support = request.support;
   if (support.empty()) return absl::InvalidArgumentError("support: is empty");
   if (static_cast<int>(support.size()) > options_.max_support_size) {
@@ -244,71 +263,115 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
                                                    "], got ", absl::FormatDuration(request.ttl)));
   }
   const auto& config = backbone->config();
-  AdaptOptions adapt_options;
+  AdaptOptions& adapt_options = pending->adapt_options;
   const int config_steps = method == Method::kMeta ? config.meta_steps() : config.finetune_steps();
   adapt_options.steps =
       request.steps > 0 ? request.steps : (config_steps > 0 ? config_steps : kDefaultSteps);
   if (config.finetune_lr() > 0) adapt_options.finetune_lr = config.finetune_lr();
-  adapt_options.check = [&ctx] { return CheckCall(ctx, "during adaptation"); };
 
-  ASSIGN_OR_RETURN(torch::Tensor batch,
+  ASSIGN_OR_RETURN(pending->batch,
                    DecodeBatch(inputs, *backbone, options_.decode, [](size_t i) {
                      return absl::StrCat("support[", i, "].input");
                    }));
   RETURN_IF_ERROR(CheckCall(ctx, "before the backbone pass"));
+  pending->backbone = std::move(backbone);
+  pending->method = method;
+  pending->targets = std::move(targets);
+  pending->labels = std::move(labels);
+  pending->request_id = request.request_id;
+  pending->ttl = request.ttl;
+  pending->support_size = static_cast<int>(support.size());
+  return pending;
+}
 
+absl::StatusOr<AdapterPtr> Engine::FinishAdapt(PendingAdapt& p,
+                                                absl::StatusOr<BatchOutput> pass,
+                                                const CallContext& ctx) {
+  RETURN_IF_ERROR(pass.status());
   auto adapter = std::make_shared<Adapter>();
   AdapterInfo& info = adapter->info;
-  auto head = std::make_shared<AdapterHead>();
-  // The backbone pass goes through the batcher, shared with Predict.
-  const absl::Time backbone_start = absl::Now();
-  absl::StatusOr<BatchOutput> pass = absl::UnknownError("not run");
-  absl::Notification passed;
-  RETURN_IF_ERROR(batchers_.at(backbone->info().name)
-                      ->Submit(
-                          batch, nullptr, &ctx,
-                          [&](absl::StatusOr<BatchOutput> out) {
-                            pass = std::move(out);
-                            passed.Notify();
-                          },
-                          /*urgent=*/true));
-  passed.WaitForNotification();
-  RETURN_IF_ERROR(pass.status());
-  info.stats.backbone_seconds = absl::ToDoubleSeconds(absl::Now() - backbone_start);
+  std::shared_ptr<AdapterHead> head;
+  info.stats.backbone_seconds = p.backbone_seconds;
+  p.adapt_options.check = [&ctx] { return CheckCall(ctx, "during adaptation"); };
   // `pass` outlives the scope: its features were made on the batcher's
   // stream and are read on this one until Finish.
-  DeviceScope scope(backbone->device());
+  DeviceScope scope(p.backbone->device());
   RETURN_IF_ERROR(GuardTorch("adapt", [&]() -> absl::Status {
     torch::Tensor features = pass->values.clone();  // Out of inference mode, for autograd.
-    auto target = torch::tensor(targets, torch::kLong).to(backbone->device());
+    auto target = torch::tensor(p.targets, torch::kLong).to(p.backbone->device());
     ASSIGN_OR_RETURN(HeadResult result,
-                     AdaptHead(method, features, target, static_cast<int64_t>(labels.size()),
-                               backbone->meta_learner(), adapt_options));
-    head->weight = result.weight.contiguous();
-    head->bias = result.bias.contiguous();
+                     AdaptHead(p.method, features, target, static_cast<int64_t>(p.labels.size()),
+                               p.backbone->meta_learner(), p.adapt_options));
+    head = std::make_shared<AdapterHead>(result.weight, result.bias);
     info.stats.steps = result.steps;
     info.stats.support_loss_before = result.loss_before;
     info.stats.support_loss_after = result.loss_after;
     return absl::OkStatus();
   }));
   info.stats.compute_seconds = scope.Finish() + pass->compute_seconds;
-  info.stats.device = backbone->info().device;
+  info.stats.device = p.backbone->info().device;
   info.adapter_id = NewAdapterId();
   info.tenant = ctx.tenant;
-  info.request_id = request.request_id;
-  info.backbone = backbone->info().name;
-  info.method = method;
-  info.support_size = static_cast<int>(support.size());
-  info.labels = std::move(labels);
+  info.request_id = p.request_id;
+  info.backbone = p.backbone->info().name;
+  info.method = p.method;
+  info.support_size = p.support_size;
+  info.labels = std::move(p.labels);
   info.size_bytes = head->TensorBytes() + kAdapterOverheadBytes;
   for (const auto& label : info.labels) info.size_bytes += static_cast<int64_t>(label.size());
   info.create_time = options_.store.clock->Now();
   info.expire_time =
-      info.create_time + (request.ttl > absl::ZeroDuration() ? request.ttl : options_.default_ttl);
+      info.create_time + (p.ttl > absl::ZeroDuration() ? p.ttl : options_.default_ttl);
   adapter->head = std::move(head);
-  info.stats.adapt_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  info.stats.adapt_seconds = absl::ToDoubleSeconds(absl::Now() - p.start);
   // Idempotent: a concurrent call with the same request_id may have won.
   return store_->InsertIdempotent(std::move(adapter));
+}
+
+absl::Status Engine::SubmitAdapt(const std::shared_ptr<PendingAdapt>& p, const CallContext& ctx,
+                                 Batcher::Done done) {
+  // Urgent: the caller waits on it before more work, so it goes ahead of
+  // queued Predicts and does not wait for a batch to fill.
+  p->submitted = absl::Now();
+  return batchers_.at(p->backbone->info().name)
+      ->Submit(
+          std::move(p->batch), nullptr, &ctx,
+          [p, done = std::move(done)](absl::StatusOr<BatchOutput> out) {
+            p->backbone_seconds = absl::ToDoubleSeconds(absl::Now() - p->submitted);
+            done(std::move(out));
+          },
+          /*urgent=*/true);
+}
+
+absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const CallContext& ctx) {
+  ASSIGN_OR_RETURN(std::shared_ptr<PendingAdapt> pending, PrepareAdapt(request, ctx));
+  if (pending->existing) return pending->existing;
+  absl::StatusOr<BatchOutput> pass = absl::UnknownError("not run");
+  absl::Notification passed;
+  RETURN_IF_ERROR(SubmitAdapt(pending, ctx, [&](absl::StatusOr<BatchOutput> out) {
+    pass = std::move(out);
+    passed.Notify();
+  }));
+  passed.WaitForNotification();
+  return FinishAdapt(*pending, std::move(pass), ctx);
+}
+
+void Engine::AdaptAsync(const AdaptRequest& request, const CallContext& ctx,
+                        const Schedule& schedule, AdaptDone done) {
+  absl::StatusOr<std::shared_ptr<PendingAdapt>> pending = PrepareAdapt(request, ctx);
+  if (!pending.ok()) return done(pending.status());
+  if ((*pending)->existing) return done((*pending)->existing);
+  auto on_pass = [this, p = *pending, &ctx, schedule, done](absl::StatusOr<BatchOutput> out) {
+    const bool scheduled = schedule([this, p, &ctx, done, out = std::move(out)]() mutable {
+      done(FinishAdapt(*p, std::move(out), ctx));
+    });
+    if (!scheduled) {
+      done(absl::ResourceExhaustedError(
+          "Adapt: server overloaded, the work queue is full; retry with backoff"));
+    }
+  };
+  absl::Status submitted = SubmitAdapt(*pending, ctx, std::move(on_pass));
+  if (!submitted.ok()) done(submitted);
 }
 
 void Engine::PredictAsync(const PredictRequest& request, const CallContext& ctx,

@@ -103,6 +103,19 @@ class Engine {
   std::string device() const { return device_; }
 
   absl::StatusOr<AdapterPtr> Adapt(const AdaptRequest& request, const CallContext& ctx);
+  using AdaptDone = std::function<void(absl::StatusOr<AdapterPtr>)>;
+  // Runs `work` on some thread later; false if it cannot be queued.
+  using Schedule = std::function<bool(std::function<void()> work)>;
+  // Adapt without a thread waiting on the backbone pass: validates and
+  // decodes on the calling thread, queues the pass (ahead of Predicts), and
+  // when the features are back hands the head's adaptation and storing to
+  // `schedule` (a work queue). `done` runs exactly once: on the calling
+  // thread when the request fails early or is a repeat of a request_id,
+  // else on a thread of `schedule` (or the batcher's, with
+  // RESOURCE_EXHAUSTED, when `schedule` refuses). `request` may be released
+  // once this returns; `ctx` must stay valid until `done` runs.
+  void AdaptAsync(const AdaptRequest& request, const CallContext& ctx,
+                  const Schedule& schedule, AdaptDone done);
   using PredictDone = std::function<void(absl::StatusOr<PredictResult>)>;
   // Validates and decodes on the calling thread, then queues the backbone
   // pass on the backbone's batcher; `done` runs exactly once, on the calling
@@ -124,7 +137,16 @@ class Engine {
   AdapterStore& store() { return *store_; }
 
  private:
+  struct PendingAdapt;
   Engine(const Options& options, std::unique_ptr<AdapterStore> store);
+  // Adapt's three parts: validate and decode; queue the backbone pass;
+  // adapt the head on the features and store the adapter.
+  absl::StatusOr<std::shared_ptr<PendingAdapt>> PrepareAdapt(const AdaptRequest& request,
+                                                             const CallContext& ctx);
+  absl::Status SubmitAdapt(const std::shared_ptr<PendingAdapt>& pending, const CallContext& ctx,
+                           Batcher::Done done);
+  absl::StatusOr<AdapterPtr> FinishAdapt(PendingAdapt& pending, absl::StatusOr<BatchOutput> pass,
+                                         const CallContext& ctx);
   // Opens persistence and the adapter store over it, and loads it.
   absl::Status OpenStore();
   absl::StatusOr<std::shared_ptr<Backbone>> FindBackbone(const std::string& name) const;

@@ -8,6 +8,9 @@
 //
 //   update = exp(log_lr[kind] + mlp(inputs)) * grad
 //
+// AdaptHead keeps a step only if it does not raise the support loss, which
+// bounds the harm of an overshooting update on tasks unlike the training ones.
+//
 // Its last layer starts at zero, so the untrained meta-learner is plain SGD
 // at the inner learning rate; meta-training (adapt-train metatrain) learns the
 // rest. Its size does not depend on the number of ways or the feature size.

@@ -96,17 +96,27 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::ListBackbones(
 grpc::ServerUnaryReactor* AdaptationServiceImpl::Adapt(grpc::CallbackServerContext* ctx,
                                                        const v1::AdaptRequest* request,
                                                        v1::AdaptResponse* response) {
+  // Validation and decoding run on the work queue, and so does the head's
+  // adaptation once the batcher has the features: no thread waits on the
+  // backbone pass, so queued Adapts do not hold the work queue's threads.
   return Start(ctx, "Adapt", Where::kWorkQueue,
-               Sync([this, request, response](const engine::CallContext& call) -> absl::Status {
-               auto adapter = engine_->Adapt(FromProto(*request), call);
-               if (!adapter.ok()) return adapter.status();
-               const engine::AdapterInfo& info = (*adapter)->info;
-               ToProto(info, response->mutable_adapter());
-               metrics_->RecordAdapt(info);
-               metrics_->AddCompute(info.stats.device, "Adapt", call.tenant,
-                                    info.stats.compute_seconds);
-               return absl::OkStatus();
-             }));
+               [this, request, response](const engine::CallContext& call, Finish finish) {
+                 engine_->AdaptAsync(
+                     FromProto(*request), call,
+                     [this](std::function<void()> work) {
+                       return work_->TrySchedule(std::move(work));
+                     },
+                     [this, response, tenant = call.tenant,
+                      finish = std::move(finish)](absl::StatusOr<engine::AdapterPtr> adapter) {
+                       if (!adapter.ok()) return finish(adapter.status());
+                       const engine::AdapterInfo& info = (*adapter)->info;
+                       ToProto(info, response->mutable_adapter());
+                       metrics_->RecordAdapt(info);
+                       metrics_->AddCompute(info.stats.device, "Adapt", tenant,
+                                            info.stats.compute_seconds);
+                       finish(absl::OkStatus());
+                     });
+               });
 }
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::Predict(grpc::CallbackServerContext* ctx,

@@ -126,9 +126,7 @@ TEST(AdapterCodecTest, RejectsAHeadThatDoesNotMatchItsShape) {
 TEST(AdapterTensorsTest, RoundTripsTheHeadBitForBit) {
   auto adapter = std::make_shared<Adapter>();
   adapter->info = SampleInfo();
-  auto head = std::make_shared<AdapterHead>();
-  head->weight = torch::randn({3, 4});
-  head->bias = torch::randn({3});
+  auto head = std::make_shared<AdapterHead>(torch::randn({3, 4}), torch::randn({3}));
   adapter->head = head;
   auto bytes = EncodeAdapter(*adapter);
   ASSERT_TRUE(bytes.ok()) << bytes.status();
@@ -140,17 +138,15 @@ TEST(AdapterTensorsTest, RoundTripsTheHeadBitForBit) {
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_THAT(asked, ElementsAre("tiny"));
   EXPECT_EQ((*decoded)->info.labels, adapter->info.labels);
-  EXPECT_TRUE(torch::equal((*decoded)->head->weight, head->weight));
-  EXPECT_TRUE(torch::equal((*decoded)->head->bias, head->bias));
-  EXPECT_FALSE((*decoded)->head->weight.requires_grad());
+  EXPECT_TRUE(torch::equal((*decoded)->head->weight(), head->weight()));
+  EXPECT_TRUE(torch::equal((*decoded)->head->bias(), head->bias()));
+  EXPECT_FALSE((*decoded)->head->weight().requires_grad());
 }
 
 TEST(AdapterTensorsTest, UnknownBackboneIsTheResolversError) {
   auto adapter = std::make_shared<Adapter>();
   adapter->info = SampleInfo();
-  auto head = std::make_shared<AdapterHead>();
-  head->weight = torch::zeros({3, 4});
-  head->bias = torch::zeros({3});
+  auto head = std::make_shared<AdapterHead>(torch::zeros({3, 4}), torch::zeros({3}));
   adapter->head = head;
   auto decoded = DecodeAdapter(*EncodeAdapter(*adapter), [](const std::string&) {
     return absl::StatusOr<c10::Device>(absl::FailedPreconditionError("not loaded"));

@@ -62,10 +62,8 @@ class BatcherTest : public ::testing::Test {
 
   static std::shared_ptr<const AdapterHead> RandomHead(int classes, int seed) {
     torch::manual_seed(seed);
-    auto head = std::make_shared<AdapterHead>();
-    head->weight = NormalizeFeatures(torch::randn({classes, 64}));
-    head->bias = torch::randn({classes}) * 0.1;
-    return head;
+    return std::make_shared<AdapterHead>(NormalizeFeatures(torch::randn({classes, 64})),
+                                         torch::randn({classes}) * 0.1);
   }
 
   // The answer without any batching: one forward, one head.
@@ -73,7 +71,7 @@ class BatcherTest : public ::testing::Test {
     auto features = backbone_->Features(inputs);
     EXPECT_TRUE(features.ok());
     if (head == nullptr) return *features;
-    return torch::softmax(HeadLogits(*features, head->weight, head->bias), 1);
+    return torch::softmax(HeadLogits(*features, head->weight(), head->bias()), 1);
   }
 
   std::shared_ptr<Backbone> backbone_;

@@ -3,10 +3,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include <torch/torch.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/engine/adaptation.h"
+#include "server/engine/adapter_head.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "tests/test_util/requests.h"
 #include "tests/test_util/tiny_models.h"
 
@@ -213,6 +219,71 @@ TEST_F(EngineTest, SameRequestIdReturnsTheSameAdapter) {
   auto third = engine_->Adapt(request, other_tenant);
   ASSERT_TRUE(third.ok());
   EXPECT_NE((*third)->info.adapter_id, first->info.adapter_id);
+}
+
+TEST_F(EngineTest, AdaptAsyncFinishesOnTheScheduledThreadLikeAdapt) {
+  // A one-thread "work queue" that records what it was given.
+  std::vector<std::function<void()>> scheduled;
+  absl::Mutex mu;
+  auto schedule = [&](std::function<void()> work) {
+    absl::MutexLock lock(&mu);
+    scheduled.push_back(std::move(work));
+    return true;
+  };
+  absl::StatusOr<AdapterPtr> result = absl::UnknownError("not done");
+  bool done = false;
+  const auto request = builder_.Adapt("tiny", 5, 3, Method::kMeta);
+  engine_->AdaptAsync(request, ctx_, schedule, [&](absl::StatusOr<AdapterPtr> r) {
+    result = std::move(r);
+    done = true;
+  });
+  // The head's adaptation waits for the schedule: nothing stored yet.
+  {
+    absl::MutexLock lock(&mu);
+    auto some = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return !scheduled.empty(); };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&some), absl::Seconds(30)));
+  }
+  EXPECT_FALSE(done);
+  EXPECT_EQ(engine_->store().size(), 0);
+  scheduled[0]();
+  ASSERT_TRUE(done);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ((*result)->info.method, Method::kMeta);
+  EXPECT_EQ((*result)->info.stats.steps, kDefaultSteps);
+  EXPECT_GT((*result)->info.stats.backbone_seconds, 0);
+  EXPECT_EQ(engine_->store().size(), 1);
+  // The same head as the synchronous path computes on the same support set.
+  AdapterPtr sync = MustAdapt(request);
+  ASSERT_NE(sync, nullptr);
+  EXPECT_TRUE(torch::allclose((*result)->head->weight(), sync->head->weight(), 1e-5, 1e-6));
+  EXPECT_GE(HeldOutAccuracy(*result, 5), 0.8);
+}
+
+TEST_F(EngineTest, AdaptAsyncReportsARefusedScheduleAndEarlyErrors) {
+  absl::StatusOr<AdapterPtr> result = absl::UnknownError("not done");
+  absl::Notification done;
+  engine_->AdaptAsync(
+      builder_.Adapt("plain", 3, 2, Method::kPrototype), ctx_,
+      [](std::function<void()>) { return false; },
+      [&](absl::StatusOr<AdapterPtr> r) {
+        result = std::move(r);
+        done.Notify();
+      });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(engine_->store().size(), 0);
+
+  auto bad = builder_.Adapt("plain", 3, 2, Method::kPrototype);
+  bad.support.clear();
+  bool called = false;
+  engine_->AdaptAsync(
+      bad, ctx_, [](std::function<void()>) { return true; },
+      [&](absl::StatusOr<AdapterPtr> r) {
+        called = true;  // On this thread, before AdaptAsync returns.
+        EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+        EXPECT_THAT(std::string(r.status().message()), HasSubstr("support"));
+      });
+  EXPECT_TRUE(called);
 }
 
 TEST_F(EngineTest, BadAdaptRequestsNameTheField) {

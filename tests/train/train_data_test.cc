@@ -1,5 +1,7 @@
 #include "train/data.h"
 
+#include "train/clipart.h"
+
 #include <zlib.h>
 
 #include <filesystem>
@@ -178,6 +180,82 @@ TEST(LoaderTest, ReadsClassFoldersOfPngAndJpegAnySize) {
   auto bad = LoadClassFolders(dir.path());
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("bad.png"), std::string::npos);
+}
+
+// RGBA drawings with a transparent background: an opaque square.
+void WriteDrawing(const std::string& path, int w, int h) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::vector<uint8_t> rgba(static_cast<size_t>(w) * h * 4, 0);
+  for (int y = h / 4; y < 3 * h / 4; ++y) {
+    for (int x = w / 4; x < 3 * w / 4; ++x) {
+      uint8_t* p = &rgba[(static_cast<size_t>(y) * w + x) * 4];
+      p[0] = 40, p[1] = 60, p[2] = 200, p[3] = 255;
+    }
+  }
+  ASSERT_NE(stbi_write_png(path.c_str(), w, h, 4, rgba.data(), w * 4), 0) << path;
+}
+
+TEST(ClipartTest, EachDrawingIsATrainClassOfDistinctDeterministicRenders) {
+  TempDir dir;
+  WriteDrawing(dir / "animals/cat.png", 120, 90);
+  WriteDrawing(dir / "animals/more/dog.png", 64, 64);
+  WriteDrawing(dir / "tools/saw.png", 100, 160);
+  std::vector<uint8_t> blank(16 * 16 * 4, 0);  // Nothing drawn: skipped.
+  ASSERT_NE(stbi_write_png((dir / "tools/blank.png").c_str(), 16, 16, 4, blank.data(), 64), 0);
+  std::ofstream(dir / "tools/broken.png") << "not a png";
+  ClipartOptions o;
+  o.root = dir.path();
+  o.instances = 4;
+  o.threads = 2;
+  int skipped = 0;
+  auto data = RenderClipart(o, &skipped, nullptr);
+  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_TRUE(data->Validate().ok());
+  EXPECT_EQ(skipped, 2);
+  EXPECT_EQ(data->class_names,
+            (std::vector<std::string>{"animals/cat.png", "animals/more/dog.png", "tools/saw.png"}));
+  EXPECT_EQ(data->group_names, (std::vector<std::string>{"animals", "tools"}));
+  EXPECT_EQ(data->group_splits, (std::vector<Split>{Split::kTrain, Split::kTrain}));
+  EXPECT_EQ(data->size(), 3 * 4);
+  for (int64_t i = 0; i < data->size(); ++i) {
+    EXPECT_GT(Center(*data, i), 100) << "the shape is bright, image " << i;
+    EXPECT_LT(Corner(*data, i), 10) << "the background is dark, image " << i;
+  }
+  // Instances of one drawing differ (the warps); a rerun gives the same.
+  EXPECT_NE(std::vector<uint8_t>(data->image(0), data->image(0) + kImagePixels),
+            std::vector<uint8_t>(data->image(1), data->image(1) + kImagePixels));
+  auto again = RenderClipart(o, nullptr, nullptr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->pixels, data->pixels);
+  EXPECT_EQ(ClipartFingerprint(o), ClipartFingerprint(o));
+  o.root = dir / "nothing";
+  EXPECT_EQ(RenderClipart(o, nullptr, nullptr).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(AppendTest, RenumbersClassesAndGroupsAndKeepsSplitsWhenBothHaveThem) {
+  Dataset a = MakeSyntheticDataset(/*groups=*/2, /*classes_per_group=*/2, /*instances=*/3);
+  a.group_splits = {Split::kTrain, Split::kVal};
+  Dataset b = MakeSyntheticDataset(1, 3, 2);
+  b.group_splits = {Split::kTrain};
+  for (auto& name : b.class_names) name = "b/" + name;  // Names stay unique.
+  b.group_names = {"b"};
+  const Dataset b_copy = b;
+  Dataset merged = a;
+  AppendDataset(b, &merged);
+  ASSERT_TRUE(merged.Validate().ok());
+  EXPECT_EQ(merged.num_groups(), 3);
+  EXPECT_EQ(merged.num_classes(), 4 + 3);
+  EXPECT_EQ(merged.size(), a.size() + b_copy.size());
+  EXPECT_EQ(merged.group_splits, (std::vector<Split>{Split::kTrain, Split::kVal, Split::kTrain}));
+  EXPECT_EQ(merged.labels.back(), 4 + b_copy.labels.back());
+  EXPECT_EQ(merged.class_groups.back(), 2);
+  EXPECT_TRUE(std::equal(b_copy.pixels.begin(), b_copy.pixels.end(),
+                         merged.pixels.end() - static_cast<int64_t>(b_copy.pixels.size())));
+  Dataset unsplit = MakeSyntheticDataset(1, 1, 1);
+  unsplit.class_names = {"c/only"};
+  unsplit.group_names = {"c"};
+  AppendDataset(unsplit, &merged);
+  EXPECT_TRUE(merged.group_splits.empty()) << "a part without splits drops them";
 }
 
 void WriteGz(const std::string& path, const std::string& bytes) {
