@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # make models: the default model repository, built by the project's own
 # pipeline from Debian-packaged data only:
-#   glyphs rendered from the installed fonts, and clip-art exemplar classes
-#   from openclipart-png -> Conv4 pretraining on the glyphs' meta-train
-#   scripts plus the clip art -> FINETUNE's learning rate tuned on meta-val ->
+#   glyphs rendered from the installed fonts -> Conv4 pretraining on the
+#   meta-train scripts (CLIPART=1: plus clip-art exemplar classes from
+#   openclipart-png) -> FINETUNE's learning rate tuned on meta-val ->
 #   meta-training of the meta-learner -> export to $MODELS/glyphs-conv4.
 # Every stage caches or checkpoints under $DATA and resumes after an
-# interrupt. The default budgets fit about 30 minutes on 2 cores with Debian's
-# reference BLAS (~150 images/s in pretraining); raise them for a better model
-# (PRETRAIN_STEPS, META_STEPS, ...). Fashion-MNIST is never used here.
+# interrupt. The defaults took 13 minutes on 2 cores with Debian's reference
+# BLAS (~770 images/s in pretraining with passive OpenMP waits; CLIPART=1
+# about 22, its larger classifier runs at ~455); raise them for a better
+# model (PRETRAIN_STEPS, META_STEPS, ...).
+# Fashion-MNIST is never used here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -16,7 +18,7 @@ MODELS=${MODELS:-models}
 DATA=${DATA:-data}
 NAME=${NAME:-glyphs-conv4}
 THREADS=${THREADS:-0}
-PRETRAIN_STEPS=${PRETRAIN_STEPS:-3500}
+PRETRAIN_STEPS=${PRETRAIN_STEPS:-8000}
 # No dropout: within this short budget it pretrains better on meta-val
 # (96.7% vs 94.6% 5-way 1-shot, adapt-train pretrain on 843 steps); the
 # plan's 0.5 is for its full 50 epochs.
@@ -39,17 +41,16 @@ fi
 mkdir -p "$DATA" "$MODELS"
 stage() { echo; echo "== make models: $* ($(date +%H:%M:%S))"; }
 
-stage "1/5 glyph and clip-art data sets"
+stage "1/5 glyph data set"
 "$T" data glyphs --out "$DATA/glyphs.bin" --threads "$THREADS"
 
-# Clip art broadens pretraining beyond strokes (filled shapes with inner
-# detail), for tasks that are not glyphs; it is never evaluated on.
+# CLIPART=1 adds clip-art exemplar classes (filled shapes) to pretraining.
+# Off by default: measured, it made Fashion-MNIST transfer worse, not better
+# (docs/benchmarks.md). Needs openclipart-png.
 EXTRA=()
-if [ -d "$CLIPART_ROOT" ]; then
+if [ "${CLIPART:-0}" = 1 ]; then
   "$T" data clipart --root "$CLIPART_ROOT" --out "$DATA/clipart.bin" --threads "$THREADS"
   EXTRA=(--extra_data "$DATA/clipart.bin")
-else
-  echo "make models: $CLIPART_ROOT not found (openclipart-png); pretraining on glyphs only"
 fi
 
 stage "2/5 pretrain Conv4 ($PRETRAIN_STEPS steps of 64)"

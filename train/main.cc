@@ -5,6 +5,7 @@
 #include <fstream>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -203,6 +204,50 @@ absl::StatusOr<Dataset> EvalData() {
 
 // ---- Commands --------------------------------------------------------------
 
+// True, and says so, when `out` holds a cache written with the same `meta`
+// (and --force is off).
+bool CacheUpToDate(const std::string& out, const std::string& meta, const char* same) {
+  if (absl::GetFlag(FLAGS_force) || !fs::exists(out)) return false;
+  auto existing = ReadDatasetMeta(out);
+  if (!existing.ok() || *existing != meta) return false;
+  std::printf("%s is up to date (same %s); --force rebuilds it\n", out.c_str(), same);
+  return true;
+}
+
+// A progress line for work that reports (done, total) and learns its total
+// on the first report.
+class CountingProgress {
+ public:
+  explicit CountingProgress(std::string what) : what_(std::move(what)), progress_(what_, 0) {}
+  std::function<void(int, int)> Callback() {
+    return [this](int done, int total) {
+      if (!started_) {
+        progress_ = Progress(what_, total);
+        started_ = true;
+      }
+      progress_.Update(done, "");
+    };
+  }
+  void Finish() { progress_.Finish(""); }
+
+ private:
+  std::string what_;
+  Progress progress_;
+  bool started_ = false;
+};
+
+// --preview: a PNG grid of --rows classes spread over `data`.
+absl::Status MaybeWritePreview(const Dataset& data) {
+  const std::string preview = absl::GetFlag(FLAGS_preview);
+  if (preview.empty()) return absl::OkStatus();
+  std::vector<int32_t> rows;
+  const int n = std::max(1, absl::GetFlag(FLAGS_rows));
+  for (int i = 0; i < n && i < data.num_classes(); ++i) {
+    rows.push_back(static_cast<int32_t>(static_cast<int64_t>(i) * data.num_classes() / n));
+  }
+  return WriteImageGrid(preview, data, rows, absl::GetFlag(FLAGS_per_row));
+}
+
 absl::Status DataGlyphs(const std::vector<std::string>&) {
   GlyphOptions o;
   o.font_dir = absl::GetFlag(FLAGS_font_dir);
@@ -219,38 +264,17 @@ absl::Status DataGlyphs(const std::vector<std::string>&) {
   const SplitOptions split = SplitFlags();
   const std::string meta = absl::StrFormat("%s split=%g/%g/%d", fingerprint, split.train_fraction,
                                            split.val_fraction, split.seed);
-  if (!absl::GetFlag(FLAGS_force) && fs::exists(out)) {
-    auto existing = ReadDatasetMeta(out);
-    if (existing.ok() && *existing == meta) {
-      std::printf("%s is up to date (same options and fonts); --force rebuilds it\n", out.c_str());
-      return absl::OkStatus();
-    }
-  }
-  Progress progress("glyphs: classes", 0);
-  bool started = false;
+  if (CacheUpToDate(out, meta, "options and fonts")) return absl::OkStatus();
+  CountingProgress progress("glyphs: classes");
   GlyphReport report;
-  auto data = RenderGlyphs(o, &report, [&](int done, int total) {
-    if (!started) {
-      progress = Progress("glyphs: classes", total);
-      started = true;
-    }
-    progress.Update(done, "");
-  });
+  auto data = RenderGlyphs(o, &report, progress.Callback());
   if (!data.ok()) return data.status();
-  progress.Finish("");
+  progress.Finish();
   std::printf("rendered %d scripts, %d classes, %lld images from %d font faces "
               "(choosing %.1fs, rendering %.1fs)\n",
               report.scripts, report.classes, static_cast<long long>(report.images), report.fonts,
               report.select_seconds, report.render_seconds);
-  const std::string preview = absl::GetFlag(FLAGS_preview);
-  if (!preview.empty()) {
-    std::vector<int32_t> rows;
-    const int n = std::max(1, absl::GetFlag(FLAGS_rows));
-    for (int i = 0; i < n && i < data->num_classes(); ++i) {
-      rows.push_back(static_cast<int32_t>(static_cast<int64_t>(i) * data->num_classes() / n));
-    }
-    RETURN_IF_ERROR(WriteImageGrid(preview, *data, rows, absl::GetFlag(FLAGS_per_row)));
-  }
+  RETURN_IF_ERROR(MaybeWritePreview(*data));
   return SaveWithSplits(*std::move(data), meta, out);
 }
 
@@ -288,36 +312,14 @@ absl::Status DataClipart(const std::vector<std::string>&) {
   o.threads = absl::GetFlag(FLAGS_threads);
   const std::string out = OutOr("data/clipart.bin");
   const std::string meta = ClipartFingerprint(o);
-  if (!absl::GetFlag(FLAGS_force) && fs::exists(out)) {
-    auto existing = ReadDatasetMeta(out);
-    if (existing.ok() && *existing == meta) {
-      std::printf("%s is up to date (same options and drawings); --force rebuilds it\n",
-                  out.c_str());
-      return absl::OkStatus();
-    }
-  }
-  Progress progress("clipart: drawings", 0);
-  bool started = false;
+  if (CacheUpToDate(out, meta, "options and drawings")) return absl::OkStatus();
+  CountingProgress progress("clipart: drawings");
   int skipped = 0;
-  auto data = RenderClipart(o, &skipped, [&](int done, int total) {
-    if (!started) {
-      progress = Progress("clipart: drawings", total);
-      started = true;
-    }
-    progress.Update(done, "");
-  });
+  auto data = RenderClipart(o, &skipped, progress.Callback());
   if (!data.ok()) return data.status();
-  progress.Finish("");
+  progress.Finish();
   if (skipped > 0) std::printf("skipped %d drawings that would not decode or were empty\n", skipped);
-  const std::string preview = absl::GetFlag(FLAGS_preview);
-  if (!preview.empty()) {
-    std::vector<int32_t> rows;
-    const int n = std::max(1, absl::GetFlag(FLAGS_rows));
-    for (int i = 0; i < n && i < data->num_classes(); ++i) {
-      rows.push_back(static_cast<int32_t>(static_cast<int64_t>(i) * data->num_classes() / n));
-    }
-    RETURN_IF_ERROR(WriteImageGrid(preview, *data, rows, absl::GetFlag(FLAGS_per_row)));
-  }
+  RETURN_IF_ERROR(MaybeWritePreview(*data));
   // Every group is meta-train already: clip art is pretraining data only.
   RETURN_IF_ERROR(SaveDataset(*data, meta, out));
   std::printf("wrote %s: ", out.c_str());
