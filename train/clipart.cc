@@ -29,12 +29,6 @@ namespace fs = std::filesystem;
 constexpr int kWorkSide = 64;
 constexpr int kSuper = 2;
 
-uint64_t Fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
 struct Drawing {
   fs::path path;
   std::string group;  // First folder below the root.
@@ -180,11 +174,11 @@ std::vector<Drawing> Chosen(const ClipartOptions& o) {
 
 std::string ClipartFingerprint(const ClipartOptions& o) {
   std::vector<Drawing> drawings = Chosen(o);
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = Fnv1a("");
   for (const auto& d : drawings) {
     std::error_code ec;
     const auto size = fs::file_size(d.path, ec);
-    h = (h ^ Fnv1a(absl::StrCat(d.name, ":", ec ? 0 : size))) * 1099511628211ULL;
+    h = Fnv1a(absl::StrCat(d.name, ":", ec ? 0 : size, ";"), h);
   }
   return absl::StrFormat(
       "clipart root=%s drawings=%d listing=%016x instances=%d seed=%d rot=%g shear=%g scale=%g "

@@ -45,11 +45,6 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-uint64_t Fnv1a(absl::string_view s, uint64_t h = 1469598103934665603ULL) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
 // ---- Which script a code point belongs to ----------------------------------
 
 // Blocks that many fonts share; their code points are grouped by block, not

@@ -374,14 +374,20 @@ absl::Status FashionMnistPng(const std::vector<std::string>&) {
   return absl::OkStatus();
 }
 
-absl::Status PretrainCommand(const std::vector<std::string>&) {
-  const std::string path = absl::GetFlag(FLAGS_data);
-  ASSIGN_OR_RETURN(Dataset data, LoadDataset(path));
+// --data's meta-train and meta-val classes.
+absl::StatusOr<std::pair<Dataset, Dataset>> TrainAndVal() {
+  ASSIGN_OR_RETURN(Dataset data, LoadDataset(absl::GetFlag(FLAGS_data)));
   if (data.group_splits.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(path, " has no meta-train/val/test split"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(absl::GetFlag(FLAGS_data), " has no train/val/test split"));
   }
-  Dataset train = SplitClasses(data, Split::kTrain);
-  const Dataset val = SplitClasses(data, Split::kVal);
+  return std::make_pair(SplitClasses(data, Split::kTrain), SplitClasses(data, Split::kVal));
+}
+
+absl::Status PretrainCommand(const std::vector<std::string>&) {
+  ASSIGN_OR_RETURN(auto splits, TrainAndVal());
+  Dataset& train = splits.first;
+  const Dataset& val = splits.second;
   // Broader pretraining data: the meta-train classes of other caches join
   // (clip art, say); meta-val stays --data's alone.
   for (absl::string_view extra :
@@ -473,15 +479,6 @@ absl::StatusOr<std::vector<std::pair<int, int>>> Settings(const std::string& tex
   }
   if (out.empty()) return absl::InvalidArgumentError("--settings: empty");
   return out;
-}
-
-absl::StatusOr<std::pair<Dataset, Dataset>> TrainAndVal() {
-  ASSIGN_OR_RETURN(Dataset data, LoadDataset(absl::GetFlag(FLAGS_data)));
-  if (data.group_splits.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(absl::GetFlag(FLAGS_data), " has no train/val/test split"));
-  }
-  return std::make_pair(SplitClasses(data, Split::kTrain), SplitClasses(data, Split::kVal));
 }
 
 absl::Status MetaTrainCommand(const std::vector<std::string>&) {

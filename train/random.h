@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace adaptd::train {
 
 // SplitMix64's finaliser: a good 64-bit mix.
@@ -27,6 +29,13 @@ inline uint64_t Mix64(uint64_t x) {
 inline uint64_t MixSeed(uint64_t seed, std::initializer_list<uint64_t> path) {
   uint64_t h = Mix64(seed ^ 0x5851f42d4c957f2dULL);
   for (uint64_t p : path) h = Mix64(h ^ Mix64(p + 0x632be59bd9b4e019ULL));
+  return h;
+}
+
+// FNV-1a of `s`, continuing from `h`: a stable 64-bit hash of names (for
+// seeds) and of listings (for cache fingerprints).
+inline uint64_t Fnv1a(absl::string_view s, uint64_t h = 1469598103934665603ULL) {
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
   return h;
 }
 
