@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 
 #include <torch/nn/functional.h>
 #include <torch/torch.h>
@@ -134,8 +135,10 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
         ASSIGN_OR_RETURN(EpisodeSampler sampler,
                          EpisodeSampler::Create(*domain.data, {ways, shots, options.queries,
                                                                options.seed}));
+        std::map<std::string, std::vector<double>> accuracies;  // Per method, per episode.
         for (const auto& spec : methods) {
-          std::vector<double> acc, ms, cpu, before, after;
+          std::vector<double>& acc = accuracies[spec.name];
+          std::vector<double> ms, cpu, before, after;
           for (int e = 0; e < options.episodes; ++e) {
             EpisodeTensors task = GatherEpisode(spec.pixels ? domain.pixels : domain.features, sampler.Sample(e));
             ASSIGN_OR_RETURN(Sample s,
@@ -164,6 +167,14 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
           row.loss_before = Mean(before);
           row.loss_after = Mean(after);
           report.rows.push_back(row);
+        }
+        if (meta == nullptr) continue;
+        const std::vector<double>& mine = accuracies["META-5"];
+        for (const auto& spec : methods) {
+          if (spec.method == engine::Method::kMeta) continue;
+          std::vector<double> diff(mine.size());
+          for (size_t e = 0; e < mine.size(); ++e) diff[e] = mine[e] - accuracies[spec.name][e];
+          report.paired.push_back({domain.name, spec.name, ways, shots, Mean(diff), Ci95(diff)});
         }
       }
     }
@@ -240,6 +251,15 @@ absl::Status WriteEvalReport(const EvalReport& report, const std::string& json_p
           r.adapt_ms_p95, r.compute_ms_mean, r.loss_before, r.loss_after,
           i + 1 < report.rows.size() ? "," : "");
     }
+    out << "  ],\n  \"meta_minus_baseline\": [\n";
+    for (size_t i = 0; i < report.paired.size(); ++i) {
+      const auto& p = report.paired[i];
+      out << absl::StrFormat(
+          "    {\"domain\": \"%s\", \"baseline\": \"%s\", \"ways\": %d, \"shots\": %d, "
+          "\"delta\": %.5f, \"ci95\": %.5f}%s\n",
+          p.domain, p.baseline, p.ways, p.shots, p.delta, p.ci95,
+          i + 1 < report.paired.size() ? "," : "");
+    }
     out << "  ],\n  \"curve\": [\n";
     for (size_t i = 0; i < report.curve.size(); ++i) {
       const auto& c = report.curve[i];
@@ -260,6 +280,17 @@ absl::Status WriteEvalReport(const EvalReport& report, const std::string& json_p
                              r.domain, r.ways, r.shots, r.method, 100 * r.accuracy, 100 * r.ci95,
                              r.adapt_ms_mean, r.adapt_ms_p95, r.compute_ms_mean, r.loss_before,
                              r.loss_after);
+    }
+    if (!report.paired.empty()) {
+      out << "\nMETA-5 minus each baseline, paired over the same episodes (95% CI); "
+             "beyond its CI when the interval excludes 0:\n\n"
+             "| domain | setting | baseline | META - baseline |\n|---|---|---|---|\n";
+      for (const auto& p : report.paired) {
+        out << absl::StrFormat("| %s | %d-way %d-shot | %s | %+.2f ± %.2f points%s |\n", p.domain,
+                               p.ways, p.shots, p.baseline, 100 * p.delta, 100 * p.ci95,
+                               std::abs(p.delta) > p.ci95 ? (p.delta > 0 ? " (better)" : " (worse)")
+                                                          : "");
+      }
     }
     out << absl::StrFormat(
         "\nFINETUNE learning rate %.4g; peak RSS %.0f MB; backbone %.3f ms per image "

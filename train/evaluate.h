@@ -43,6 +43,14 @@ struct EvalRow {
   double loss_before = 0, loss_after = 0;      // Mean support loss.
 };
 
+// META's accuracy minus a baseline's on the same episodes: the paired
+// difference and its 95% CI, far tighter than comparing two rows' CIs.
+struct PairedDelta {
+  std::string domain, baseline;
+  int ways = 0, shots = 0;
+  double delta = 0, ci95 = 0;
+};
+
 struct CurvePoint {
   std::string method;  // FINETUNE or META.
   int shots = 0;
@@ -52,6 +60,7 @@ struct CurvePoint {
 
 struct EvalReport {
   std::vector<EvalRow> rows;
+  std::vector<PairedDelta> paired;  // META against each of the other methods.
   std::vector<CurvePoint> curve;
   double finetune_lr = 0;
   double peak_rss_mb = 0;

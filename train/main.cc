@@ -33,8 +33,9 @@
 ABSL_FLAG(std::string, out, "", "Output file or folder (each command says which; most have a default).");
 ABSL_FLAG(std::string, data, "data/glyphs.bin", "A data set cache written by `adapt-train data ...`.");
 ABSL_FLAG(std::string, extra_data, "",
-          "pretrain: more caches, comma-separated, whose meta-train classes (all classes when "
-          "unsplit) join the pretraining classes, e.g. data/clipart.bin.");
+          "More caches, comma-separated, whose meta-train classes (all classes when unsplit) "
+          "join training, e.g. data/clipart.bin: pretrain adds them to its classifier, "
+          "metatrain draws tasks from each cache in turn.");
 ABSL_FLAG(uint64_t, seed, 1, "Random seed; the same seed gives the same result.");
 ABSL_FLAG(int, threads, 0, "Worker threads (FreeType rendering, LibTorch intra-op); 0 for one per core.");
 
@@ -384,21 +385,29 @@ absl::StatusOr<std::pair<Dataset, Dataset>> TrainAndVal() {
   return std::make_pair(SplitClasses(data, Split::kTrain), SplitClasses(data, Split::kVal));
 }
 
+// The meta-train classes of each --extra_data cache (all classes when it
+// is unsplit), one data set per cache.
+absl::StatusOr<std::vector<Dataset>> ExtraTrainSets(absl::string_view command) {
+  std::vector<Dataset> out;
+  for (absl::string_view extra :
+       absl::StrSplit(absl::GetFlag(FLAGS_extra_data), ',', absl::SkipWhitespace())) {
+    ASSIGN_OR_RETURN(Dataset more, LoadDataset(std::string(extra)));
+    out.push_back(more.group_splits.empty() ? std::move(more) : SplitClasses(more, Split::kTrain));
+    std::printf("%s: + %d classes, %lld images from %s\n", std::string(command).c_str(),
+                out.back().num_classes(), static_cast<long long>(out.back().size()),
+                std::string(extra).c_str());
+  }
+  return out;
+}
+
 absl::Status PretrainCommand(const std::vector<std::string>&) {
   ASSIGN_OR_RETURN(auto splits, TrainAndVal());
   Dataset& train = splits.first;
   const Dataset& val = splits.second;
-  // Broader pretraining data: the meta-train classes of other caches join
-  // (clip art, say); meta-val stays --data's alone.
-  for (absl::string_view extra :
-       absl::StrSplit(absl::GetFlag(FLAGS_extra_data), ',', absl::SkipWhitespace())) {
-    ASSIGN_OR_RETURN(Dataset more, LoadDataset(std::string(extra)));
-    Dataset more_train = more.group_splits.empty() ? std::move(more)
-                                                   : SplitClasses(more, Split::kTrain);
-    std::printf("pretrain: + %d classes, %lld images from %s\n", more_train.num_classes(),
-                static_cast<long long>(more_train.size()), std::string(extra).c_str());
-    AppendDataset(std::move(more_train), &train);
-  }
+  // Broader pretraining data: the extra classes join one classifier;
+  // meta-val stays --data's alone.
+  ASSIGN_OR_RETURN(std::vector<Dataset> extra, ExtraTrainSets("pretrain"));
+  for (Dataset& more : extra) AppendDataset(std::move(more), &train);
   PretrainOptions o;
   o.arch = absl::GetFlag(FLAGS_arch);
   o.epochs = absl::GetFlag(FLAGS_epochs);
@@ -500,7 +509,12 @@ absl::Status MetaTrainCommand(const std::vector<std::string>&) {
   o.checkpoint_seconds = absl::GetFlag(FLAGS_checkpoint_seconds);
   o.val_every = absl::GetFlag(FLAGS_val_every);
   o.val_episodes = absl::GetFlag(FLAGS_val_episodes);
-  ASSIGN_OR_RETURN(MetaTrainReport r, MetaTrain(splits.first, splits.second, o));
+  // Each extra cache is a task domain of its own: a task never mixes them.
+  std::vector<Dataset> train;
+  train.push_back(std::move(splits.first));
+  ASSIGN_OR_RETURN(std::vector<Dataset> extra, ExtraTrainSets("metatrain"));
+  for (Dataset& more : extra) train.push_back(std::move(more));
+  ASSIGN_OR_RETURN(MetaTrainReport r, MetaTrain(train, splits.second, o));
   std::string json = absl::StrFormat(
       "{\n  \"steps_done\": %d, \"train_seconds\": %.1f, \"meta_batch\": %d, \"meta_lr\": %g,\n"
       "  \"inner_lr\": %g, \"inner_steps\": %d, \"first_order\": %s,\n"
@@ -657,7 +671,7 @@ const std::vector<Command>& Commands() {
        "backpropagates the query loss through them (second order unless --first_order).\n"
        "Checkpoints every --checkpoint_seconds and resumes with --resume; keeps the\n"
        "meta-learner best on meta-val (the untrained one included) as meta_learner.pt.",
-       {"model", "data", "meta_work_dir", "meta_steps", "meta_batch", "meta_lr", "inner_lr",
+       {"model", "data", "extra_data", "meta_work_dir", "meta_steps", "meta_batch", "meta_lr", "inner_lr",
         "inner_steps", "first_order", "settings", "queries", "seed", "threads", "resume",
         "checkpoint_seconds", "val_every", "val_episodes"},
        MetaTrainCommand},

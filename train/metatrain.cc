@@ -1,5 +1,7 @@
 #include "train/metatrain.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -58,14 +60,14 @@ absl::StatusOr<ValResult> Validate(const at::Tensor& features, const EpisodeSamp
 
 }  // namespace
 
-absl::StatusOr<MetaTrainReport> MetaTrain(const Dataset& train, const Dataset& val,
+absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, const Dataset& val,
                                           const MetaTrainOptions& options) {
   if (options.model_dir.empty()) return absl::InvalidArgumentError("model: is required");
   if (options.work_dir.empty()) return absl::InvalidArgumentError("work_dir: is required");
   if (options.steps <= 0 || options.meta_batch <= 0 || options.inner_steps <= 0 ||
-      options.settings.empty()) {
+      options.settings.empty() || train.empty()) {
     return absl::InvalidArgumentError(
-        "steps, meta_batch and inner_steps must be positive, settings non-empty");
+        "steps, meta_batch and inner_steps must be positive, settings and train non-empty");
   }
   engine::ConfigureTorchThreads(options.threads, 1);
   ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(options.model_dir, c10::Device(c10::kCPU)));
@@ -75,19 +77,29 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const Dataset& train, const Dataset& v
 
   return engine::GuardTorch("metatrain", [&]() -> absl::StatusOr<MetaTrainReport> {
     torch::manual_seed(options.seed);
-    ASSIGN_OR_RETURN(at::Tensor train_features, EmbedDataset(*backbone, train));
+    // One feature table and one sampler per setting for each training set.
+    std::vector<at::Tensor> train_features;
+    std::vector<std::vector<EpisodeSampler>> samplers(train.size());
+    for (size_t d = 0; d < train.size(); ++d) {
+      ASSIGN_OR_RETURN(at::Tensor f, EmbedDataset(*backbone, train[d]));
+      train_features.push_back(std::move(f));
+      // Fewer queries where a set has few images per class (clip art's 10).
+      size_t smallest = SIZE_MAX;
+      for (const auto& images : train[d].IndicesByClass()) smallest = std::min(smallest, images.size());
+      for (const auto& [ways, shots] : options.settings) {
+        const int queries = static_cast<int>(
+            std::clamp<int64_t>(static_cast<int64_t>(smallest) - shots, 1, options.queries));
+        ASSIGN_OR_RETURN(EpisodeSampler s, EpisodeSampler::Create(
+                                               train[d], {ways, shots, queries, options.seed + d}));
+        samplers[d].push_back(std::move(s));
+      }
+    }
     at::Tensor val_features;
     std::optional<EpisodeSampler> val_sampler;
     if (options.val_every > 0 && options.val_episodes > 0 && val.size() > 0) {
       ASSIGN_OR_RETURN(val_features, EmbedDataset(*backbone, val));
       ASSIGN_OR_RETURN(EpisodeSampler s, EpisodeSampler::Create(val, {5, 1, options.queries, options.seed + 7}));
       val_sampler = std::move(s);
-    }
-    std::vector<EpisodeSampler> samplers;
-    for (const auto& [ways, shots] : options.settings) {
-      ASSIGN_OR_RETURN(EpisodeSampler s,
-                       EpisodeSampler::Create(train, {ways, shots, options.queries, options.seed}));
-      samplers.push_back(std::move(s));
     }
 
     engine::MetaLearner meta(options.inner_lr);
@@ -149,8 +161,10 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const Dataset& train, const Dataset& v
       at::Tensor loss = torch::zeros({});
       double correct = 0, total = 0;
       for (int b = 0; b < options.meta_batch; ++b) {
-        const size_t which = rng() % samplers.size();
-        EpisodeTensors task = GatherEpisode(train_features, samplers[which].Sample(step * options.meta_batch + b));
+        const size_t d = (step * options.meta_batch + b) % train.size();
+        const size_t which = rng() % samplers[d].size();
+        EpisodeTensors task = GatherEpisode(train_features[d],
+                                            samplers[d][which].Sample(step * options.meta_batch + b));
         engine::AdaptOptions adapt;
         adapt.steps = options.inner_steps;
         adapt.graph = graph;

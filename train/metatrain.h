@@ -58,7 +58,10 @@ struct MetaTrainReport {
   std::string meta_learner_path;  // work_dir/meta_learner.pt
 };
 
-absl::StatusOr<MetaTrainReport> MetaTrain(const Dataset& train, const Dataset& val,
+// Each task draws its classes from one of `train` (the sets taken in turn,
+// so that a small domain is not drowned by a large one); meta-val tasks from
+// `val`.
+absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, const Dataset& val,
                                           const MetaTrainOptions& options);
 
 }  // namespace adaptd::train

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -96,11 +98,11 @@ TEST(AdaptTrainCliTest, TinyPipelineFromGlyphsToAServableModel) {
   TempDir dir;
   const std::string data = dir / "glyphs.bin";
   const std::string glyphs = absl::StrCat(
-      "data glyphs --out ", data, " --max_scripts 8 --max_classes_per_script 8 ",
+      "data glyphs --out ", data, " --max_scripts 12 --max_classes_per_script 8 ",
       "--min_classes_per_script 6 --instances 6 --threads 2");
   Result r = RunTool(glyphs);
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("8 scripts"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("12 scripts"), std::string::npos) << r.output;
   r = RunTool(glyphs);  // The cache is current: nothing is redone.
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("up to date"), std::string::npos) << r.output;
@@ -128,6 +130,51 @@ TEST(AdaptTrainCliTest, TinyPipelineFromGlyphsToAServableModel) {
                        " --split all --episodes 5 --queries 2 --shots 1 --threads 1"));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("| 5-way 1-shot |"), std::string::npos) << r.output;
+
+  // Meta-training with a second task domain (here the same cache again),
+  // then eval of the exported model with the meta-learner.
+  r = RunTool(absl::StrCat("metatrain --model ", model, " --data ", data, " --extra_data ", data,
+                           " --meta_work_dir ", work, "/meta --meta_steps 3 --meta_batch 2",
+                           " --settings 5x1 --queries 1 --val_every 0 --threads 1"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("metatrain: + "), std::string::npos) << r.output;
+  const std::string meta_model = dir / "models/tiny-meta";
+  r = RunTool(absl::StrCat("export --weights ", work, "/backbone.pt --meta_learner ", work,
+                           "/meta/meta_learner.pt --name tiny --out ", meta_model));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string report = dir / "eval";
+  r = RunTool(absl::StrCat("eval --model ", meta_model, " --data ", data,
+                           " --episodes 4 --queries 1 --curve_episodes 2 --fashion_dir= --threads 1",
+                           " --report ", report));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string table = ReadText(report + ".md");
+  EXPECT_NE(table.find("| glyphs | 20-way 5-shot | META-5 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("META-5 minus each baseline"), std::string::npos) << table;
+  EXPECT_TRUE(fs::exists(report + ".png"));
+  // Each paired delta is META's accuracy minus the baseline's (same episodes).
+  const std::string json = ReadText(report + ".json");
+  auto number = [](const std::string& line, const std::string& key) {
+    const size_t at = line.find("\"" + key + "\": ");
+    return at == std::string::npos ? NAN : std::stod(line.substr(at + key.size() + 4));
+  };
+  std::map<std::string, double> accuracy;  // "setting method" -> accuracy.
+  int deltas = 0;
+  for (absl::string_view view : absl::StrSplit(json, '\n')) {
+    const std::string line(view);
+    const std::string setting = absl::StrCat(number(line, "ways"), "x", number(line, "shots"));
+    if (line.find("\"method\"") != std::string::npos && line.find("\"ways\"") != std::string::npos) {
+      const size_t at = line.find("\"method\": \"") + 11;
+      accuracy[setting + " " + line.substr(at, line.find('"', at) - at)] = number(line, "accuracy");
+    } else if (line.find("\"baseline\"") != std::string::npos) {
+      const size_t at = line.find("\"baseline\": \"") + 13;
+      const std::string baseline = line.substr(at, line.find('"', at) - at);
+      EXPECT_NEAR(number(line, "delta"),
+                  accuracy[setting + " META-5"] - accuracy[setting + " " + baseline], 2e-5)
+          << line;
+      ++deltas;
+    }
+  }
+  EXPECT_EQ(deltas, 4 * 4) << json;  // 4 settings x PIXELS, PROTOTYPE, FINETUNE-5, FINETUNE-50.
 
   r = RunTool(absl::StrCat("export --weights ", dir / "missing.pt", " --out ", dir / "models/x"));
   EXPECT_EQ(r.code, 1);

@@ -70,7 +70,7 @@ class MetaTrainTest : public ::testing::Test {
     options.val_episodes = 40;
     options.threads = 1;
     options.progress = false;
-    auto report = MetaTrain(train, SyntheticDataset(100, 20, 12), options);
+    auto report = MetaTrain({train}, SyntheticDataset(100, 20, 12), options);
     ASSERT_TRUE(report.ok()) << report.status();
     report_ = new MetaTrainReport(*report);
   }
