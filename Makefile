@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # build crashes under LibTorch's OpenMP threads (docs/benchmarks.md).
 PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
-  libtorch-dev prometheus-cpp-dev libgtest-dev libgmock-dev \
+  libtorch-dev prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev \
   libstb-dev libfreetype-dev zlib1g-dev fonts-noto-core dataset-fashion-mnist \
   prometheus redis-server libhiredis-dev python3-yaml openssl curl clang-14 libclang-rt-14-dev
 
@@ -49,11 +49,13 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
-# CLIPART=1 also pretrains on openclipart-png's drawings (installed then);
-# off by default, see docs/benchmarks.md.
+# Meta-training also draws tasks from openclipart-png's drawings (installed
+# here, not for `make test`); CLIPART=0 leaves them out. See
+# scripts/make_models.sh and docs/benchmarks.md.
+CLIPART ?= 1
 models: build
 	@if [ "$(CLIPART)" = 1 ]; then $(MAKE) --no-print-directory deps PACKAGES=openclipart-png; fi
-	CLIPART=$(CLIPART) BUILD=$(BUILD) MODELS=$(MODELS) scripts/make_models.sh
+	CLIPART=$(CLIPART) CLIPART_PRETRAIN=$(CLIPART_PRETRAIN) BUILD=$(BUILD) MODELS=$(MODELS) scripts/make_models.sh
 
 run: models
 	BUILD=$(BUILD) MODELS=$(MODELS) scripts/demo.sh

@@ -3,6 +3,9 @@
 #ifndef ADAPTD_SERVER_ENGINE_ADAPTER_HEAD_H_
 #define ADAPTD_SERVER_ENGINE_ADAPTER_HEAD_H_
 
+#include <cstdint>
+#include <memory>
+
 #include <ATen/core/Tensor.h>
 
 namespace adaptd::engine {
@@ -11,22 +14,30 @@ namespace adaptd::engine {
 //   logits = kHeadScale * (features . weight^T + bias)
 inline constexpr double kHeadScale = 10.0;
 
-// Immutable once made. Weight and bias live in one [C, D+1] tensor, one
-// allocation, so that a stored adapter costs its floats plus little else
-// (the accessors return views).
+// Immutable once made. Weight and bias are packed as one [C, D+1] block of
+// floats. On the CPU the head owns those floats directly, with no tensor
+// bookkeeping (a TensorImpl and a StorageImpl, about 350 bytes with their
+// allocations, which 100,000 adapters would otherwise each carry); the
+// accessors wrap them in tensors on demand. On a device it holds a tensor.
 class AdapterHead {
  public:
-  // Copies weight [C, D] and bias [C] (same device) into the packed tensor.
-  // Defined in adapter_tensors.cc.
+  // Copies weight [C, D] and bias [C] (same device) into the packed block.
+  // Defined, like packed(), in adapter_tensors.cc.
   AdapterHead(const at::Tensor& weight, const at::Tensor& bias);
 
-  at::Tensor weight() const { return packed_.narrow(1, 0, packed_.size(1) - 1); }  // [C, D]
-  at::Tensor bias() const { return packed_.select(1, packed_.size(1) - 1); }       // [C]
-  int64_t classes() const { return packed_.size(0); }
-  int64_t TensorBytes() const { return static_cast<int64_t>(packed_.nbytes()); }
+  // [C, D+1]. On the CPU a view of this head's floats: valid while the head
+  // lives, so callers keep their shared_ptr to it while they use the view.
+  at::Tensor packed() const;
+  at::Tensor weight() const { return packed().narrow(1, 0, cols_ - 1); }  // [C, D]
+  at::Tensor bias() const { return packed().select(1, cols_ - 1); }       // [C]
+  int64_t classes() const { return rows_; }
+  int64_t TensorBytes() const { return rows_ * cols_ * static_cast<int64_t>(sizeof(float)); }
 
  private:
-  at::Tensor packed_;
+  int64_t rows_ = 0;
+  int64_t cols_ = 0;
+  std::unique_ptr<float[]> host_;  // CPU heads.
+  at::Tensor device_;              // Heads on any other device.
 };
 
 }  // namespace adaptd::engine

@@ -18,9 +18,20 @@ std::vector<float> HostFloats(const at::Tensor& t) {
 
 }  // namespace
 
-AdapterHead::AdapterHead(const at::Tensor& weight, const at::Tensor& bias) {
+AdapterHead::AdapterHead(const at::Tensor& weight, const at::Tensor& bias)
+    : rows_(weight.size(0)), cols_(weight.size(1) + 1) {
   torch::NoGradGuard no_grad;
-  packed_ = torch::cat({weight.detach(), bias.detach().unsqueeze(1)}, 1).contiguous();
+  at::Tensor packed = torch::cat({weight.detach(), bias.detach().unsqueeze(1)}, 1).to(torch::kFloat);
+  if (!packed.is_cpu()) {
+    device_ = packed.contiguous();
+    return;
+  }
+  host_.reset(new float[rows_ * cols_]);
+  torch::from_blob(host_.get(), {rows_, cols_}, torch::kFloat).copy_(packed);
+}
+
+at::Tensor AdapterHead::packed() const {
+  return host_ ? torch::from_blob(host_.get(), {rows_, cols_}, torch::kFloat) : device_;
 }
 
 absl::StatusOr<std::string> EncodeAdapter(const Adapter& adapter) {

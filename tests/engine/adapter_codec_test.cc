@@ -143,6 +143,28 @@ TEST(AdapterTensorsTest, RoundTripsTheHeadBitForBit) {
   EXPECT_FALSE((*decoded)->head->weight().requires_grad());
 }
 
+TEST(AdapterHeadTest, KeepsItsOwnCopyOfWeightAndBias) {
+  at::Tensor weight = torch::randn({3, 4}), bias = torch::randn({3});
+  AdapterHead head(weight, bias);
+  EXPECT_EQ(head.classes(), 3);
+  EXPECT_EQ(head.TensorBytes(), 3 * 5 * 4);
+  EXPECT_TRUE(torch::equal(head.weight(), weight));
+  EXPECT_TRUE(torch::equal(head.bias(), bias));
+  EXPECT_EQ(head.packed().sizes(), (std::vector<int64_t>{3, 5}));
+  // The head's floats, not the sources': later changes to them do not leak
+  // in, and every view reads the same memory.
+  const at::Tensor before = head.weight().clone();
+  weight.add_(1);
+  bias.zero_();
+  EXPECT_TRUE(torch::equal(head.weight(), before));
+  EXPECT_FALSE(torch::equal(head.bias(), bias));
+  EXPECT_EQ(head.packed().data_ptr(), head.packed().data_ptr());
+  // Doubles (a trainer's head) are stored as floats.
+  AdapterHead from_double(weight.to(torch::kDouble), bias.to(torch::kDouble));
+  EXPECT_EQ(from_double.weight().scalar_type(), torch::kFloat);
+  EXPECT_TRUE(torch::allclose(from_double.weight(), weight));
+}
+
 TEST(AdapterTensorsTest, UnknownBackboneIsTheResolversError) {
   auto adapter = std::make_shared<Adapter>();
   adapter->info = SampleInfo();
