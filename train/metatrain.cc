@@ -2,16 +2,19 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <random>
+#include <string>
 
 #include <torch/nn/functional.h>
 #include <torch/optim/adam.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/engine/adaptation.h"
 #include "server/engine/backbone.h"
@@ -109,9 +112,28 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, con
     const std::string checkpoint = (fs::path(options.work_dir) / kCheckpoint).string();
     double best = -1;
     int64_t start = 0;
+    // What makes a checkpoint this run's: everything but the step count, so
+    // that a finished run can be resumed for more steps, but not continued
+    // with other data or options.
+    std::string run_key = absl::StrFormat(
+        "meta_batch %d meta_lr %g inner_lr %g inner_steps %d queries %d first_order %d seed %d",
+        options.meta_batch, options.meta_lr, options.inner_lr, options.inner_steps,
+        options.queries, options.first_order, options.seed);
+    for (const auto& [ways, shots] : options.settings) absl::StrAppend(&run_key, " ", ways, "x", shots);
+    for (const Dataset& d : train) absl::StrAppend(&run_key, " data ", d.num_classes(), "/", d.size());
+    std::optional<torch::serialize::InputArchive> resumed;
     if (options.resume && fs::exists(checkpoint)) {
-      torch::serialize::InputArchive archive;
-      archive.load_from(checkpoint);
+      resumed.emplace();
+      resumed->load_from(checkpoint);
+      c10::IValue key;
+      if (!resumed->try_read("run", key) || !key.isString() || key.toStringRef() != run_key) {
+        std::printf("metatrain: %s is from a run with other data or options; starting over\n",
+                    checkpoint.c_str());
+        resumed.reset();
+      }
+    }
+    if (resumed) {
+      torch::serialize::InputArchive& archive = *resumed;
       meta->load(archive);
       torch::serialize::InputArchive opt;
       archive.read("optimizer", opt);
@@ -128,6 +150,7 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, con
       optimizer.save(opt);
       archive.write("optimizer", opt);
       archive.write("step", torch::tensor({static_cast<double>(step), best}, torch::kDouble));
+      archive.write("run", c10::IValue(run_key));
       const std::string tmp = checkpoint + ".tmp";
       archive.save_to(tmp);
       fs::rename(tmp, checkpoint);

@@ -37,6 +37,8 @@ struct MetaTrainOptions {
   bool first_order = false;
   uint64_t seed = 1;
   int threads = 0;  // LibTorch intra-op threads; 0 for one per core.
+  // Continue from work_dir's checkpoint if it is from the same run (the same
+  // data and options; `steps` may differ); otherwise start over.
   bool resume = false;
   double checkpoint_seconds = 60;
   // Meta-val: every this many steps, episodes per check (0 disables).

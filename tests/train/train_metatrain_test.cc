@@ -98,6 +98,36 @@ TEST_F(MetaTrainTest, BeatsItsUntrainedStateOnHeldOutTasks) {
   EXPECT_TRUE(fs::exists(report_->meta_learner_path));
 }
 
+TEST_F(MetaTrainTest, ResumesOnlyTheSameRun) {
+  const Dataset train = SyntheticDataset(0, 40, 12);
+  MetaTrainOptions options;
+  options.model_dir = *dir_ + "/tiny";
+  options.work_dir = *dir_ + "/resume";
+  options.steps = 3;
+  options.meta_batch = 2;
+  options.inner_steps = 2;
+  options.settings = {{5, 1}};
+  options.queries = 3;
+  options.val_every = 0;
+  options.threads = 1;
+  options.progress = false;
+  options.resume = true;
+  auto first = MetaTrain({train}, Dataset(), options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->step_loss.size(), 3u);
+  // The same run for more steps goes on from step 3.
+  options.steps = 5;
+  auto more = MetaTrain({train}, Dataset(), options);
+  ASSERT_TRUE(more.ok()) << more.status();
+  EXPECT_EQ(more->steps_done, 5);
+  EXPECT_EQ(more->step_loss.size(), 2u);
+  // Another task domain makes it another run: it starts over.
+  auto other = MetaTrain({train, SyntheticDataset(40, 20, 12)}, Dataset(), options);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->steps_done, 5);
+  EXPECT_EQ(other->step_loss.size(), 5u);
+}
+
 TEST_F(MetaTrainTest, ExportedModelServesTheTrainersPredictions) {
   ASSERT_NE(report_, nullptr);
   ExportOptions export_options;
