@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # make models: the default model repository, built by the project's own
 # pipeline from Debian-packaged data only:
-#   glyphs rendered from the installed fonts -> Conv4 pretraining on the
-#   meta-train scripts (CLIPART=1: plus clip-art exemplar classes from
-#   openclipart-png) -> FINETUNE's learning rate tuned on meta-val ->
-#   meta-training of the meta-learner -> export to $MODELS/glyphs-conv4.
+#   glyphs rendered from the installed fonts, clip-art exemplar classes from
+#   openclipart-png -> Conv4 pretraining on the glyphs' meta-train scripts
+#   -> FINETUNE's learning rate tuned on meta-val -> meta-training of the
+#   meta-learner on tasks from both glyphs and clip art -> export to
+#   $MODELS/glyphs-conv4.
 # Every stage caches or checkpoints under $DATA and resumes after an
-# interrupt. The defaults took 13 minutes on 2 cores with Debian's reference
-# BLAS (~770 images/s in pretraining with passive OpenMP waits; CLIPART=1
-# about 22, its larger classifier runs at ~455); raise them for a better
-# model (PRETRAIN_STEPS, META_STEPS, ...).
+# interrupt. The defaults took 16.5 minutes from nothing on 2 cores with
+# Debian's reference BLAS (~700 images/s in pretraining with passive OpenMP
+# waits); raise them for a better model (PRETRAIN_STEPS, META_STEPS, ...).
 # Fashion-MNIST is never used here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,20 +41,25 @@ fi
 mkdir -p "$DATA" "$MODELS"
 stage() { echo; echo "== make models: $* ($(date +%H:%M:%S))"; }
 
-stage "1/5 glyph data set"
+stage "1/5 data sets: glyphs (and clip art)"
 "$T" data glyphs --out "$DATA/glyphs.bin" --threads "$THREADS"
 
-# CLIPART=1 adds clip-art exemplar classes (filled shapes) to pretraining.
-# Off by default: measured, it made Fashion-MNIST transfer worse, not better
-# (docs/benchmarks.md). Needs openclipart-png.
-EXTRA=()
-if [ "${CLIPART:-0}" = 1 ]; then
+# Clip art is a second task domain for meta-training: a glyph-trained
+# backbone's features are poor on it, as on any unseen domain, and tasks
+# from it teach the meta-learner steps that help there too (Fashion-MNIST
+# 5-shot META: 75.5% without, 77.7% with; docs/benchmarks.md). CLIPART=0
+# leaves it out (no openclipart-png needed). CLIPART_PRETRAIN=1 also adds it
+# to pretraining: measured, that made transfer worse.
+PRETRAIN_EXTRA=()
+META_EXTRA=()
+if [ "${CLIPART:-1}" = 1 ]; then
   "$T" data clipart --root "$CLIPART_ROOT" --out "$DATA/clipart.bin" --threads "$THREADS"
-  EXTRA=(--extra_data "$DATA/clipart.bin")
+  META_EXTRA=(--extra_data "$DATA/clipart.bin")
+  if [ "${CLIPART_PRETRAIN:-0}" = 1 ]; then PRETRAIN_EXTRA=(--extra_data "$DATA/clipart.bin"); fi
 fi
 
 stage "2/5 pretrain Conv4 ($PRETRAIN_STEPS steps of 64)"
-"$T" pretrain --data "$DATA/glyphs.bin" "${EXTRA[@]}" --work_dir "$DATA/pretrain-conv4" \
+"$T" pretrain --data "$DATA/glyphs.bin" "${PRETRAIN_EXTRA[@]}" --work_dir "$DATA/pretrain-conv4" \
   --max_steps "$PRETRAIN_STEPS" --dropout "$DROPOUT" --lr "$PRETRAIN_LR" --eval_episodes 200 --threads "$THREADS" --resume
 "$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --out "$DATA/stage/$NAME" --name "$NAME"
 
@@ -64,7 +69,7 @@ stage "3/5 tune FINETUNE's learning rate on meta-val"
 LR=$(awk '/^best:/ {print $2}' "$DATA/tune-finetune.md")
 
 stage "4/5 meta-train the meta-learner ($META_STEPS steps x $META_BATCH tasks, starts as SGD at $LR)"
-"$T" metatrain --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" \
+"$T" metatrain --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" "${META_EXTRA[@]}" \
   --meta_work_dir "$DATA/metatrain" --meta_steps "$META_STEPS" --meta_batch "$META_BATCH" \
   --meta_lr "$META_LR" --inner_lr "$LR" --val_every 50 --val_episodes 200 \
   --threads "$THREADS" --resume
