@@ -4,7 +4,6 @@
 #define ADAPTD_SERVER_ENGINE_ADAPTER_HEAD_H_
 
 #include <cstdint>
-#include <memory>
 
 #include <ATen/core/Tensor.h>
 
@@ -15,15 +14,19 @@ namespace adaptd::engine {
 inline constexpr double kHeadScale = 10.0;
 
 // Immutable once made. Weight and bias are packed as one [C, D+1] block of
-// floats. On the CPU the head owns those floats directly, with no tensor
-// bookkeeping (a TensorImpl and a StorageImpl, about 350 bytes with their
-// allocations, which 100,000 adapters would otherwise each carry); the
-// accessors wrap them in tensors on demand. On a device it holds a tensor.
+// floats. On the CPU the head owns those floats directly, in an exact-size
+// FloatSlab block, with no tensor bookkeeping (a TensorImpl and a
+// StorageImpl, about 350 bytes with their allocations, which 100,000
+// adapters would otherwise each carry); the accessors wrap them in tensors
+// on demand. On a device it holds a tensor.
 class AdapterHead {
  public:
   // Copies weight [C, D] and bias [C] (same device) into the packed block.
   // Defined, like packed(), in adapter_tensors.cc.
   AdapterHead(const at::Tensor& weight, const at::Tensor& bias);
+  ~AdapterHead();
+  AdapterHead(const AdapterHead&) = delete;
+  AdapterHead& operator=(const AdapterHead&) = delete;
 
   // [C, D+1]. On the CPU a view of this head's floats: valid while the head
   // lives, so callers keep their shared_ptr to it while they use the view.
@@ -36,8 +39,8 @@ class AdapterHead {
  private:
   int64_t rows_ = 0;
   int64_t cols_ = 0;
-  std::unique_ptr<float[]> host_;  // CPU heads.
-  at::Tensor device_;              // Heads on any other device.
+  float* host_ = nullptr;  // CPU heads: rows_ * cols_ floats from FloatSlab.
+  at::Tensor device_;      // Heads on any other device.
 };
 
 }  // namespace adaptd::engine

@@ -4,6 +4,7 @@
 
 #include "server/engine/adapter_codec.h"
 #include "server/engine/adapter_head.h"
+#include "server/engine/float_slab.h"
 #include "server/engine/status_macros.h"
 #include "server/engine/torch_util.h"
 
@@ -26,12 +27,14 @@ AdapterHead::AdapterHead(const at::Tensor& weight, const at::Tensor& bias)
     device_ = packed.contiguous();
     return;
   }
-  host_.reset(new float[rows_ * cols_]);
-  torch::from_blob(host_.get(), {rows_, cols_}, torch::kFloat).copy_(packed);
+  host_ = FloatSlab::Allocate(rows_ * cols_);
+  torch::from_blob(host_, {rows_, cols_}, torch::kFloat).copy_(packed);
 }
 
+AdapterHead::~AdapterHead() { FloatSlab::Free(host_, rows_ * cols_); }
+
 at::Tensor AdapterHead::packed() const {
-  return host_ ? torch::from_blob(host_.get(), {rows_, cols_}, torch::kFloat) : device_;
+  return device_.defined() ? device_ : torch::from_blob(host_, {rows_, cols_}, torch::kFloat);
 }
 
 absl::StatusOr<std::string> EncodeAdapter(const Adapter& adapter) {

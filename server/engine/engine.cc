@@ -23,7 +23,7 @@ namespace {
 
 // Bookkeeping bytes of an adapter beyond its tensors and label strings: its
 // info, the store's index entries and allocator slack. Measured: 100,000
-// 5-way adapters held ~1,100 bytes each beyond their floats (adaptd with
+// 5-way adapters held 900-1,100 bytes each beyond their floats (adaptd with
 // jemalloc, docs/benchmarks.md).
 constexpr int64_t kAdapterOverheadBytes = 1024;
 
