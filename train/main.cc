@@ -669,8 +669,11 @@ const std::vector<Command>& Commands() {
        "Episodic meta-training of the meta-learner on a frozen backbone.",
        "Unrolls --inner_steps adaptation steps per task with the engine's AdaptHead and\n"
        "backpropagates the query loss through them (second order unless --first_order).\n"
-       "Checkpoints every --checkpoint_seconds and resumes with --resume; keeps the\n"
-       "meta-learner best on meta-val (the untrained one included) as meta_learner.pt.",
+       "Tasks come from --data's meta-train split and, in turn, from each --extra_data\n"
+       "cache (a second domain teaches steps that transfer; make models adds clip art).\n"
+       "Checkpoints every --checkpoint_seconds and resumes with --resume (the same run\n"
+       "only: other data or options start over); keeps the meta-learner best on\n"
+       "meta-val (the untrained one included) as meta_learner.pt.",
        {"model", "data", "extra_data", "meta_work_dir", "meta_steps", "meta_batch", "meta_lr", "inner_lr",
         "inner_steps", "first_order", "settings", "queries", "seed", "threads", "resume",
         "checkpoint_seconds", "val_every", "val_episodes"},
