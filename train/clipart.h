@@ -1,10 +1,10 @@
-// Clip-art exemplar classes, to broaden the default backbone's pretraining
-// beyond strokes: every PNG under a folder (openclipart-png's
-// /usr/share/openclipart/png: 8,121 drawings in 22 topic folders) becomes
-// one class of randomly warped 28x28 renders of its filled shape, object
-// bright on dark as in the glyph set. Classes are grouped by top-level
-// folder and all assigned to the meta-train split: clip art is only ever
-// pretraining data, never evaluated on.
+// Clip-art exemplar classes, a second domain beyond strokes for training
+// (make models meta-trains on tasks from it): every PNG under a folder
+// (openclipart-png's /usr/share/openclipart/png: 8,121 drawings in 22 topic
+// folders) becomes one class of randomly warped 28x28 renders of its filled
+// shape, object bright on dark as in the glyph set. Classes are grouped by
+// top-level folder and all assigned to the meta-train split: clip art is
+// only ever training data, never evaluated on.
 //
 //   ClipartOptions options;
 //   ASSIGN_OR_RETURN(Dataset clipart, RenderClipart(options, nullptr));

@@ -169,7 +169,7 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
           report.rows.push_back(row);
         }
         if (meta == nullptr) continue;
-        const std::vector<double>& mine = accuracies["META-5"];
+        const std::vector<double>& mine = accuracies[methods.back().name];  // META, added last.
         for (const auto& spec : methods) {
           if (spec.method == engine::Method::kMeta) continue;
           std::vector<double> diff(mine.size());

@@ -321,7 +321,7 @@ absl::Status DataClipart(const std::vector<std::string>&) {
   progress.Finish();
   if (skipped > 0) std::printf("skipped %d drawings that would not decode or were empty\n", skipped);
   RETURN_IF_ERROR(MaybeWritePreview(*data));
-  // Every group is meta-train already: clip art is pretraining data only.
+  // Every group is meta-train already: clip art only ever trains.
   RETURN_IF_ERROR(SaveDataset(*data, meta, out));
   std::printf("wrote %s: ", out.c_str());
   PrintSummary(*data);
@@ -618,10 +618,11 @@ const std::vector<Command>& Commands() {
        {"root", "out", "max_per_class", "train_fraction", "val_fraction", "split_seed"},
        DataFolders},
       {"data clipart", "[--root /usr/share/openclipart/png] [--out data/clipart.bin]",
-       "Render clip-art exemplar classes (one per PNG, warped copies) for pretraining only.",
+       "Render clip-art exemplar classes (one per PNG, warped copies), for training only.",
        "Each drawing's filled shape becomes a class of --clipart_instances randomly rotated,\n"
        "sheared, scaled and shifted 28x28 renders, object bright on dark like the glyphs.\n"
-       "Grouped by top-level folder, all meta-train: `pretrain --extra_data` adds them.\n"
+       "Grouped by top-level folder, all meta-train: `metatrain --extra_data` draws tasks\n"
+       "from them (make models does), `pretrain --extra_data` adds them as classes.\n"
        "Needs the openclipart-png package (or any folder of PNGs).",
        {"root", "out", "clipart_instances", "max_images", "seed", "threads", "force", "preview",
         "rows", "per_row"},

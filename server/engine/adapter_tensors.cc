@@ -22,13 +22,15 @@ std::vector<float> HostFloats(const at::Tensor& t) {
 AdapterHead::AdapterHead(const at::Tensor& weight, const at::Tensor& bias)
     : rows_(weight.size(0)), cols_(weight.size(1) + 1) {
   torch::NoGradGuard no_grad;
-  at::Tensor packed = torch::cat({weight.detach(), bias.detach().unsqueeze(1)}, 1).to(torch::kFloat);
-  if (!packed.is_cpu()) {
-    device_ = packed.contiguous();
+  if (!weight.is_cpu()) {
+    device_ = torch::cat({weight.detach(), bias.detach().unsqueeze(1)}, 1).to(torch::kFloat);
     return;
   }
+  // Straight into the slab block, with no packed temporary.
   host_ = FloatSlab::Allocate(rows_ * cols_);
-  torch::from_blob(host_, {rows_, cols_}, torch::kFloat).copy_(packed);
+  const at::Tensor block = packed();
+  block.narrow(1, 0, cols_ - 1).copy_(weight.detach());
+  block.select(1, cols_ - 1).copy_(bias.detach());
 }
 
 AdapterHead::~AdapterHead() { FloatSlab::Free(host_, rows_ * cols_); }

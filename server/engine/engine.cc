@@ -203,8 +203,7 @@ struct Engine::PendingAdapt {
   std::string request_id;
   absl::Duration ttl;
   int support_size = 0;
-  absl::Time submitted;         // When the backbone pass was queued.
-  double backbone_seconds = 0;  // From then until its features were back.
+  double backbone_seconds = 0;  // From queueing the pass until its features were back.
 };
 
 absl::StatusOr<std::shared_ptr<Engine::PendingAdapt>> Engine::PrepareAdapt(
@@ -335,12 +334,11 @@ absl::Status Engine::SubmitAdapt(const std::shared_ptr<PendingAdapt>& p, const C
                                  Batcher::Done done) {
   // Urgent: the caller waits on it before more work, so it goes ahead of
   // queued Predicts and does not wait for a batch to fill.
-  p->submitted = absl::Now();
   return batchers_.at(p->backbone->info().name)
       ->Submit(
           std::move(p->batch), nullptr, &ctx,
-          [p, done = std::move(done)](absl::StatusOr<BatchOutput> out) {
-            p->backbone_seconds = absl::ToDoubleSeconds(absl::Now() - p->submitted);
+          [p, submitted = absl::Now(), done = std::move(done)](absl::StatusOr<BatchOutput> out) {
+            p->backbone_seconds = absl::ToDoubleSeconds(absl::Now() - submitted);
             done(std::move(out));
           },
           /*urgent=*/true);
