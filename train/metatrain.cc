@@ -116,9 +116,9 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, con
     // that a finished run can be resumed for more steps, but not continued
     // with other data or options.
     std::string run_key = absl::StrFormat(
-        "%s meta_batch %d meta_lr %g inner_lr %g inner_steps %d queries %d first_order %d seed %d",
-        engine::MetaLearnerImpl::kArchitecture, options.meta_batch, options.meta_lr,
-        options.inner_lr, options.inner_steps, options.queries, options.first_order, options.seed);
+        "meta_batch %d meta_lr %g inner_lr %g inner_steps %d queries %d first_order %d seed %d",
+        options.meta_batch, options.meta_lr, options.inner_lr, options.inner_steps,
+        options.queries, options.first_order, options.seed);
     for (const auto& [ways, shots] : options.settings) absl::StrAppend(&run_key, " ", ways, "x", shots);
     for (const Dataset& d : train) absl::StrAppend(&run_key, " data ", d.num_classes(), "/", d.size());
     std::optional<torch::serialize::InputArchive> resumed;

@@ -40,42 +40,26 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
     auto sums = torch::zeros({num_classes, dim}, features.options())
                     .index_add_(0, labels, features);
     auto prototypes = sums / counts.unsqueeze(1);
+    at::Tensor weight = prototypes;
+    at::Tensor bias = -0.5 * prototypes.pow(2).sum(1);
 
     HeadResult result;
     const int steps = method == Method::kPrototype ? 0 : options.steps;
     const bool keep_graph = options.graph != AdaptOptions::Graph::kNone;
     const bool second_order = options.graph == AdaptOptions::Graph::kSecondOrder;
-    auto support_loss = [&](const at::Tensor& w, const at::Tensor& b) {
-      torch::NoGradGuard no_grad;
-      return F::cross_entropy(HeadLogits(features, w, b), labels).item<double>();
-    };
-    result.loss_before = support_loss(prototypes, -0.5 * prototypes.pow(2).sum(1));
-    // META adapts in its learned metric: the features scaled per dimension,
-    // and the prototypes with them (a prototype is linear in the features).
-    at::Tensor x = features;
-    at::Tensor feature_scale;
     TaskStats stats;
     if (method == Method::kMeta) {
       stats.ways = static_cast<double>(num_classes);
       stats.shots = static_cast<double>(labels.size(0)) / num_classes;
-      {
-        std::optional<torch::NoGradGuard> no_grad;
-        if (!keep_graph) no_grad.emplace();
-        feature_scale = (*meta)->FeatureScale(features, labels, prototypes, stats);
-      }
-      x = features * feature_scale;
-      prototypes = prototypes * feature_scale;
-      stats.spread = (x - prototypes.index_select(0, labels)).pow(2).sum(1).mean();
+      stats.spread = (features - prototypes.index_select(0, labels)).pow(2).sum(1).mean();
       if (!second_order) stats.spread = stats.spread.detach();
     }
-    at::Tensor weight = prototypes;
-    at::Tensor bias = -0.5 * prototypes.pow(2).sum(1);
     // The head's parameters: weight, bias and a log-scale (a temperature,
     // folded into both at the end). FINETUNE and META adapt the same ones.
     std::vector<at::Tensor> params = {weight, bias, torch::zeros({1}, features.options())};
     auto logits_of = [&](const std::vector<at::Tensor>& p) {
       auto scale = p[2].exp();
-      return HeadLogits(x, p[0] * scale, p[1] * scale);
+      return HeadLogits(features, p[0] * scale, p[1] * scale);
     };
     for (int step = 0; step < steps; ++step) {
       if (options.check) {
@@ -90,6 +74,7 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
         }
       }
       auto loss = F::cross_entropy(logits_of(params), labels);
+      if (step == 0) result.loss_before = loss.item<double>();
       auto grads = torch::autograd::grad({loss}, params, /*grad_outputs=*/{},
                                          /*retain_graph=*/keep_graph,
                                          /*create_graph=*/second_order);
@@ -117,10 +102,12 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
     }
     weight = params[0] * params[2].exp();
     bias = params[1] * params[2].exp();
-    // Scaling the features by s is scaling the weight's columns by s.
-    if (feature_scale.defined()) weight = weight * feature_scale;
-    result.loss_after = steps == 0 && !feature_scale.defined() ? result.loss_before
-                                                               : support_loss(weight, bias);
+    {
+      torch::NoGradGuard no_grad;
+      auto loss = F::cross_entropy(HeadLogits(features, weight, bias), labels).item<double>();
+      result.loss_after = loss;
+      if (steps == 0) result.loss_before = loss;
+    }
     result.weight = keep_graph ? weight : weight.detach();
     result.bias = keep_graph ? bias : bias.detach();
     result.steps = steps;

@@ -16,49 +16,12 @@ MetaLearnerImpl::MetaLearnerImpl(double inner_lr, int64_t hidden) {
   nn::Linear out(hidden, 1);
   mlp_ = register_module("mlp", nn::Sequential(nn::Linear(kInputs, hidden), nn::Tanh(),
                                                nn::Linear(hidden, hidden), nn::Tanh(), out));
-  nn::Linear scale_out(hidden, 1);
-  feature_scale_ = register_module(
-      "feature_scale", nn::Sequential(nn::Linear(kScaleInputs, hidden), nn::Tanh(), scale_out));
   {
     torch::NoGradGuard no_grad;
-    for (nn::Linear* last : {&out, &scale_out}) {
-      (*last)->weight.zero_();
-      (*last)->bias.zero_();
-    }
+    out->weight.zero_();
+    out->bias.zero_();
   }
   log_lr_ = register_parameter("log_lr", torch::full({3}, std::log(inner_lr)));
-}
-
-torch::Tensor MetaLearnerImpl::FeatureScale(const torch::Tensor& features,
-                                            const torch::Tensor& labels,
-                                            const torch::Tensor& prototypes,
-                                            const TaskStats& stats) {
-  // Normalised features have per-dimension magnitudes near 1/sqrt(D);
-  // multiplying by sqrt(D) makes the statistics independent of D.
-  const double unit = std::sqrt(static_cast<double>(features.size(1)));
-  auto within = (features - prototypes.index_select(0, labels)).pow(2).mean(0);
-  const int64_t dims = features.size(1);
-  auto column = [&](double value) { return torch::full({dims}, value, features.options()); };
-  auto x = torch::stack({features.mean(0) * unit,
-                         prototypes.std(0, /*unbiased=*/false) * unit,
-                         within.clamp_min(1e-12).sqrt() * unit,  // 0 at 1-shot.
-                         column(std::log(std::max(stats.ways, 1.0))),
-                         column(std::log(std::max(stats.shots, 1.0)))},
-                        1);
-  auto scale = torch::exp(feature_scale_->forward(x).squeeze(1).clamp(-4, 4));
-  return scale * torch::rsqrt(scale.pow(2).mean());
-}
-
-void MetaLearnerImpl::load(torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive scale;
-  if (archive.try_read("feature_scale", scale)) {
-    Module::load(archive);
-    return;
-  }
-  archive.read("log_lr", log_lr_);
-  torch::serialize::InputArchive mlp;
-  archive.read("mlp", mlp);
-  mlp_->load(mlp);
 }
 
 std::vector<torch::Tensor> MetaLearnerImpl::Update(const std::vector<torch::Tensor>& params,

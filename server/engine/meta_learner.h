@@ -3,27 +3,16 @@
 // gradient (log-magnitude and sign), the parameter, the step, the support
 // loss, which tensor it belongs to, and statistics of the support set (ways,
 // shots, spread). Besides the weight and bias it adapts a log-scale of the
-// head (a temperature, folded into weight and bias at the end). It outputs a
-// per-coordinate step size, so that every update stays a preconditioned
-// descent step:
+// head (a temperature, folded into weight and bias at the end). It outputs a per-coordinate step size, so that every
+// update stays a preconditioned descent step:
 //
 //   update = exp(log_lr[kind] + mlp(inputs)) * grad
-//
-// Before the steps it also rescales the task's features (FiLM scale, no
-// shift: a shift moves every prototype alike and changes no distance). A
-// second small network, shared by all feature dimensions, maps each
-// dimension's support statistics (mean, spread of the class prototypes,
-// spread within classes, ways, shots) to that dimension's scale: a learned,
-// task-conditioned metric. It is what can change a 1-shot prediction, where
-// the support loss is already near zero and gradient steps barely move the
-// head. The scale is folded into the head's weight, so adapters and Predict
-// do not change.
 //
 // AdaptHead keeps a step only if it does not raise the support loss, which
 // bounds the harm of an overshooting update on tasks unlike the training ones.
 //
-// Both last layers start at zero, so the untrained meta-learner is plain SGD
-// at the inner learning rate over unscaled features; meta-training (adapt-train metatrain) learns the
+// Its last layer starts at zero, so the untrained meta-learner is plain SGD
+// at the inner learning rate; meta-training (adapt-train metatrain) learns the
 // rest. Its size does not depend on the number of ways or the feature size.
 // Not thread-safe while training; concurrent Update() calls in eval mode
 // under no-grad are safe.
@@ -50,8 +39,6 @@ struct TaskStats {
 class MetaLearnerImpl : public torch::nn::Module {
  public:
   static constexpr int kInputs = 11;
-  // Names the layout of the parameters, for checkpoints that must match it.
-  static constexpr char kArchitecture[] = "step-mlp+feature-scale";
   explicit MetaLearnerImpl(double inner_lr = 0.01, int64_t hidden = 32);
 
   // The updates to subtract from `params` (in order: the head weight, the
@@ -62,21 +49,10 @@ class MetaLearnerImpl : public torch::nn::Module {
                                     int steps, const torch::Tensor& loss,
                                     const TaskStats& stats);
 
-  // Per-dimension scales [D] for the task's features [N,D] (with labels [N]
-  // and class prototypes [C,D]), with mean square 1. Differentiable.
-  torch::Tensor FeatureScale(const torch::Tensor& features, const torch::Tensor& labels,
-                             const torch::Tensor& prototypes, const TaskStats& stats);
-
   int64_t parameter_count() const;
 
-  // Also reads meta-learners saved before the feature scale existed; they
-  // keep the identity scale.
-  void load(torch::serialize::InputArchive& archive) override;
-
  private:
-  static constexpr int kScaleInputs = 5;
   torch::nn::Sequential mlp_{nullptr};
-  torch::nn::Sequential feature_scale_{nullptr};
   torch::Tensor log_lr_;  // [3]: weight, bias, log-scale.
 };
 TORCH_MODULE(MetaLearner);
