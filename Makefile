@@ -76,14 +76,14 @@ fuzz: deps
 	  -rss_limit_mb=4096 build-fuzz/corpus tests/fuzz/corpus
 
 # The engine and service tests under ASan and UBSan.
-SANITIZE_TESTS := input_decoder_test adapter_store_test engine_test batcher_test \
+SANITIZE_TESTS := input_decoder_test adapter_store_test engine_test batcher_test adaptation_test \
   meta_learner_test service_test auth_test adaptctl_test
 sanitize: deps
 	@[ -f build-asan/build.ninja ] || cmake -S . -B build-asan -G Ninja \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DADAPTD_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS) --target $(SANITIZE_TESTS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  ctest --output-on-failure -j $(JOBS) -R '^(InputDecoder|AdapterStore|Engine|Batcher|MetaLearner|Service|Tenant|TokenAuth|Tls|Adaptctl)'
+	  ctest --output-on-failure -j $(JOBS) -R '^(InputDecoder|AdapterStore|Engine|Batcher|Adaptation|MetaLearner|Service|Tenant|TokenAuth|Tls|Adaptctl)'
 
 clean:
 	rm -rf $(BUILD) build-fuzz build-asan

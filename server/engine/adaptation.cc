@@ -2,7 +2,6 @@
 
 #include <optional>
 
-#include <torch/autograd.h>
 #include <torch/nn/functional.h>
 
 #include "absl/strings/str_cat.h"
@@ -34,54 +33,65 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
   }
   if (options.steps < 0) return absl::InvalidArgumentError("steps: must not be negative");
   return GuardTorch("adaptation", [&]() -> absl::StatusOr<HeadResult> {
+    const bool keep_graph = options.graph != AdaptOptions::Graph::kNone;
+    const bool second_order = options.graph == AdaptOptions::Graph::kSecondOrder;
+    // Serving records no autograd history at all: the gradients below are
+    // closed-form, so nothing needs it.
+    std::optional<torch::NoGradGuard> no_grad;
+    if (!keep_graph) no_grad.emplace();
+    const int64_t n = labels.size(0);
     const int64_t dim = features.size(1);
     auto counts = torch::zeros({num_classes}, features.options())
-                      .index_add_(0, labels, torch::ones({labels.size(0)}, features.options()));
+                      .index_add_(0, labels, torch::ones({n}, features.options()));
     auto sums = torch::zeros({num_classes, dim}, features.options())
                     .index_add_(0, labels, features);
     auto prototypes = sums / counts.unsqueeze(1);
-    at::Tensor weight = prototypes;
-    at::Tensor bias = -0.5 * prototypes.pow(2).sum(1);
 
-    HeadResult result;
-    const int steps = method == Method::kPrototype ? 0 : options.steps;
-    const bool keep_graph = options.graph != AdaptOptions::Graph::kNone;
-    const bool second_order = options.graph == AdaptOptions::Graph::kSecondOrder;
+    // The head's parameters: weight, bias and a log-scale (a temperature,
+    // folded into both at the end). FINETUNE and META adapt the same ones.
+    // `Fit` is the head's support loss and what its gradient needs.
+    struct Fit {
+      at::Tensor scale, logits, log_probs, loss;
+    };
+    auto fit_of = [&](const std::vector<at::Tensor>& p) {
+      Fit f;
+      f.scale = p[2].exp();
+      f.logits = f.scale * HeadLogits(features, p[0], p[1]);
+      f.log_probs = f.logits.log_softmax(1);
+      f.loss = F::nll_loss(f.log_probs, labels);
+      return f;
+    };
+    std::vector<at::Tensor> params = {prototypes, -0.5 * prototypes.pow(2).sum(1),
+                                      torch::zeros({1}, features.options())};
+    Fit fit = fit_of(params);
+    const at::Tensor loss_before = fit.loss.detach();
+
     TaskStats stats;
     if (method == Method::kMeta) {
       stats.ways = static_cast<double>(num_classes);
-      stats.shots = static_cast<double>(labels.size(0)) / num_classes;
+      stats.shots = static_cast<double>(n) / num_classes;
       stats.spread = (features - prototypes.index_select(0, labels)).pow(2).sum(1).mean();
-      if (!second_order) stats.spread = stats.spread.detach();
     }
-    // The head's parameters: weight, bias and a log-scale (a temperature,
-    // folded into both at the end). FINETUNE and META adapt the same ones.
-    std::vector<at::Tensor> params = {weight, bias, torch::zeros({1}, features.options())};
-    auto logits_of = [&](const std::vector<at::Tensor>& p) {
-      auto scale = p[2].exp();
-      return HeadLogits(features, p[0] * scale, p[1] * scale);
-    };
+
+    const int steps = method == Method::kPrototype ? 0 : options.steps;
+    at::Tensor targets;
+    if (steps > 0) targets = torch::one_hot(labels, num_classes).to(features.scalar_type());
     for (int step = 0; step < steps; ++step) {
       if (options.check) {
         absl::Status status = options.check();
         if (!status.ok()) return status;
       }
-      for (auto& p : params) {
-        if (!keep_graph) {
-          p = p.detach().requires_grad_(true);
-        } else if (!p.requires_grad()) {
-          p.requires_grad_(true);
-        }
+      // d(loss)/d(logits) = (softmax - onehot) / N, then the chain rule
+      // through logits = scale * kHeadScale * (features . weight^T + bias).
+      auto d_logits = (fit.log_probs.exp() - targets) / static_cast<double>(n);
+      auto d_head = d_logits * (kHeadScale * fit.scale);
+      std::vector<at::Tensor> grads = {d_head.t().mm(features), d_head.sum(0),
+                                       (d_logits * fit.logits).sum().reshape({1})};
+      if (!second_order) {
+        for (auto& g : grads) g = g.detach();
       }
-      auto loss = F::cross_entropy(logits_of(params), labels);
-      if (step == 0) result.loss_before = loss.item<double>();
-      auto grads = torch::autograd::grad({loss}, params, /*grad_outputs=*/{},
-                                         /*retain_graph=*/keep_graph,
-                                         /*create_graph=*/second_order);
-      std::optional<torch::NoGradGuard> no_grad;
-      if (!keep_graph) no_grad.emplace();
-      auto l = second_order ? loss : loss.detach();
       if (method == Method::kMeta) {
+        auto l = second_order ? fit.loss : fit.loss.detach();
         auto updates = (*meta)->Update(params, grads, step, steps, l, stats);
         std::vector<at::Tensor> candidate;
         for (size_t i = 0; i < params.size(); ++i) candidate.push_back(params[i] - updates[i]);
@@ -90,24 +100,30 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
         // overshoot (Fashion-MNIST after glyphs did), and then the head stays
         // where it was. Chosen on the device, without a host sync, and
         // differentiable along the branch taken.
-        auto keep = F::cross_entropy(logits_of(candidate), labels) <= l;
+        Fit next = fit_of(candidate);
+        auto keep = next.loss <= l;
         for (size_t i = 0; i < params.size(); ++i) {
           params[i] = torch::where(keep, candidate[i], params[i]);
         }
+        fit.scale = torch::where(keep, next.scale, fit.scale);
+        fit.logits = torch::where(keep, next.logits, fit.logits);
+        fit.log_probs = torch::where(keep, next.log_probs, fit.log_probs);
+        fit.loss = torch::where(keep, next.loss, fit.loss);
       } else {
         for (size_t i = 0; i < params.size(); ++i) {
           params[i] = params[i] - options.finetune_lr * grads[i];
         }
+        fit = fit_of(params);
       }
     }
-    weight = params[0] * params[2].exp();
-    bias = params[1] * params[2].exp();
-    {
-      torch::NoGradGuard no_grad;
-      auto loss = F::cross_entropy(HeadLogits(features, weight, bias), labels).item<double>();
-      result.loss_after = loss;
-      if (steps == 0) result.loss_before = loss;
-    }
+    at::Tensor weight = params[0] * fit.scale;
+    at::Tensor bias = params[1] * fit.scale;
+
+    HeadResult result;
+    // One host sync for both losses.
+    auto losses = torch::stack({loss_before, fit.loss.detach()}).to(torch::kCPU, torch::kDouble);
+    result.loss_before = losses[0].item<double>();
+    result.loss_after = losses[1].item<double>();
     result.weight = keep_graph ? weight : weight.detach();
     result.bias = keep_graph ? bias : bias.detach();
     result.steps = steps;

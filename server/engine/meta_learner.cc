@@ -36,33 +36,40 @@ std::vector<torch::Tensor> MetaLearnerImpl::Update(const std::vector<torch::Tens
   std::vector<int64_t> sizes;
   for (size_t i = 0; i < params.size(); ++i) {
     flat_grads.push_back(grads[i].reshape({-1}));
-    flat_params.push_back(params[i].reshape({-1}));
+    flat_params.push_back(params[i].reshape({-1}).abs());
     sizes.push_back(params[i].numel());
     kinds.push_back(torch::full({sizes.back()}, static_cast<int64_t>(i),
                                 grads[i].options().dtype(torch::kLong)));
   }
-  auto g = torch::cat(flat_grads).unsqueeze(1);
+  auto g = torch::cat(flat_grads);
   auto kind = torch::cat(kinds);
+  // log|g| / P, and |g| e^P, each clipped where the other takes over: the
+  // preprocessing's two regimes with |g| = e^-P as the border. Magnitudes
+  // only: the update keeps the gradient's sign, so the learned rule scales
+  // descent steps and cannot turn them around.
   auto magnitude = g.abs();
-  auto big = magnitude >= std::exp(-kP);
-  auto g1 = torch::where(big, torch::log(magnitude.clamp_min(1e-20)) / kP,
-                         torch::full_like(g, -1.0));
-  auto g2 = torch::where(big, torch::sign(g), g * std::exp(kP));
-  const int64_t n = g.size(0);
-  auto column = [&](double value) { return torch::full({n, 1}, value, g.options()); };
-  // Magnitudes only: the update keeps the gradient's sign, so the learned
-  // rule scales descent steps and cannot turn them around.
-  auto x = torch::cat({g1, g2.abs(), torch::cat(flat_params).unsqueeze(1).abs(),
-                       loss.reshape({1, 1}).expand({n, 1}),
-                       stats.spread.reshape({1, 1}).expand({n, 1}),
-                       column(static_cast<double>(step) / std::max(steps, 1)),
-                       torch::one_hot(kind, 3).to(g.scalar_type()),
-                       column(std::log(std::max(stats.ways, 1.0))),
-                       column(std::log(std::max(stats.shots, 1.0)))},
+  auto g1 = torch::log(magnitude.clamp_min(std::exp(-kP))) / kP;
+  auto g2 = (magnitude * std::exp(kP)).clamp_max(1.0);
+  // The inputs that depend only on which tensor a coordinate belongs to:
+  // loss, spread, progress, the tensor's one-hot kind, log ways, log shots;
+  // one row per kind, gathered per coordinate.
+  const auto options = g.options();
+  auto per_task = torch::stack({loss.reshape({}).to(options.dtype()),
+                                stats.spread.reshape({}).to(options.dtype())})
+                      .expand({3, 2});
+  const double progress = static_cast<double>(step) / std::max(steps, 1);
+  // Made on the device (no host-to-device copy, which would sync a GPU).
+  auto column = [&](double value) { return torch::full({3, 1}, value, options); };
+  auto table = torch::cat({per_task, column(progress), torch::eye(3, options),
+                           column(std::log(std::max(stats.ways, 1.0))),
+                           column(std::log(std::max(stats.shots, 1.0)))},
+                          1);  // [3, 8]
+  auto x = torch::cat({torch::stack({g1, g2, torch::cat(flat_params)}, 1),
+                       table.index_select(0, kind)},
                       1);
   auto o = mlp_->forward(x);
   auto lr = log_lr_.exp().index_select(0, kind);
-  auto update = torch::exp(o.squeeze(1).clamp(-6, 6)) * lr * g.squeeze(1);
+  auto update = torch::exp(o.squeeze(1).clamp(-6, 6)) * lr * g;
   std::vector<torch::Tensor> updates;
   int64_t offset = 0;
   for (size_t i = 0; i < params.size(); ++i) {

@@ -1,0 +1,113 @@
+// AdaptHead's closed-form gradients against autograd: FINETUNE must be
+// plain gradient descent on the support cross-entropy, and meta-training's
+// second-order gradients must be the true derivative of the query loss.
+#include "server/engine/adaptation.h"
+
+#include <torch/torch.h>
+
+#include <gtest/gtest.h>
+
+#include "server/engine/adapter_head.h"
+#include "server/engine/meta_learner.h"
+
+namespace adaptd::engine {
+namespace {
+
+namespace F = torch::nn::functional;
+
+struct Task {
+  at::Tensor support, support_labels, query, query_labels;
+};
+
+Task RandomTask(int ways, int shots, int queries, int64_t dim, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto centres = torch::randn({ways, dim});
+  auto make = [&](int per_class) {
+    auto labels = torch::arange(ways).repeat_interleave(per_class);
+    auto x = centres.index_select(0, labels) + 1.5 * torch::randn({ways * per_class, dim});
+    return std::make_pair(NormalizeFeatures(x), labels);
+  };
+  auto [s, sl] = make(shots);
+  auto [q, ql] = make(queries);
+  return {s, sl, q, ql};
+}
+
+TEST(AdaptationTest, FinetuneIsGradientDescentOnTheSupportLoss) {
+  Task task = RandomTask(5, 3, 1, 24, 11);
+  constexpr int kSteps = 7;
+  constexpr double kLr = 0.3;
+  AdaptOptions options;
+  options.steps = kSteps;
+  options.finetune_lr = kLr;
+  auto head = AdaptHead(Method::kFinetune, task.support, task.support_labels, 5, nullptr, options);
+  ASSERT_TRUE(head.ok()) << head.status();
+
+  // The reference: autograd over the same parameters (prototype weight and
+  // bias, and a log-scale folded into both).
+  auto prototypes = task.support.view({5, 3, 24}).mean(1);
+  std::vector<at::Tensor> p = {prototypes.clone(), -0.5 * prototypes.pow(2).sum(1),
+                               torch::zeros({1})};
+  auto loss_of = [&](const std::vector<at::Tensor>& q) {
+    auto s = q[2].exp();
+    return F::cross_entropy(HeadLogits(task.support, q[0] * s, q[1] * s), task.support_labels);
+  };
+  const double before = loss_of(p).item<double>();
+  for (int step = 0; step < kSteps; ++step) {
+    for (auto& t : p) t = t.detach().requires_grad_(true);
+    auto grads = torch::autograd::grad({loss_of(p)}, p);
+    for (size_t i = 0; i < p.size(); ++i) p[i] = (p[i] - kLr * grads[i]).detach();
+  }
+  auto weight = p[0] * p[2].exp(), bias = p[1] * p[2].exp();
+  EXPECT_TRUE(torch::allclose(head->weight, weight, 1e-4, 1e-5))
+      << (head->weight - weight).abs().max().item<float>();
+  EXPECT_TRUE(torch::allclose(head->bias, bias, 1e-4, 1e-5));
+  EXPECT_NEAR(head->loss_before, before, 1e-5);
+  EXPECT_NEAR(head->loss_after, loss_of(p).item<double>(), 1e-5);
+  EXPECT_LT(head->loss_after, head->loss_before);  // The steps did something.
+  EXPECT_FALSE(head->weight.requires_grad());
+}
+
+// Query loss after META adaptation, as a function of the meta-learner.
+at::Tensor QueryLoss(MetaLearner& meta, const Task& task, AdaptOptions::Graph graph) {
+  AdaptOptions options;
+  options.steps = 4;
+  options.graph = graph;
+  auto head = AdaptHead(Method::kMeta, task.support, task.support_labels, 5, &meta, options);
+  EXPECT_TRUE(head.ok()) << head.status();
+  return F::cross_entropy(HeadLogits(task.query, head->weight, head->bias), task.query_labels);
+}
+
+TEST(AdaptationTest, SecondOrderMetaGradientMatchesFiniteDifferences) {
+  Task task = RandomTask(5, 2, 4, 16, 5);
+  MetaLearner meta(/*inner_lr=*/0.5);
+  at::Tensor log_lr = meta->named_parameters()["log_lr"];
+  meta->zero_grad();
+  QueryLoss(meta, task, AdaptOptions::Graph::kSecondOrder).backward();
+  const at::Tensor second = log_lr.grad().clone();
+  meta->zero_grad();
+  QueryLoss(meta, task, AdaptOptions::Graph::kFirstOrder).backward();
+  const at::Tensor first = log_lr.grad().clone();
+
+  // Central differences of the served (no-graph) computation.
+  constexpr double kEps = 1e-2;
+  for (int64_t i = 0; i < 3; ++i) {
+    auto loss_at = [&](double delta) {
+      {
+        torch::NoGradGuard no_grad;
+        log_lr[i] += delta;
+      }
+      const double loss = QueryLoss(meta, task, AdaptOptions::Graph::kNone).item<double>();
+      torch::NoGradGuard no_grad;
+      log_lr[i] -= delta;
+      return loss;
+    };
+    const double numeric = (loss_at(kEps) - loss_at(-kEps)) / (2 * kEps);
+    EXPECT_NEAR(second[i].item<double>(), numeric, 0.03 * std::abs(numeric) + 1e-5)
+        << "log_lr[" << i << "]";
+  }
+  // The inner gradients' own derivatives are really there.
+  EXPECT_GT((second - first).abs().max().item<double>(), 1e-6);
+}
+
+}  // namespace
+}  // namespace adaptd::engine
