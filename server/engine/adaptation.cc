@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include <torch/autograd.h>
 #include <torch/nn/functional.h>
 
 #include "absl/strings/str_cat.h"
@@ -35,8 +36,8 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
   return GuardTorch("adaptation", [&]() -> absl::StatusOr<HeadResult> {
     const bool keep_graph = options.graph != AdaptOptions::Graph::kNone;
     const bool second_order = options.graph == AdaptOptions::Graph::kSecondOrder;
-    // Serving records no autograd history at all: the gradients below are
-    // closed-form, so nothing needs it.
+    // Serving records no autograd history at all: its gradients are
+    // closed-form (tested against autograd's), so nothing needs it.
     std::optional<torch::NoGradGuard> no_grad;
     if (!keep_graph) no_grad.emplace();
     const int64_t n = labels.size(0);
@@ -63,6 +64,9 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
     };
     std::vector<at::Tensor> params = {prototypes, -0.5 * prototypes.pow(2).sum(1),
                                       torch::zeros({1}, features.options())};
+    if (keep_graph) {
+      for (auto& p : params) p.requires_grad_(true);
+    }
     Fit fit = fit_of(params);
     const at::Tensor loss_before = fit.loss.detach();
 
@@ -75,20 +79,27 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
 
     const int steps = method == Method::kPrototype ? 0 : options.steps;
     at::Tensor targets;
-    if (steps > 0) targets = torch::one_hot(labels, num_classes).to(features.scalar_type());
+    if (steps > 0 && !keep_graph) {
+      targets = torch::one_hot(labels, num_classes).to(features.scalar_type());
+    }
     for (int step = 0; step < steps; ++step) {
       if (options.check) {
         absl::Status status = options.check();
         if (!status.ok()) return status;
       }
-      // d(loss)/d(logits) = (softmax - onehot) / N, then the chain rule
-      // through logits = scale * kHeadScale * (features . weight^T + bias).
-      auto d_logits = (fit.log_probs.exp() - targets) / static_cast<double>(n);
-      auto d_head = d_logits * (kHeadScale * fit.scale);
-      std::vector<at::Tensor> grads = {d_head.t().mm(features), d_head.sum(0),
-                                       (d_logits * fit.logits).sum().reshape({1})};
-      if (!second_order) {
-        for (auto& g : grads) g = g.detach();
+      std::vector<at::Tensor> grads;
+      if (keep_graph) {
+        // Meta-training unrolls the loop through autograd; create_graph
+        // keeps the inner gradients' own derivatives (second order).
+        grads = torch::autograd::grad({fit.loss}, params, /*grad_outputs=*/{},
+                                      /*retain_graph=*/true, /*create_graph=*/second_order);
+      } else {
+        // Serving: the same gradient in closed form, with no autograd
+        // history. d(loss)/d(logits) = (softmax - onehot) / N, then the
+        // chain rule through scale * kHeadScale * (features . weight^T + bias).
+        auto d_logits = (fit.log_probs.exp() - targets) / static_cast<double>(n);
+        auto d_head = d_logits * (kHeadScale * fit.scale);
+        grads = {d_head.t().mm(features), d_head.sum(0), (d_logits * fit.logits).sum().reshape({1})};
       }
       if (method == Method::kMeta) {
         auto l = second_order ? fit.loss : fit.loss.detach();
@@ -105,10 +116,14 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
         for (size_t i = 0; i < params.size(); ++i) {
           params[i] = torch::where(keep, candidate[i], params[i]);
         }
-        fit.scale = torch::where(keep, next.scale, fit.scale);
-        fit.logits = torch::where(keep, next.logits, fit.logits);
-        fit.log_probs = torch::where(keep, next.log_probs, fit.log_probs);
-        fit.loss = torch::where(keep, next.loss, fit.loss);
+        if (keep_graph) {
+          fit = fit_of(params);  // Autograd needs the loss of these very tensors.
+        } else {
+          fit.scale = torch::where(keep, next.scale, fit.scale);
+          fit.logits = torch::where(keep, next.logits, fit.logits);
+          fit.log_probs = torch::where(keep, next.log_probs, fit.log_probs);
+          fit.loss = torch::where(keep, next.loss, fit.loss);
+        }
       } else {
         for (size_t i = 0; i < params.size(); ++i) {
           params[i] = params[i] - options.finetune_lr * grads[i];

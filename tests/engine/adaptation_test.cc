@@ -1,6 +1,8 @@
-// AdaptHead's closed-form gradients against autograd: FINETUNE must be
-// plain gradient descent on the support cross-entropy, and meta-training's
-// second-order gradients must be the true derivative of the query loss.
+// AdaptHead's gradients: serving's closed-form ones against autograd's
+// (FINETUNE must be plain gradient descent on the support cross-entropy,
+// and META must adapt alike in serving and meta-training), and
+// meta-training's second-order gradients against the true derivative of the
+// query loss.
 #include "server/engine/adaptation.h"
 
 #include <torch/torch.h>
@@ -65,6 +67,28 @@ TEST(AdaptationTest, FinetuneIsGradientDescentOnTheSupportLoss) {
   EXPECT_NEAR(head->loss_after, loss_of(p).item<double>(), 1e-5);
   EXPECT_LT(head->loss_after, head->loss_before);  // The steps did something.
   EXPECT_FALSE(head->weight.requires_grad());
+}
+
+TEST(AdaptationTest, ServingAndMetaTrainingAdaptAlike) {
+  // Serving's closed-form gradients and meta-training's autograd ones give
+  // the same head, for a meta-learner that is not plain SGD.
+  Task task = RandomTask(5, 3, 1, 16, 8);
+  MetaLearner meta(0.2);
+  {
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(2);
+    for (auto& p : meta->parameters()) p.add_(torch::randn_like(p) * 0.3);
+  }
+  AdaptOptions options;
+  options.steps = 5;
+  auto served = AdaptHead(Method::kMeta, task.support, task.support_labels, 5, &meta, options);
+  options.graph = AdaptOptions::Graph::kSecondOrder;
+  auto trained = AdaptHead(Method::kMeta, task.support, task.support_labels, 5, &meta, options);
+  ASSERT_TRUE(served.ok() && trained.ok());
+  EXPECT_TRUE(torch::allclose(served->weight, trained->weight.detach(), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(served->bias, trained->bias.detach(), 1e-4, 1e-5));
+  EXPECT_NEAR(served->loss_after, trained->loss_after, 1e-5);
+  EXPECT_LT(served->loss_after, served->loss_before);
 }
 
 // Query loss after META adaptation, as a function of the meta-learner.
