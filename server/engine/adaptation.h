@@ -22,7 +22,8 @@ struct AdaptOptions {
   // FINETUNE's learning rate.
   double finetune_lr = kDefaultInnerLr;
   // How much autograd history adaptation keeps, for meta-training:
-  //  kNone: every step is detached (serving); the head has no history.
+  //  kNone: serving. No autograd history; the steps take closed-form
+  //    gradients.
   //  kFirstOrder: the head keeps its history through the meta-learner's
   //    updates, but the inner gradients are taken as constants.
   //  kSecondOrder: also differentiates through the inner gradients

@@ -299,10 +299,9 @@ absl::StatusOr<AdapterPtr> Engine::FinishAdapt(PendingAdapt& p,
   // stream and are read on this one until Finish.
   DeviceScope scope(p.backbone->device());
   RETURN_IF_ERROR(GuardTorch("adapt", [&]() -> absl::Status {
-    torch::Tensor features = pass->values.clone();  // Out of inference mode, for autograd.
     auto target = torch::tensor(p.targets, torch::kLong).to(p.backbone->device());
     ASSIGN_OR_RETURN(HeadResult result,
-                     AdaptHead(p.method, features, target, static_cast<int64_t>(p.labels.size()),
+                     AdaptHead(p.method, pass->values, target, static_cast<int64_t>(p.labels.size()),
                                p.backbone->meta_learner(), p.adapt_options));
     head = std::make_shared<AdapterHead>(result.weight, result.bias);
     info.stats.steps = result.steps;
