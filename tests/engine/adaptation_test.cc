@@ -11,27 +11,17 @@
 
 #include "server/engine/adapter_head.h"
 #include "server/engine/meta_learner.h"
+#include "tests/test_util/feature_tasks.h"
 
 namespace adaptd::engine {
 namespace {
 
 namespace F = torch::nn::functional;
 
-struct Task {
-  at::Tensor support, support_labels, query, query_labels;
-};
+using Task = testing::FeatureTask;
 
 Task RandomTask(int ways, int shots, int queries, int64_t dim, uint64_t seed) {
-  torch::manual_seed(seed);
-  auto centres = torch::randn({ways, dim});
-  auto make = [&](int per_class) {
-    auto labels = torch::arange(ways).repeat_interleave(per_class);
-    auto x = centres.index_select(0, labels) + 1.5 * torch::randn({ways * per_class, dim});
-    return std::make_pair(NormalizeFeatures(x), labels);
-  };
-  auto [s, sl] = make(shots);
-  auto [q, ql] = make(queries);
-  return {s, sl, q, ql};
+  return testing::RandomFeatureTask(ways, shots, queries, dim, /*noise=*/1.5, seed);
 }
 
 TEST(AdaptationTest, FinetuneIsGradientDescentOnTheSupportLoss) {

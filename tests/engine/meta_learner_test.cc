@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "server/engine/adaptation.h"
+#include "tests/test_util/feature_tasks.h"
 #include "tests/test_util/synthetic.h"
 
 namespace adaptd::engine {
@@ -12,21 +13,10 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-struct Task {
-  at::Tensor support, support_labels, query, query_labels;
-};
+using Task = testing::FeatureTask;
 
 Task RandomTask(int ways, int shots, int queries, int64_t dim, uint64_t seed) {
-  torch::manual_seed(seed);
-  auto centres = torch::randn({ways, dim});
-  auto make = [&](int per_class) {
-    auto labels = torch::arange(ways).repeat_interleave(per_class);
-    auto x = centres.index_select(0, labels) + 0.8 * torch::randn({ways * per_class, dim});
-    return std::make_pair(NormalizeFeatures(x), labels);
-  };
-  auto [s, sl] = make(shots);
-  auto [q, ql] = make(queries);
-  return {s, sl, q, ql};
+  return testing::RandomFeatureTask(ways, shots, queries, dim, /*noise=*/0.8, seed);
 }
 
 // d(query loss after adaptation)/d(meta-learner parameters).
