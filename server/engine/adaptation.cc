@@ -34,6 +34,7 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
   }
   if (options.steps < 0) return absl::InvalidArgumentError("steps: must not be negative");
   return GuardTorch("adaptation", [&]() -> absl::StatusOr<HeadResult> {
+    ScopedIntraOpThreads threads(features.is_cpu() ? options.intra_op_threads : 0);
     const bool keep_graph = options.graph != AdaptOptions::Graph::kNone;
     const bool second_order = options.graph == AdaptOptions::Graph::kSecondOrder;
     // Serving records no autograd history at all: its gradients are

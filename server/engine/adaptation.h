@@ -30,6 +30,10 @@ struct AdaptOptions {
   //    (torch::autograd::grad with create_graph).
   enum class Graph { kNone, kFirstOrder, kSecondOrder };
   Graph graph = Graph::kNone;
+  // Intra-op threads on the CPU for the calling thread while it adapts; 0
+  // keeps its own. The tensors here are too small to split: one thread
+  // measured 30-50% faster than two (docs/benchmarks.md).
+  int intra_op_threads = 1;
   // Called before each step; a non-OK status (deadline, cancellation) stops
   // adaptation and is returned. May be empty.
   std::function<absl::Status()> check;

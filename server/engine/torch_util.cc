@@ -8,6 +8,14 @@
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
+// OpenMP's per-thread count, from the libgomp that LibTorch loads. Weak, so
+// that a LibTorch without OpenMP leaves them null instead of failing to link;
+// the project itself is not compiled with -fopenmp.
+extern "C" {
+int omp_get_max_threads(void) __attribute__((weak));
+void omp_set_num_threads(int) __attribute__((weak));
+}
+
 namespace adaptd::engine {
 
 absl::StatusOr<c10::Device> ParseDevice(const std::string& spec) {
@@ -51,6 +59,21 @@ void ConfigureTorchThreads(int intra_op, int inter_op) {
       // Already started by an earlier parallel call; keep what it has.
     }
   });
+}
+
+ScopedIntraOpThreads::ScopedIntraOpThreads(int threads) {
+  if (omp_get_max_threads == nullptr || omp_set_num_threads == nullptr || threads <= 0) return;
+  at::get_num_threads();  // LibTorch's lazy per-thread setup first, so it cannot undo ours.
+  previous_ = omp_get_max_threads();
+  if (previous_ == threads) {
+    previous_ = 0;
+    return;
+  }
+  omp_set_num_threads(threads);
+}
+
+ScopedIntraOpThreads::~ScopedIntraOpThreads() {
+  if (previous_ > 0) omp_set_num_threads(previous_);
 }
 
 double ThreadCpuSeconds() {

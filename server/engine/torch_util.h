@@ -39,6 +39,21 @@ absl::StatusOr<c10::Device> ParseDevice(const std::string& spec);
 // cores). Inter-op can be set once per process; later calls leave it.
 void ConfigureTorchThreads(int intra_op, int inter_op);
 
+// Sets the calling thread's intra-op thread count for the guard's lifetime,
+// then restores it. LibTorch's OpenMP backend keeps that count per thread, so
+// other threads (a batcher's backbone forwards) keep theirs. A no-op where
+// LibTorch runs without OpenMP. Not movable; one thread only.
+class ScopedIntraOpThreads {
+ public:
+  explicit ScopedIntraOpThreads(int threads);
+  ~ScopedIntraOpThreads();
+  ScopedIntraOpThreads(const ScopedIntraOpThreads&) = delete;
+  ScopedIntraOpThreads& operator=(const ScopedIntraOpThreads&) = delete;
+
+ private:
+  int previous_ = 0;  // 0: nothing to restore.
+};
+
 // CPU time consumed by the calling thread, in seconds.
 double ThreadCpuSeconds();
 

@@ -81,6 +81,25 @@ TEST(AdaptationTest, ServingAndMetaTrainingAdaptAlike) {
   EXPECT_LT(served->loss_after, served->loss_before);
 }
 
+TEST(AdaptationTest, AdaptsOnOneIntraOpThreadAndGivesTheCallersBack) {
+  at::set_num_threads(2);
+  if (at::get_num_threads() != 2) GTEST_SKIP() << "this LibTorch does not set threads";
+  Task task = RandomTask(5, 2, 1, 16, 3);
+  int during = 0;
+  AdaptOptions options;
+  options.steps = 2;
+  options.check = [&] {
+    during = at::get_num_threads();
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(AdaptHead(Method::kFinetune, task.support, task.support_labels, 5, nullptr, options).ok());
+  EXPECT_EQ(during, 1);
+  EXPECT_EQ(at::get_num_threads(), 2);
+  options.intra_op_threads = 0;  // The caller's own.
+  ASSERT_TRUE(AdaptHead(Method::kFinetune, task.support, task.support_labels, 5, nullptr, options).ok());
+  EXPECT_EQ(during, 2);
+}
+
 // Query loss after META adaptation, as a function of the meta-learner.
 at::Tensor QueryLoss(MetaLearner& meta, const Task& task, AdaptOptions::Graph graph) {
   AdaptOptions options;
