@@ -21,7 +21,9 @@ ABSL_FLAG(std::string, device, "",
 ABSL_FLAG(std::string, autocast, "off",
           "Mixed precision for backbone forwards: off, fp16 or bf16 (CUDA takes both, the "
           "CPU bf16 only). Adaptation and heads stay fp32.");
-ABSL_FLAG(int, intra_op_threads, 0, "LibTorch intra-op threads; 0: the number of cores.");
+ABSL_FLAG(int, intra_op_threads, 0,
+          "LibTorch intra-op threads for backbone forwards; 0: the number of cores. "
+          "Head adaptation on the CPU runs on one (its tensors are too small to split).");
 ABSL_FLAG(int, inter_op_threads, 0, "LibTorch inter-op threads; 0: the number of cores.");
 ABSL_FLAG(int, workers, 0, "Threads running engine work; 0: the number of cores.");
 ABSL_FLAG(int, max_queued, 1024,
