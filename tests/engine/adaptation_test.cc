@@ -2,7 +2,7 @@
 // (FINETUNE must be plain gradient descent on the support cross-entropy,
 // and META must adapt alike in serving and meta-training), and
 // meta-training's second-order gradients against the true derivative of the
-// query loss.
+// query loss; and the one intra-op thread it adapts on.
 #include "server/engine/adaptation.h"
 
 #include <torch/torch.h>
