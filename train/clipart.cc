@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/engine/status_macros.h"
 #include "train/random.h"
 
 #include <stb/stb_image.h>
@@ -31,11 +32,11 @@ constexpr int kSuper = 2;
 
 struct Drawing {
   fs::path path;
-  std::string group;  // First folder below the root.
+  std::string group;  // Its category: up to `category_depth` folders below the root.
   std::string name;   // Path below the root.
 };
 
-std::vector<Drawing> ListDrawings(const fs::path& root) {
+std::vector<Drawing> ListDrawings(const fs::path& root, int category_depth) {
   std::vector<Drawing> out;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
@@ -44,9 +45,15 @@ std::vector<Drawing> ListDrawings(const fs::path& root) {
       continue;
     }
     const fs::path rel = it->path().lexically_relative(root);
-    const std::string group = std::distance(rel.begin(), rel.end()) > 1 ? rel.begin()->string()
-                                                                        : std::string("(root)");
-    out.push_back({it->path(), group, rel.string()});
+    fs::path group;
+    int depth = 0;
+    for (auto part = rel.begin(); part != rel.end() && std::next(part) != rel.end() &&
+                                  depth < category_depth;
+         ++part, ++depth) {
+      group /= *part;
+    }
+    out.push_back({it->path(), group.empty() ? std::string("(root)") : group.generic_string(),
+                   rel.generic_string()});
   }
   std::sort(out.begin(), out.end(), [](const Drawing& a, const Drawing& b) { return a.name < b.name; });
   return out;
@@ -159,7 +166,7 @@ void Render(const Ink& ink, const ClipartOptions& o, Rng* rng, uint8_t* out) {
 }
 
 std::vector<Drawing> Chosen(const ClipartOptions& o) {
-  std::vector<Drawing> drawings = ListDrawings(o.root);
+  std::vector<Drawing> drawings = ListDrawings(o.root, o.category_depth);
   if (o.max_images > 0 && static_cast<int>(drawings.size()) > o.max_images) {
     Rng rng(MixSeed(o.seed, {Fnv1a("clipart-choice")}));
     for (size_t i = drawings.size() - 1; i > 0; --i) std::swap(drawings[i], drawings[rng.Below(i + 1)]);
@@ -182,9 +189,10 @@ std::string ClipartFingerprint(const ClipartOptions& o) {
   }
   return absl::StrFormat(
       "clipart root=%s drawings=%d listing=%016x instances=%d seed=%d rot=%g shear=%g scale=%g "
-      "shift=%g fit=%g",
+      "shift=%g fit=%g depth=%d split=%g/%g/%d",
       o.root, drawings.size(), h, o.instances, o.seed, o.max_rotation_degrees, o.max_shear,
-      o.scale_jitter, o.max_shift, o.fit_pixels);
+      o.scale_jitter, o.max_shift, o.fit_pixels, o.category_depth, o.split.train_fraction,
+      o.split.val_fraction, o.split.seed);
 }
 
 absl::StatusOr<Dataset> RenderClipart(const ClipartOptions& o, int* skipped,
@@ -238,7 +246,15 @@ absl::StatusOr<Dataset> RenderClipart(const ClipartOptions& o, int* skipped,
       data.AddImage(label, renders[k].data() + static_cast<size_t>(i) * kImagePixels);
     }
   }
-  data.group_splits.assign(data.group_names.size(), Split::kTrain);
+  // Split by category, each weighing the same however many drawings it has
+  // (one folder of icons holds a quarter of openclipart-png).
+  Dataset categories = GroupsAsClasses(data);
+  if (categories.num_groups() >= 3) {
+    RETURN_IF_ERROR(AssignSplitsByGroup(&categories, o.split));
+    data.group_splits = categories.group_splits;
+  } else {
+    data.group_splits.assign(data.group_names.size(), Split::kTrain);
+  }
   if (skipped != nullptr) *skipped = dropped;
   if (data.num_classes() == 0) {
     return absl::NotFoundError(absl::StrCat("clipart root ", o.root, ": no drawable .png files"));

@@ -1,13 +1,19 @@
-// Clip-art exemplar classes, a second domain beyond strokes for training
-// (make models meta-trains on tasks from it): every PNG under a folder
-// (openclipart-png's /usr/share/openclipart/png: 8,121 drawings in 22 topic
-// folders) becomes one class of randomly warped 28x28 renders of its filled
-// shape, object bright on dark as in the glyph set. Classes are grouped by
-// top-level folder and all assigned to the meta-train split: clip art is
-// only ever training data, never evaluated on.
+// Clip-art exemplar classes, a second domain beyond strokes (make models
+// meta-trains on tasks from it): every PNG under a folder (openclipart-png's
+// /usr/share/openclipart/png: 8,121 drawings in 22 topic folders and about
+// 100 subfolders) becomes one class of randomly warped 28x28 renders of its
+// filled shape, object bright on dark as in the glyph set.
+//
+// Classes are grouped by category, the folder up to `category_depth` below
+// the root ("animals/birds"), and the categories are split into meta-train,
+// meta-val and meta-test, each category weighing the same. GroupsAsClasses
+// (data.h) turns the exemplars into category tasks ("which of these five
+// kinds of thing is this drawing"), a cross-domain validation set for a
+// glyph-trained backbone: different drawings of a kind share a category,
+// as different garments share a Fashion-MNIST class.
 //
 //   ClipartOptions options;
-//   ASSIGN_OR_RETURN(Dataset clipart, RenderClipart(options, nullptr));
+//   ASSIGN_OR_RETURN(Dataset clipart, RenderClipart(options, nullptr, nullptr));
 //
 // Deterministic for a seed and a folder's contents. No LibTorch.
 #ifndef ADAPTD_TRAIN_CLIPART_H_
@@ -23,8 +29,14 @@
 namespace adaptd::train {
 
 struct ClipartOptions {
-  // Searched recursively for .png files; group = first folder below it.
+  // Searched recursively for .png files.
   std::string root = "/usr/share/openclipart/png";
+  // A drawing's category (its group): this many folders below the root, or
+  // fewer where the drawing lies higher up.
+  int category_depth = 2;
+  // The split of the categories. With fewer than 3 categories everything is
+  // meta-train.
+  SplitOptions split;
   // Renders per drawing.
   int instances = 10;
   // At most this many drawings (a seeded random choice); 0 for all.

@@ -88,6 +88,27 @@ absl::Status Dataset::Validate() const {
   return absl::OkStatus();
 }
 
+Dataset GroupsAsClasses(const Dataset& data) {
+  std::vector<int64_t> first(data.num_classes(), -1);
+  for (int64_t i = data.size() - 1; i >= 0; --i) first[data.labels[i]] = i;
+  std::vector<std::vector<int64_t>> images(data.num_groups());
+  for (int32_t c = 0; c < data.num_classes(); ++c) {
+    if (first[c] >= 0) images[data.class_groups[c]].push_back(first[c]);
+  }
+  Dataset out;
+  for (int32_t g = 0; g < data.num_groups(); ++g) {
+    if (images[g].empty()) continue;
+    const int32_t group = out.AddGroup(data.group_names[g]);
+    if (!data.group_splits.empty()) {
+      out.group_splits.resize(out.num_groups());  // AddGroup extends it once it is in use.
+      out.group_splits[group] = data.group_splits[g];
+    }
+    const int32_t label = out.AddClass(data.group_names[g], group);
+    for (int64_t i : images[g]) out.AddImage(label, data.image(i));
+  }
+  return out;
+}
+
 Dataset SelectClasses(const Dataset& data, const std::vector<int32_t>& classes) {
   Dataset out;
   std::vector<int32_t> class_map(data.num_classes(), -1);

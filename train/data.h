@@ -53,6 +53,14 @@ struct Dataset {
   absl::Status Validate() const;
 };
 
+// The groups as classes: one class per group, named after it, holding the
+// first image of each of the group's classes. For exemplar sets whose
+// groups are categories (clip art: one class per drawing, grouped by
+// folder) this gives category tasks whose support and query never show the
+// same drawing. Each class is its own group and keeps its group's split.
+// Groups without images are left out.
+Dataset GroupsAsClasses(const Dataset& data);
+
 // Keeps `classes` (renumbered 0.. in the order given), their images and
 // their groups (renumbered, split assignments kept).
 Dataset SelectClasses(const Dataset& data, const std::vector<int32_t>& classes);

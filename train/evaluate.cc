@@ -90,7 +90,7 @@ double ModelFinetuneLr(const engine::Backbone& backbone) {
 
 }  // namespace
 
-absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
+absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<CrossDomain>& cross,
                                     const EvalOptions& options) {
   engine::ConfigureTorchThreads(options.threads, 1);
   ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(options.model_dir, c10::Device(c10::kCPU)));
@@ -104,10 +104,6 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - embed_start)
             .count() /
         std::max<int64_t>(1, test.size());
-    at::Tensor cross_features;
-    if (cross.size() > 0) {
-      ASSIGN_OR_RETURN(cross_features, EmbedDataset(*backbone, cross));
-    }
     std::vector<MethodSpec> methods = {{"PIXELS", engine::Method::kPrototype, 0, true},
                                        {"PROTOTYPE", engine::Method::kPrototype, 0},
                                        {"FINETUNE-5", engine::Method::kFinetune, 5},
@@ -122,9 +118,10 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
       std::vector<std::pair<int, int>> settings;
     };
     std::vector<Domain> domains = {{"glyphs", &test, test_features, PixelFeatures(test), options.settings}};
-    if (cross.size() > 0) {
-      domains.push_back({"fashion-mnist", &cross, cross_features, PixelFeatures(cross),
-                         options.cross_settings});
+    for (const CrossDomain& c : cross) {
+      if (c.data.size() == 0) continue;
+      ASSIGN_OR_RETURN(at::Tensor features, EmbedDataset(*backbone, c.data));
+      domains.push_back({c.name, &c.data, features, PixelFeatures(c.data), options.cross_settings});
     }
     int64_t total = 0;
     for (const auto& d : domains) total += d.settings.size() * methods.size() * options.episodes;

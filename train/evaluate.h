@@ -18,7 +18,7 @@ struct EvalOptions {
   std::string model_dir;
   // In-domain (ways, shots) settings.
   std::vector<std::pair<int, int>> settings = {{5, 1}, {5, 5}, {20, 1}, {20, 5}};
-  // Cross-domain settings (Fashion-MNIST).
+  // Cross-domain settings (Fashion-MNIST and the rest).
   std::vector<std::pair<int, int>> cross_settings = {{5, 1}, {5, 5}};
   int episodes = 600;
   int queries = 15;
@@ -34,7 +34,7 @@ struct EvalOptions {
 };
 
 struct EvalRow {
-  std::string domain;  // "glyphs" (in-domain) or "fashion-mnist".
+  std::string domain;  // "glyphs" (in-domain) or a CrossDomain's name.
   std::string method;  // PIXELS, PROTOTYPE, FINETUNE-5, FINETUNE-50, META-5.
   int ways = 0, shots = 0, episodes = 0;
   double accuracy = 0, ci95 = 0;
@@ -67,8 +67,14 @@ struct EvalReport {
   double backbone_ms_per_image = 0;  // Feature extraction, for context.
 };
 
+// A cross-domain data set and the name its rows carry.
+struct CrossDomain {
+  std::string name;  // "fashion-mnist", "clipart:groups", ...
+  Dataset data;
+};
+
 // `test` is the in-domain meta-test split; `cross` may be empty.
-absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const Dataset& cross,
+absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<CrossDomain>& cross,
                                     const EvalOptions& options);
 
 // Picks FINETUNE's learning rate on meta-val: the best 5-step accuracy over

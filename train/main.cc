@@ -31,11 +31,20 @@
 
 // Shared.
 ABSL_FLAG(std::string, out, "", "Output file or folder (each command says which; most have a default).");
-ABSL_FLAG(std::string, data, "data/glyphs.bin", "A data set cache written by `adapt-train data ...`.");
+ABSL_FLAG(std::string, data, "data/glyphs.bin",
+          "A data set cache written by `adapt-train data ...`. Wherever a cache is named, "
+          "FILE:groups means its groups as classes (data/clipart.bin:groups: clip-art "
+          "categories, one drawing per image).");
 ABSL_FLAG(std::string, extra_data, "",
           "More caches, comma-separated, whose meta-train classes (all classes when unsplit) "
           "join training, e.g. data/clipart.bin: pretrain adds them to its classifier, "
           "metatrain draws tasks from each cache in turn.");
+ABSL_FLAG(std::string, val_data, "",
+          "metatrain: more caches, comma-separated, whose meta-val splits join --data's in "
+          "choosing the meta-learner kept, e.g. data/clipart.bin:groups.");
+ABSL_FLAG(std::string, cross_data, "",
+          "eval: more cross-domain caches, comma-separated, evaluated 5-way on their meta-test "
+          "splits beside Fashion-MNIST, e.g. data/clipart.bin:groups.");
 ABSL_FLAG(uint64_t, seed, 1, "Random seed; the same seed gives the same result.");
 ABSL_FLAG(int, threads, 0, "Worker threads (FreeType rendering, LibTorch intra-op); 0 for one per core.");
 
@@ -44,6 +53,8 @@ ABSL_FLAG(std::string, font_dir, "/usr/share/fonts", "Folder searched recursivel
 ABSL_FLAG(int, instances, 20, "Images rendered per character.");
 ABSL_FLAG(int, clipart_instances, 10, "data clipart: renders per drawing.");
 ABSL_FLAG(int, max_images, 0, "data clipart: at most this many drawings (seeded choice); 0: all.");
+ABSL_FLAG(int, category_depth, 2,
+          "data clipart: a drawing's category is the folder this many levels below --root.");
 ABSL_FLAG(int, max_classes_per_script, 40, "Characters kept per script (a seeded choice when a script has more).");
 ABSL_FLAG(int, min_classes_per_script, 14, "Scripts with fewer usable characters are left out.");
 ABSL_FLAG(int, max_scripts, 0, "Use at most this many scripts (a seeded choice); 0 for all.");
@@ -185,12 +196,37 @@ absl::StatusOr<std::vector<int>> IntList(const std::string& flag, const std::str
   return out;
 }
 
+// A cache, or with ":groups" after it, its groups as classes.
+absl::StatusOr<Dataset> LoadDataSpec(absl::string_view spec) {
+  constexpr absl::string_view kGroups = ":groups";
+  if (absl::ConsumeSuffix(&spec, kGroups)) {
+    ASSIGN_OR_RETURN(Dataset data, LoadDataset(std::string(spec)));
+    return GroupsAsClasses(data);
+  }
+  return LoadDataset(std::string(spec));
+}
+
+// One split of each cache in a comma-separated list (all of a cache when it
+// is unsplit), naming what each holds.
+absl::StatusOr<std::vector<Dataset>> SplitOfEach(const std::string& list, Split split,
+                                                 absl::string_view what) {
+  std::vector<Dataset> out;
+  for (absl::string_view spec : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
+    ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(spec));
+    out.push_back(data.group_splits.empty() ? std::move(data) : SplitClasses(data, split));
+    std::printf("%s: + %d classes, %lld images from %s\n", std::string(what).c_str(),
+                out.back().num_classes(), static_cast<long long>(out.back().size()),
+                std::string(spec).c_str());
+  }
+  return out;
+}
+
 // The data set named by --data and --split: a cache file, or "fashion-mnist"
 // for Fashion-MNIST's test split.
 absl::StatusOr<Dataset> EvalData() {
   const std::string path = absl::GetFlag(FLAGS_data);
   if (path == "fashion-mnist") return LoadFashionMnist(absl::GetFlag(FLAGS_fashion_dir), /*test_split=*/true);
-  ASSIGN_OR_RETURN(Dataset data, LoadDataset(path));
+  ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(path));
   const std::string split = absl::GetFlag(FLAGS_split);
   if (split == "all") return data;
   for (Split s : {Split::kTrain, Split::kVal, Split::kTest}) {
@@ -311,6 +347,8 @@ absl::Status DataClipart(const std::vector<std::string>&) {
   o.max_images = absl::GetFlag(FLAGS_max_images);
   o.seed = absl::GetFlag(FLAGS_seed);
   o.threads = absl::GetFlag(FLAGS_threads);
+  o.category_depth = absl::GetFlag(FLAGS_category_depth);
+  o.split = SplitFlags();
   const std::string out = OutOr("data/clipart.bin");
   const std::string meta = ClipartFingerprint(o);
   if (CacheUpToDate(out, meta, "options and drawings")) return absl::OkStatus();
@@ -321,7 +359,6 @@ absl::Status DataClipart(const std::vector<std::string>&) {
   progress.Finish();
   if (skipped > 0) std::printf("skipped %d drawings that would not decode or were empty\n", skipped);
   RETURN_IF_ERROR(MaybeWritePreview(*data));
-  // Every group is meta-train already: clip art only ever trains.
   RETURN_IF_ERROR(SaveDataset(*data, meta, out));
   std::printf("wrote %s: ", out.c_str());
   PrintSummary(*data);
@@ -385,19 +422,10 @@ absl::StatusOr<std::pair<Dataset, Dataset>> TrainAndVal() {
   return std::make_pair(SplitClasses(data, Split::kTrain), SplitClasses(data, Split::kVal));
 }
 
-// The meta-train classes of each --extra_data cache (all classes when it
-// is unsplit), one data set per cache.
+// The meta-train classes of each --extra_data cache.
 absl::StatusOr<std::vector<Dataset>> ExtraTrainSets(absl::string_view command) {
-  std::vector<Dataset> out;
-  for (absl::string_view extra :
-       absl::StrSplit(absl::GetFlag(FLAGS_extra_data), ',', absl::SkipWhitespace())) {
-    ASSIGN_OR_RETURN(Dataset more, LoadDataset(std::string(extra)));
-    out.push_back(more.group_splits.empty() ? std::move(more) : SplitClasses(more, Split::kTrain));
-    std::printf("%s: + %d classes, %lld images from %s\n", std::string(command).c_str(),
-                out.back().num_classes(), static_cast<long long>(out.back().size()),
-                std::string(extra).c_str());
-  }
-  return out;
+  return SplitOfEach(absl::GetFlag(FLAGS_extra_data), Split::kTrain,
+                     absl::StrCat(command, " training"));
 }
 
 absl::Status PretrainCommand(const std::vector<std::string>&) {
@@ -514,7 +542,12 @@ absl::Status MetaTrainCommand(const std::vector<std::string>&) {
   train.push_back(std::move(splits.first));
   ASSIGN_OR_RETURN(std::vector<Dataset> extra, ExtraTrainSets("metatrain"));
   for (Dataset& more : extra) train.push_back(std::move(more));
-  ASSIGN_OR_RETURN(MetaTrainReport r, MetaTrain(train, splits.second, o));
+  std::vector<Dataset> val;
+  val.push_back(std::move(splits.second));
+  ASSIGN_OR_RETURN(std::vector<Dataset> more_val,
+                   SplitOfEach(absl::GetFlag(FLAGS_val_data), Split::kVal, "metatrain meta-val"));
+  for (Dataset& more : more_val) val.push_back(std::move(more));
+  ASSIGN_OR_RETURN(MetaTrainReport r, MetaTrain(train, val, o));
   std::string json = absl::StrFormat(
       "{\n  \"steps_done\": %d, \"train_seconds\": %.1f, \"meta_batch\": %d, \"meta_lr\": %g,\n"
       "  \"inner_lr\": %g, \"inner_steps\": %d, \"first_order\": %s,\n"
@@ -559,9 +592,21 @@ absl::Status EvalCommand(const std::vector<std::string>&) {
     return absl::FailedPreconditionError(absl::StrCat(absl::GetFlag(FLAGS_data), " has no split"));
   }
   Dataset test = SplitClasses(data, Split::kTest);
-  Dataset cross;
+  std::vector<CrossDomain> cross;
   if (!absl::GetFlag(FLAGS_fashion_dir).empty()) {
-    ASSIGN_OR_RETURN(cross, LoadFashionMnist(absl::GetFlag(FLAGS_fashion_dir), /*test_split=*/true));
+    ASSIGN_OR_RETURN(Dataset fashion,
+                     LoadFashionMnist(absl::GetFlag(FLAGS_fashion_dir), /*test_split=*/true));
+    cross.push_back({"fashion-mnist", std::move(fashion)});
+  }
+  const std::string cross_data = absl::GetFlag(FLAGS_cross_data);
+  std::vector<absl::string_view> names = absl::StrSplit(cross_data, ',', absl::SkipWhitespace());
+  ASSIGN_OR_RETURN(std::vector<Dataset> more, SplitOfEach(cross_data, Split::kTest, "eval"));
+  for (size_t i = 0; i < more.size(); ++i) {
+    // "data/clipart.bin:groups" -> "clipart:groups".
+    std::string name(names[i]);
+    name = std::filesystem::path(name.substr(0, name.find(':'))).stem().string() +
+           (name.find(':') == std::string::npos ? "" : name.substr(name.find(':')));
+    cross.push_back({name, std::move(more[i])});
   }
   EvalOptions o;
   o.model_dir = absl::GetFlag(FLAGS_model);
@@ -618,14 +663,17 @@ const std::vector<Command>& Commands() {
        {"root", "out", "max_per_class", "train_fraction", "val_fraction", "split_seed"},
        DataFolders},
       {"data clipart", "[--root /usr/share/openclipart/png] [--out data/clipart.bin]",
-       "Render clip-art exemplar classes (one per PNG, warped copies), for training only.",
+       "Render clip-art exemplar classes (one per PNG, warped copies), split by category.",
        "Each drawing's filled shape becomes a class of --clipart_instances randomly rotated,\n"
        "sheared, scaled and shifted 28x28 renders, object bright on dark like the glyphs.\n"
-       "Grouped by top-level folder, all meta-train: `metatrain --extra_data` draws tasks\n"
-       "from them (make models does), `pretrain --extra_data` adds them as classes.\n"
-       "Needs the openclipart-png package (or any folder of PNGs).",
-       {"root", "out", "clipart_instances", "max_images", "seed", "threads", "force", "preview",
-        "rows", "per_row"},
+       "Grouped by category (the folder --category_depth levels down, e.g. animals/birds),\n"
+       "categories split into meta-train/val/test, each weighing the same. As\n"
+       "data/clipart.bin, `metatrain --extra_data` draws exemplar tasks from its meta-train\n"
+       "split; as data/clipart.bin:groups, category tasks (make models uses both, and\n"
+       "the meta-val categories to choose the meta-learner; `eval --cross_data` scores the\n"
+       "meta-test categories). Needs the openclipart-png package (or any folder of PNGs).",
+       {"root", "out", "clipart_instances", "max_images", "category_depth", "seed", "threads",
+        "train_fraction", "val_fraction", "split_seed", "force", "preview", "rows", "per_row"},
        DataClipart},
       {"data info", "[FILE]", "Print what a data set cache holds and how it is split.", "",
        {"data"}, DataInfo},
@@ -671,21 +719,23 @@ const std::vector<Command>& Commands() {
        "Unrolls --inner_steps adaptation steps per task with the engine's AdaptHead and\n"
        "backpropagates the query loss through them (second order unless --first_order).\n"
        "Tasks come from --data's meta-train split and, in turn, from each --extra_data\n"
-       "cache (a second domain teaches steps that transfer; make models adds clip art).\n"
+       "cache (other domains teach steps that transfer; make models adds clip art).\n"
        "Checkpoints every --checkpoint_seconds and resumes with --resume (the same run\n"
        "only: other data or options start over); keeps the meta-learner best on\n"
-       "meta-val (the untrained one included) as meta_learner.pt.",
-       {"model", "data", "extra_data", "meta_work_dir", "meta_steps", "meta_batch", "meta_lr", "inner_lr",
+       "meta-val (--data's and each --val_data's, 5-way 1-shot and 5-shot, mean\n"
+       "accuracy; the untrained one included) as meta_learner.pt.",
+       {"model", "data", "extra_data", "val_data", "meta_work_dir", "meta_steps", "meta_batch", "meta_lr", "inner_lr",
         "inner_steps", "first_order", "settings", "queries", "seed", "threads", "resume",
         "checkpoint_seconds", "val_every", "val_episodes"},
        MetaTrainCommand},
       {"eval", "[--model DIR] [--data data/glyphs.bin] [--report docs/eval/NAME]",
        "Compare PIXELS, PROTOTYPE, FINETUNE-5/50 and META on meta-test and Fashion-MNIST.",
        "5-way and 20-way, 1-shot and 5-shot on the glyph meta-test split; 5-way on\n"
-       "Fashion-MNIST (cross-domain; --fashion_dir= skips it). Accuracy with 95% CIs,\n"
-       "adaptation time (mean, p95), compute, support loss before and after, peak memory,\n"
-       "and a plot of accuracy against steps.",
-       {"model", "data", "episodes", "queries", "seed", "threads", "finetune_lr",
+       "Fashion-MNIST (cross-domain; --fashion_dir= skips it) and on the meta-test split\n"
+       "of each --cross_data cache. Accuracy with 95% CIs, adaptation time (mean, p95),\n"
+       "compute, support loss before and after, peak memory, and a plot of accuracy\n"
+       "against steps.",
+       {"model", "data", "cross_data", "episodes", "queries", "seed", "threads", "finetune_lr",
         "curve_episodes", "report", "fashion_dir"},
        EvalCommand},
   };

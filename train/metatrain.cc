@@ -39,9 +39,36 @@ struct ValResult {
   double loss = 0;  // Mean query cross-entropy after adaptation.
 };
 
+// The samplers of `data` for `settings`, with as many queries per class (up
+// to `queries`) as leave `ways` classes with enough images: clip art's
+// exemplars have 10 images each, a category may have hundreds or a few.
+// Settings it cannot serve at all are left out.
+absl::StatusOr<std::vector<EpisodeSampler>> Samplers(
+    const Dataset& data, const std::vector<std::pair<int, int>>& settings, int queries,
+    uint64_t seed) {
+  std::vector<int64_t> sizes;
+  for (const auto& images : data.IndicesByClass()) sizes.push_back(images.size());
+  std::sort(sizes.rbegin(), sizes.rend());
+  std::vector<EpisodeSampler> out;
+  for (const auto& [ways, shots] : settings) {
+    if (ways < 1 || static_cast<int>(sizes.size()) < ways) continue;
+    const int64_t q = std::min<int64_t>(sizes[ways - 1] - shots, queries);
+    if (q < 1) continue;
+    ASSIGN_OR_RETURN(EpisodeSampler s,
+                     EpisodeSampler::Create(data, {ways, shots, static_cast<int>(q), seed}));
+    out.push_back(std::move(s));
+  }
+  if (out.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metatrain: a data set of ", data.num_classes(), " classes and ", data.size(),
+        " images has too few classes with enough images for any task setting"));
+  }
+  return out;
+}
+
 // META over `episodes` tasks of `sampler`.
-absl::StatusOr<ValResult> Validate(const at::Tensor& features, const EpisodeSampler& sampler,
-                                int episodes, engine::MetaLearner& meta, int inner_steps) {
+absl::StatusOr<ValResult> ValidateOne(const at::Tensor& features, const EpisodeSampler& sampler,
+                                      int episodes, engine::MetaLearner& meta, int inner_steps) {
   meta->eval();
   double correct = 0, total = 0, loss = 0;
   for (int e = 0; e < episodes; ++e) {
@@ -61,9 +88,27 @@ absl::StatusOr<ValResult> Validate(const at::Tensor& features, const EpisodeSamp
   return ValResult{correct / std::max(total, 1.0), loss / std::max(episodes, 1)};
 }
 
+// META over `episodes` tasks of each sampler: mean accuracy and query loss.
+absl::StatusOr<ValResult> Validate(const std::vector<at::Tensor>& features,
+                                   const std::vector<std::vector<EpisodeSampler>>& samplers,
+                                   int episodes, engine::MetaLearner& meta, int inner_steps) {
+  ValResult sum;
+  int parts = 0;
+  for (size_t d = 0; d < samplers.size(); ++d) {
+    for (const EpisodeSampler& sampler : samplers[d]) {
+      ASSIGN_OR_RETURN(ValResult r, ValidateOne(features[d], sampler, episodes, meta, inner_steps));
+      sum.accuracy += r.accuracy;
+      sum.loss += r.loss;
+      ++parts;
+    }
+  }
+  return ValResult{sum.accuracy / std::max(parts, 1), sum.loss / std::max(parts, 1)};
+}
+
 }  // namespace
 
-absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, const Dataset& val,
+absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train,
+                                          const std::vector<Dataset>& val,
                                           const MetaTrainOptions& options) {
   if (options.model_dir.empty()) return absl::InvalidArgumentError("model: is required");
   if (options.work_dir.empty()) return absl::InvalidArgumentError("work_dir: is required");
@@ -84,26 +129,24 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, con
     std::vector<at::Tensor> train_features;
     std::vector<std::vector<EpisodeSampler>> samplers(train.size());
     for (size_t d = 0; d < train.size(); ++d) {
+      ASSIGN_OR_RETURN(samplers[d],
+                       Samplers(train[d], options.settings, options.queries, options.seed + d));
       ASSIGN_OR_RETURN(at::Tensor f, EmbedDataset(*backbone, train[d]));
       train_features.push_back(std::move(f));
-      // Fewer queries where a set has few images per class (clip art's 10).
-      size_t smallest = SIZE_MAX;
-      for (const auto& images : train[d].IndicesByClass()) smallest = std::min(smallest, images.size());
-      for (const auto& [ways, shots] : options.settings) {
-        const int queries = static_cast<int>(
-            std::clamp<int64_t>(static_cast<int64_t>(smallest) - shots, 1, options.queries));
-        ASSIGN_OR_RETURN(EpisodeSampler s, EpisodeSampler::Create(
-                                               train[d], {ways, shots, queries, options.seed + d}));
-        samplers[d].push_back(std::move(s));
+    }
+    std::vector<at::Tensor> val_features;
+    std::vector<std::vector<EpisodeSampler>> val_samplers;
+    if (options.val_every > 0 && options.val_episodes > 0) {
+      for (size_t d = 0; d < val.size(); ++d) {
+        if (val[d].size() == 0) continue;
+        ASSIGN_OR_RETURN(auto s, Samplers(val[d], {{5, 1}, {5, 5}}, options.queries,
+                                          options.seed + 7 + d));
+        val_samplers.push_back(std::move(s));
+        ASSIGN_OR_RETURN(at::Tensor f, EmbedDataset(*backbone, val[d]));
+        val_features.push_back(std::move(f));
       }
     }
-    at::Tensor val_features;
-    std::optional<EpisodeSampler> val_sampler;
-    if (options.val_every > 0 && options.val_episodes > 0 && val.size() > 0) {
-      ASSIGN_OR_RETURN(val_features, EmbedDataset(*backbone, val));
-      ASSIGN_OR_RETURN(EpisodeSampler s, EpisodeSampler::Create(val, {5, 1, options.queries, options.seed + 7}));
-      val_sampler = std::move(s);
-    }
+    const bool validating = !val_samplers.empty();
 
     engine::MetaLearner meta(options.inner_lr);
     torch::optim::Adam optimizer(meta->parameters(), torch::optim::AdamOptions(options.meta_lr));
@@ -121,6 +164,7 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, con
         options.queries, options.first_order, options.seed);
     for (const auto& [ways, shots] : options.settings) absl::StrAppend(&run_key, " ", ways, "x", shots);
     for (const Dataset& d : train) absl::StrAppend(&run_key, " data ", d.num_classes(), "/", d.size());
+    for (const Dataset& d : val) absl::StrAppend(&run_key, " val ", d.num_classes(), "/", d.size());
     std::optional<torch::serialize::InputArchive> resumed;
     if (options.resume && fs::exists(checkpoint)) {
       resumed.emplace();
@@ -162,8 +206,8 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, con
       return absl::OkStatus();
     };
 
-    if (val_sampler && start == 0) {
-      ASSIGN_OR_RETURN(ValResult untrained, Validate(val_features, *val_sampler,
+    if (validating && start == 0) {
+      ASSIGN_OR_RETURN(ValResult untrained, Validate(val_features, val_samplers,
                                                      options.val_episodes, meta, options.inner_steps));
       report.untrained_val_accuracy = untrained.accuracy;
       report.untrained_val_loss = untrained.loss;
@@ -207,8 +251,8 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, con
       recent_loss = step == start ? value : 0.98 * recent_loss + 0.02 * value;
       recent_acc = step == start ? correct / total : 0.98 * recent_acc + 0.02 * correct / total;
       report.steps_done = step + 1;
-      if (val_sampler && ((step + 1) % options.val_every == 0 || step + 1 == options.steps)) {
-        ASSIGN_OR_RETURN(ValResult checked, Validate(val_features, *val_sampler,
+      if (validating && ((step + 1) % options.val_every == 0 || step + 1 == options.steps)) {
+        ASSIGN_OR_RETURN(ValResult checked, Validate(val_features, val_samplers,
                                                      options.val_episodes, meta, options.inner_steps));
         report.val_accuracy.emplace_back(step + 1, checked.accuracy);
         report.val_loss.emplace_back(step + 1, checked.loss);
@@ -230,8 +274,8 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, con
       }
     }
     save_checkpoint(report.steps_done);
-    if (!val_sampler) RETURN_IF_ERROR(save_result());
-    if (options.progress) progress.Finish(absl::StrFormat("best meta-val 5-way 1-shot %.4f", best));
+    if (!validating) RETURN_IF_ERROR(save_result());
+    if (options.progress) progress.Finish(absl::StrFormat("best meta-val %.4f", best));
     report.train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     return report;

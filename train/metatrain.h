@@ -41,7 +41,8 @@ struct MetaTrainOptions {
   // data and options; `steps` may differ); otherwise start over.
   bool resume = false;
   double checkpoint_seconds = 60;
-  // Meta-val: every this many steps, episodes per check (0 disables).
+  // Meta-val: every this many steps, episodes per check and setting (0
+  // disables). A check scores 5-way 1-shot and 5-shot tasks of each val set.
   int val_every = 500;
   int val_episodes = 200;
   bool progress = true;
@@ -51,8 +52,9 @@ struct MetaTrainReport {
   int64_t steps_done = 0;
   double train_seconds = 0;
   std::vector<float> step_loss;  // Mean query loss after adaptation, per step.
-  // (step, 5-way 1-shot meta-val accuracy) at each check; the saved
-  // meta-learner is the best of them (or the last without checks).
+  // (step, meta-val accuracy: the mean over val sets and their 5-way 1-shot
+  // and 5-shot tasks) at each check; the saved meta-learner is the best of
+  // them (or the last without checks).
   std::vector<std::pair<int64_t, double>> val_accuracy;
   std::vector<std::pair<int64_t, double>> val_loss;  // Mean query loss, same checks.
   double untrained_val_accuracy = 0;
@@ -62,8 +64,11 @@ struct MetaTrainReport {
 
 // Each task draws its classes from one of `train` (the sets taken in turn,
 // so that a small domain is not drowned by a large one); meta-val tasks from
-// `val`.
-absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train, const Dataset& val,
+// each of `val`, which may be empty. A setting a set cannot serve (fewer
+// than `ways` classes with enough images) is left out for that set;
+// INVALID_ARGUMENT when a set can serve none.
+absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train,
+                                          const std::vector<Dataset>& val,
                                           const MetaTrainOptions& options);
 
 }  // namespace adaptd::train

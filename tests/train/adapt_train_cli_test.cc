@@ -181,6 +181,63 @@ TEST(AdaptTrainCliTest, TinyPipelineFromGlyphsToAServableModel) {
   EXPECT_NE(r.output.find("missing.pt does not exist"), std::string::npos) << r.output;
 }
 
+TEST(AdaptTrainCliTest, GroupsAsClassesTrainChooseAndEvaluate) {
+  // FILE:groups names a cache's groups as classes (clip-art categories in
+  // make models; here the scripts of a tiny glyph set, 8 characters each).
+  TempDir dir;
+  const std::string data = dir / "glyphs.bin";
+  Result r = RunTool(absl::StrCat(
+      "data glyphs --out ", data, " --max_scripts 12 --max_classes_per_script 8 ",
+      "--min_classes_per_script 6 --instances 6 --threads 2 --train_fraction 0.2 --val_fraction 0.4"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = RunTool(absl::StrCat("proto-eval --model missing --data ", data, ":groups --split val"));
+  EXPECT_EQ(r.code, 1);  // The data loads (5 val scripts as classes); the model does not.
+  EXPECT_NE(r.output.find("missing"), std::string::npos) << r.output;
+  const std::string work = dir / "work";
+  r = RunTool(absl::StrCat("pretrain --data ", data, " --work_dir ", work,
+                           " --max_steps 2 --batch_size 16 --eval_episodes 0 --threads 1"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string model = dir / "model";
+  r = RunTool(absl::StrCat("export --weights ", work, "/backbone.pt --name tiny --out ", model));
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = RunTool(absl::StrCat("proto-eval --model ", model, " --data ", data,
+                           ":groups --split val --episodes 3 --queries 2 --threads 1"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(":groups (val) | 5-way 5-shot |"), std::string::npos) << r.output;
+
+  // The view's val split (5 scripts) joins meta-val; its train split (2
+  // scripts) is too small for 5-way tasks, and says so.
+  const std::string metatrain = absl::StrCat(
+      "metatrain --model ", model, " --data ", data, " --val_data ", data, ":groups --meta_work_dir ",
+      work, "/meta --meta_steps 2 --meta_batch 2 --settings 5x1 --queries 1 --val_every 1",
+      " --val_episodes 2 --threads 1");
+  r = RunTool(absl::StrCat(metatrain, " --extra_data ", data, ":groups"));
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("metatrain training: + 2 classes"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("too few classes with enough images"), std::string::npos) << r.output;
+  r = RunTool(metatrain);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("metatrain meta-val: + 5 classes"), std::string::npos) << r.output;
+  const std::string meta_model = dir / "meta-model";
+  r = RunTool(absl::StrCat("export --weights ", work, "/backbone.pt --meta_learner ", work,
+                           "/meta/meta_learner.pt --name tiny --out ", meta_model));
+  ASSERT_EQ(r.code, 0) << r.output;
+
+  // eval scores the view's meta-test split as a cross-domain row of its own.
+  const std::string report = dir / "eval";
+  r = RunTool(absl::StrCat("eval --model ", meta_model, " --data ", data, " --cross_data ", data,
+                           ":groups --fashion_dir= --episodes 3 --queries 1 --curve_episodes 0",
+                           " --threads 1 --report ", report));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string table = ReadText(report + ".md");
+  EXPECT_NE(table.find("| glyphs:groups | 5-way 5-shot | META-5 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| glyphs:groups | 5-way 1-shot | PROTOTYPE |"), std::string::npos) << table;
+  r = RunTool(absl::StrCat("eval --model ", meta_model, " --data ", data, " --cross_data ",
+                           dir / "none.bin", ":groups --fashion_dir= --report ", report));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("none.bin"), std::string::npos) << r.output;
+}
+
 TEST(AdaptTrainCliTest, FashionMnistPngsForTheDemo) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
   TempDir dir;

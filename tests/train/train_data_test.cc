@@ -4,6 +4,8 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -195,7 +197,7 @@ void WriteDrawing(const std::string& path, int w, int h) {
   ASSERT_NE(stbi_write_png(path.c_str(), w, h, 4, rgba.data(), w * 4), 0) << path;
 }
 
-TEST(ClipartTest, EachDrawingIsATrainClassOfDistinctDeterministicRenders) {
+TEST(ClipartTest, EachDrawingIsAClassOfDistinctDeterministicRendersSplitByCategory) {
   TempDir dir;
   WriteDrawing(dir / "animals/cat.png", 120, 90);
   WriteDrawing(dir / "animals/more/dog.png", 64, 64);
@@ -214,9 +216,33 @@ TEST(ClipartTest, EachDrawingIsATrainClassOfDistinctDeterministicRenders) {
   EXPECT_EQ(skipped, 2);
   EXPECT_EQ(data->class_names,
             (std::vector<std::string>{"animals/cat.png", "animals/more/dog.png", "tools/saw.png"}));
-  EXPECT_EQ(data->group_names, (std::vector<std::string>{"animals", "tools"}));
-  EXPECT_EQ(data->group_splits, (std::vector<Split>{Split::kTrain, Split::kTrain}));
+  // Categories are folders two levels down (or less where a drawing lies
+  // higher up), and each category goes wholly to one split.
+  EXPECT_EQ(data->group_names, (std::vector<std::string>{"animals", "animals/more", "tools"}));
+  std::vector<Split> splits = data->group_splits;
+  std::sort(splits.begin(), splits.end());
+  EXPECT_EQ(splits, (std::vector<Split>{Split::kTrain, Split::kVal, Split::kTest}));
   EXPECT_EQ(data->size(), 3 * 4);
+  // As category tasks: one class per category, one image per drawing (its
+  // first render), the category's split kept.
+  Dataset categories = GroupsAsClasses(*data);
+  ASSERT_TRUE(categories.Validate().ok());
+  EXPECT_EQ(categories.class_names, data->group_names);
+  EXPECT_EQ(categories.group_splits, data->group_splits);
+  ASSERT_EQ(categories.size(), 3);
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_EQ(std::vector<uint8_t>(categories.image(c), categories.image(c) + kImagePixels),
+              std::vector<uint8_t>(data->image(4 * c), data->image(4 * c) + kImagePixels));
+  }
+  o.category_depth = 1;
+  auto shallow = RenderClipart(o, nullptr, nullptr);
+  ASSERT_TRUE(shallow.ok());
+  EXPECT_EQ(shallow->group_names, (std::vector<std::string>{"animals", "tools"}));
+  EXPECT_EQ(shallow->group_splits, (std::vector<Split>{Split::kTrain, Split::kTrain}))
+      << "fewer than 3 categories: all meta-train";
+  const std::string shallow_fingerprint = ClipartFingerprint(o);
+  o.category_depth = 2;
+  EXPECT_NE(shallow_fingerprint, ClipartFingerprint(o)) << "the depth is part of the cache key";
   for (int64_t i = 0; i < data->size(); ++i) {
     EXPECT_GT(Center(*data, i), 100) << "the shape is bright, image " << i;
     EXPECT_LT(Corner(*data, i), 10) << "the background is dark, image " << i;
@@ -230,6 +256,31 @@ TEST(ClipartTest, EachDrawingIsATrainClassOfDistinctDeterministicRenders) {
   EXPECT_EQ(ClipartFingerprint(o), ClipartFingerprint(o));
   o.root = dir / "nothing";
   EXPECT_EQ(RenderClipart(o, nullptr, nullptr).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(GroupsAsClassesTest, OneClassPerGroupOfEachClassesFirstImage) {
+  Dataset data = MakeSyntheticDataset(/*groups=*/3, /*classes_per_group=*/4, /*instances=*/3);
+  data.group_splits = {Split::kTrain, Split::kVal, Split::kTest};
+  Dataset groups = GroupsAsClasses(data);
+  ASSERT_TRUE(groups.Validate().ok());
+  EXPECT_EQ(groups.class_names, data.group_names);
+  EXPECT_EQ(groups.group_names, data.group_names);
+  EXPECT_EQ(groups.group_splits, data.group_splits);
+  const auto by_class = data.IndicesByClass();
+  const auto by_group = groups.IndicesByClass();
+  ASSERT_EQ(by_group.size(), 3u);
+  for (int g = 0; g < 3; ++g) {
+    ASSERT_EQ(by_group[g].size(), 4u) << "one image per class of the group";
+    for (int k = 0; k < 4; ++k) {
+      const int32_t c = 4 * g + k;
+      ASSERT_EQ(data.class_groups[c], g);
+      EXPECT_EQ(0, std::memcmp(groups.image(by_group[g][k]), data.image(by_class[c][0]),
+                               kImagePixels));
+    }
+  }
+  // The split of the view is the split of the groups: no class leaks.
+  EXPECT_EQ(SplitClasses(groups, Split::kVal).class_names,
+            std::vector<std::string>{data.group_names[1]});
 }
 
 TEST(AppendTest, RenumbersClassesAndGroupsAndKeepsSplitsWhenBothHaveThem) {

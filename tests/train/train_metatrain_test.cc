@@ -70,7 +70,7 @@ class MetaTrainTest : public ::testing::Test {
     options.val_episodes = 40;
     options.threads = 1;
     options.progress = false;
-    auto report = MetaTrain({train}, SyntheticDataset(100, 20, 12), options);
+    auto report = MetaTrain({train}, {SyntheticDataset(100, 20, 12)}, options);
     ASSERT_TRUE(report.ok()) << report.status();
     report_ = new MetaTrainReport(*report);
   }
@@ -112,20 +112,46 @@ TEST_F(MetaTrainTest, ResumesOnlyTheSameRun) {
   options.threads = 1;
   options.progress = false;
   options.resume = true;
-  auto first = MetaTrain({train}, Dataset(), options);
+  auto first = MetaTrain({train}, {}, options);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->step_loss.size(), 3u);
   // The same run for more steps goes on from step 3.
   options.steps = 5;
-  auto more = MetaTrain({train}, Dataset(), options);
+  auto more = MetaTrain({train}, {}, options);
   ASSERT_TRUE(more.ok()) << more.status();
   EXPECT_EQ(more->steps_done, 5);
   EXPECT_EQ(more->step_loss.size(), 2u);
   // Another task domain makes it another run: it starts over.
-  auto other = MetaTrain({train, SyntheticDataset(40, 20, 12)}, Dataset(), options);
+  auto other = MetaTrain({train, SyntheticDataset(40, 20, 12)}, {}, options);
   ASSERT_TRUE(other.ok()) << other.status();
   EXPECT_EQ(other->steps_done, 5);
   EXPECT_EQ(other->step_loss.size(), 5u);
+}
+
+TEST_F(MetaTrainTest, LeavesOutSettingsADomainCannotServe) {
+  MetaTrainOptions options;
+  options.model_dir = *dir_ + "/tiny";
+  options.work_dir = *dir_ + "/settings";
+  options.steps = 2;
+  options.meta_batch = 2;
+  options.inner_steps = 1;
+  options.settings = {{5, 1}, {20, 1}};
+  options.queries = 3;
+  options.val_every = 1;
+  options.val_episodes = 2;
+  options.threads = 1;
+  options.progress = false;
+  // Six classes serve 5-way tasks only; the val set's 5-shot tasks get the
+  // queries its classes have left (8 images: 3).
+  auto ok = MetaTrain({SyntheticDataset(0, 40, 12), SyntheticDataset(40, 6, 12)},
+                      {SyntheticDataset(100, 6, 8)}, options);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->steps_done, 2);
+  EXPECT_EQ(ok->val_accuracy.size(), 2u);
+  // Three classes serve none of them: a clear error, not a crash.
+  auto bad = MetaTrain({SyntheticDataset(0, 40, 12), SyntheticDataset(40, 3, 12)}, {}, options);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("too few classes"), std::string::npos) << bad.status();
 }
 
 TEST_F(MetaTrainTest, ExportedModelServesTheTrainersPredictions) {
