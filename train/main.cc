@@ -85,6 +85,8 @@ ABSL_FLAG(double, lr, 1e-3, "Adam learning rate.");
 ABSL_FLAG(double, weight_decay, 1e-4, "L2 penalty (Adam weight decay).");
 ABSL_FLAG(double, dropout, 0.5, "Dropout on the features, before the classifier.");
 ABSL_FLAG(int, max_shift, 2, "Augmentation: random shifts of up to this many pixels.");
+ABSL_FLAG(double, mixup, 0,
+          "Mixup: blend each batch with itself shuffled, weight ~ Beta(mixup, mixup); 0 is off.");
 ABSL_FLAG(std::string, work_dir, "data/pretrain-conv4", "Checkpoints, the final backbone.pt and report.json go here.");
 ABSL_FLAG(bool, resume, false, "Continue from work_dir/checkpoint.pt after an interrupt.");
 ABSL_FLAG(int64_t, max_steps, 0, "Stop after this many steps in all; 0 to run every epoch.");
@@ -444,6 +446,7 @@ absl::Status PretrainCommand(const std::vector<std::string>&) {
   o.weight_decay = absl::GetFlag(FLAGS_weight_decay);
   o.dropout = absl::GetFlag(FLAGS_dropout);
   o.max_shift = absl::GetFlag(FLAGS_max_shift);
+  o.mixup = absl::GetFlag(FLAGS_mixup);
   o.seed = absl::GetFlag(FLAGS_seed);
   o.threads = absl::GetFlag(FLAGS_threads);
   o.work_dir = absl::GetFlag(FLAGS_work_dir);
@@ -697,7 +700,7 @@ const std::vector<Command>& Commands() {
        "On a machine that is running anything else, set OMP_WAIT_POLICY=PASSIVE or use\n"
        "--threads 1: spinning OpenMP threads made 2-thread training 9x slower on 2 busy cores.",
        {"data", "extra_data", "arch", "epochs", "batch_size", "lr", "weight_decay", "dropout",
-        "max_shift", "seed", "threads", "work_dir", "resume", "max_steps",
+        "max_shift", "mixup", "seed", "threads", "work_dir", "resume", "max_steps",
         "checkpoint_seconds", "eval_episodes"},
        PretrainCommand},
       {"export", "[--weights data/pretrain-conv4/backbone.pt] [--out models/NAME]",
