@@ -7,8 +7,8 @@
 #   meta-training of the meta-learner on tasks from both glyphs and clip art
 #   -> export to $MODELS/glyphs-conv4.
 # Every stage caches or checkpoints under $DATA and resumes after an
-# interrupt. The defaults took 16.5 minutes from nothing on 2 cores with
-# Debian's reference BLAS (~700 images/s in pretraining with passive OpenMP
+# interrupt. The defaults took 12 minutes from nothing on 2 cores with
+# Debian's reference BLAS (~900 images/s in pretraining with passive OpenMP
 # waits); raise them for a better model (PRETRAIN_STEPS, META_STEPS, ...).
 # Fashion-MNIST is never used here.
 set -euo pipefail
@@ -49,17 +49,19 @@ stage "1/5 data sets: glyphs (and clip art)"
 # poor on it, as on any unseen domain. Its meta-train categories give
 # exemplar tasks (data/clipart.bin: tell drawings apart) and category tasks
 # (data/clipart.bin:groups: tell kinds of thing apart, one drawing per
-# image); its meta-val categories join the glyphs' meta-val in choosing the
-# meta-learner kept, a cross-domain check that never touches Fashion-MNIST.
+# image); its meta-val categories join the glyphs' meta-val in choosing
+# FINETUNE's rate and the meta-learner kept, a cross-domain check that never
+# touches Fashion-MNIST.
 # See docs/benchmarks.md. CLIPART=0 leaves clip art out (no openclipart-png
 # needed). CLIPART_PRETRAIN=1 also adds the exemplars to pretraining:
 # measured, that made transfer worse.
 PRETRAIN_EXTRA=()
+VAL_EXTRA=()
 META_EXTRA=()
 if [ "${CLIPART:-1}" = 1 ]; then
   "$T" data clipart --root "$CLIPART_ROOT" --out "$DATA/clipart.bin" --threads "$THREADS"
-  META_EXTRA=(--extra_data "$DATA/clipart.bin,$DATA/clipart.bin:groups"
-              --val_data "$DATA/clipart.bin:groups")
+  VAL_EXTRA=(--val_data "$DATA/clipart.bin:groups")
+  META_EXTRA=(--extra_data "$DATA/clipart.bin,$DATA/clipart.bin:groups")
   if [ "${CLIPART_PRETRAIN:-0}" = 1 ]; then PRETRAIN_EXTRA=(--extra_data "$DATA/clipart.bin"); fi
 fi
 
@@ -69,12 +71,12 @@ stage "2/5 pretrain Conv4 ($PRETRAIN_STEPS steps of 64)"
 "$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --out "$DATA/stage/$NAME" --name "$NAME"
 
 stage "3/5 tune FINETUNE's learning rate on meta-val"
-"$T" tune-finetune --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" --val_episodes 100 \
+"$T" tune-finetune --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" "${VAL_EXTRA[@]}" --val_episodes 100 \
   | tee "$DATA/tune-finetune.md"
 LR=$(awk '/^best:/ {print $2}' "$DATA/tune-finetune.md")
 
 stage "4/5 meta-train the meta-learner ($META_STEPS steps x $META_BATCH tasks, starts as SGD at $LR)"
-"$T" metatrain --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" "${META_EXTRA[@]}" \
+"$T" metatrain --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" "${META_EXTRA[@]}" "${VAL_EXTRA[@]}" \
   --meta_work_dir "$DATA/metatrain" --meta_steps "$META_STEPS" --meta_batch "$META_BATCH" \
   --meta_lr "$META_LR" --inner_lr "$LR" --val_every 50 --val_episodes 200 \
   --threads "$THREADS" --resume

@@ -1,6 +1,9 @@
 #include "train/episodes.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "server/engine/status_macros.h"
 #include "train/random.h"
 
 namespace adaptd::train {
@@ -61,6 +64,29 @@ Episode EpisodeSampler::Sample(int64_t index) const {
     }
   }
   return e;
+}
+
+absl::StatusOr<std::vector<EpisodeSampler>> SamplersFor(
+    const Dataset& data, const std::vector<std::pair<int, int>>& settings, int queries,
+    uint64_t seed) {
+  std::vector<int64_t> sizes;
+  for (const auto& images : data.IndicesByClass()) sizes.push_back(images.size());
+  std::sort(sizes.rbegin(), sizes.rend());
+  std::vector<EpisodeSampler> out;
+  for (const auto& [ways, shots] : settings) {
+    if (ways < 1 || static_cast<int>(sizes.size()) < ways) continue;
+    const int64_t q = std::min<int64_t>(sizes[ways - 1] - shots, queries);
+    if (q < 1) continue;
+    ASSIGN_OR_RETURN(EpisodeSampler s,
+                     EpisodeSampler::Create(data, {ways, shots, static_cast<int>(q), seed}));
+    out.push_back(std::move(s));
+  }
+  if (out.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "episodes: a data set of ", data.num_classes(), " classes and ", data.size(),
+        " images has too few classes with enough images for any task setting"));
+  }
+  return out;
 }
 
 }  // namespace adaptd::train

@@ -15,6 +15,7 @@
 #define ADAPTD_TRAIN_EPISODES_H_
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -55,6 +56,15 @@ class EpisodeSampler {
   std::vector<int32_t> classes_;              // Eligible data set classes.
   std::vector<std::vector<int64_t>> images_;  // Their image indices.
 };
+
+// A sampler for each of `settings` (ways, shots) that `data` can serve, each
+// with as many queries per class (up to `queries`) as leave `ways` classes
+// with enough images: exemplar sets have a few images per class, a category
+// may have hundreds or a handful. Settings it cannot serve are left out;
+// INVALID_ARGUMENT when it can serve none.
+absl::StatusOr<std::vector<EpisodeSampler>> SamplersFor(
+    const Dataset& data, const std::vector<std::pair<int, int>>& settings, int queries,
+    uint64_t seed);
 
 }  // namespace adaptd::train
 

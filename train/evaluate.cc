@@ -202,27 +202,38 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<Cross
 }
 
 absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
-    const Dataset& val, const std::string& model_dir, const std::vector<double>& grid,
-    int episodes, uint64_t seed, double* best) {
+    const std::vector<Dataset>& val, const std::string& model_dir,
+    const std::vector<double>& grid, int episodes, uint64_t seed, double* best) {
   engine::ConfigureTorchThreads(0, 1);
   ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(model_dir, c10::Device(c10::kCPU)));
   return engine::GuardTorch("tune", [&]() -> absl::StatusOr<std::vector<std::pair<double, double>>> {
-    ASSIGN_OR_RETURN(at::Tensor features, EmbedDataset(*backbone, val));
+    std::vector<at::Tensor> features;
+    std::vector<EpisodeSampler> samplers;  // 1-shot and 5-shot of each set.
+    for (const Dataset& set : val) {
+      ASSIGN_OR_RETURN(at::Tensor f, EmbedDataset(*backbone, set));
+      ASSIGN_OR_RETURN(std::vector<EpisodeSampler> s, SamplersFor(set, {{5, 1}, {5, 5}}, 15, seed));
+      for (EpisodeSampler& sampler : s) {
+        samplers.push_back(std::move(sampler));
+        features.push_back(f);
+      }
+    }
     std::vector<std::pair<double, double>> results;
     double best_accuracy = -1;
     for (double lr : grid) {
-      std::vector<double> acc;
-      for (int shots : {1, 5}) {
-        ASSIGN_OR_RETURN(EpisodeSampler sampler, EpisodeSampler::Create(val, {5, shots, 15, seed}));
+      double sum = 0;
+      for (size_t k = 0; k < samplers.size(); ++k) {
+        std::vector<double> acc;
         for (int e = 0; e < episodes; ++e) {
-          EpisodeTensors task = GatherEpisode(features, sampler.Sample(e));
+          EpisodeTensors task = GatherEpisode(features[k], samplers[k].Sample(e));
           ASSIGN_OR_RETURN(Sample s, RunTask(task, engine::Method::kFinetune, 5, lr, nullptr));
           acc.push_back(s.accuracy);
         }
+        sum += Mean(acc);
       }
-      results.emplace_back(lr, Mean(acc));
-      if (Mean(acc) > best_accuracy) {
-        best_accuracy = Mean(acc);
+      const double accuracy = sum / std::max<size_t>(samplers.size(), 1);
+      results.emplace_back(lr, accuracy);
+      if (accuracy > best_accuracy || (accuracy == best_accuracy && lr < *best)) {
+        best_accuracy = accuracy;
         *best = lr;
       }
     }

@@ -78,11 +78,12 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<Cross
                                     const EvalOptions& options);
 
 // Picks FINETUNE's learning rate on meta-val: the best 5-step accuracy over
-// 5-way 1-shot and 5-shot episodes, among `grid`. Returns (lr, accuracy)
-// pairs in grid order and sets *best.
+// 5-way 1-shot and 5-shot episodes of each of `val` (the mean over sets),
+// among `grid`; the smallest rate wins a tie. Returns (lr, accuracy) pairs
+// in grid order and sets *best.
 absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
-    const Dataset& val, const std::string& model_dir, const std::vector<double>& grid,
-    int episodes, uint64_t seed, double* best);
+    const std::vector<Dataset>& val, const std::string& model_dir,
+    const std::vector<double>& grid, int episodes, uint64_t seed, double* best);
 
 // Writes the report as JSON, a Markdown table and a PNG plot of the curve.
 absl::Status WriteEvalReport(const EvalReport& report, const std::string& json_path,

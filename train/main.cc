@@ -40,8 +40,9 @@ ABSL_FLAG(std::string, extra_data, "",
           "join training, e.g. data/clipart.bin: pretrain adds them to its classifier, "
           "metatrain draws tasks from each cache in turn.");
 ABSL_FLAG(std::string, val_data, "",
-          "metatrain: more caches, comma-separated, whose meta-val splits join --data's in "
-          "choosing the meta-learner kept, e.g. data/clipart.bin:groups.");
+          "metatrain, tune-finetune: more caches, comma-separated, whose meta-val splits join "
+          "--data's in choosing the meta-learner kept or FINETUNE's rate, e.g. "
+          "data/clipart.bin:groups.");
 ABSL_FLAG(std::string, cross_data, "",
           "eval: more cross-domain caches, comma-separated, evaluated 5-way on their meta-test "
           "splits beside Fashion-MNIST, e.g. data/clipart.bin:groups.");
@@ -85,8 +86,6 @@ ABSL_FLAG(double, lr, 1e-3, "Adam learning rate.");
 ABSL_FLAG(double, weight_decay, 1e-4, "L2 penalty (Adam weight decay).");
 ABSL_FLAG(double, dropout, 0.5, "Dropout on the features, before the classifier.");
 ABSL_FLAG(int, max_shift, 2, "Augmentation: random shifts of up to this many pixels.");
-ABSL_FLAG(double, mixup, 0,
-          "Mixup: blend each batch with itself shuffled, weight ~ Beta(mixup, mixup); 0 is off.");
 ABSL_FLAG(std::string, work_dir, "data/pretrain-conv4", "Checkpoints, the final backbone.pt and report.json go here.");
 ABSL_FLAG(bool, resume, false, "Continue from work_dir/checkpoint.pt after an interrupt.");
 ABSL_FLAG(int64_t, max_steps, 0, "Stop after this many steps in all; 0 to run every epoch.");
@@ -446,7 +445,6 @@ absl::Status PretrainCommand(const std::vector<std::string>&) {
   o.weight_decay = absl::GetFlag(FLAGS_weight_decay);
   o.dropout = absl::GetFlag(FLAGS_dropout);
   o.max_shift = absl::GetFlag(FLAGS_max_shift);
-  o.mixup = absl::GetFlag(FLAGS_mixup);
   o.seed = absl::GetFlag(FLAGS_seed);
   o.threads = absl::GetFlag(FLAGS_threads);
   o.work_dir = absl::GetFlag(FLAGS_work_dir);
@@ -579,11 +577,16 @@ absl::Status TuneFinetuneCommand(const std::vector<std::string>&) {
     }
     grid.push_back(lr);
   }
+  std::vector<Dataset> val;
+  val.push_back(std::move(splits.second));
+  ASSIGN_OR_RETURN(std::vector<Dataset> more_val,
+                   SplitOfEach(absl::GetFlag(FLAGS_val_data), Split::kVal, "tune-finetune meta-val"));
+  for (Dataset& more : more_val) val.push_back(std::move(more));
   double best = 0;
   ASSIGN_OR_RETURN(auto results,
-                   TuneFinetuneLr(splits.second, absl::GetFlag(FLAGS_model), grid,
+                   TuneFinetuneLr(val, absl::GetFlag(FLAGS_model), grid,
                                   absl::GetFlag(FLAGS_val_episodes), absl::GetFlag(FLAGS_seed), &best));
-  std::printf("| FINETUNE lr | meta-val 5-way 1+5-shot accuracy, 5 steps |\n|---|---|\n");
+  std::printf("| FINETUNE lr | meta-val 5-way 1+5-shot accuracy, 5 steps (mean over sets) |\n|---|---|\n");
   for (const auto& [lr, acc] : results) std::printf("| %g | %.2f%% |\n", lr, 100 * acc);
   std::printf("best: %g\n", best);
   return absl::OkStatus();
@@ -602,14 +605,15 @@ absl::Status EvalCommand(const std::vector<std::string>&) {
     cross.push_back({"fashion-mnist", std::move(fashion)});
   }
   const std::string cross_data = absl::GetFlag(FLAGS_cross_data);
-  std::vector<absl::string_view> names = absl::StrSplit(cross_data, ',', absl::SkipWhitespace());
+  std::vector<std::string> specs = absl::StrSplit(cross_data, ',', absl::SkipWhitespace());
   ASSIGN_OR_RETURN(std::vector<Dataset> more, SplitOfEach(cross_data, Split::kTest, "eval"));
   for (size_t i = 0; i < more.size(); ++i) {
-    // "data/clipart.bin:groups" -> "clipart:groups".
-    std::string name(names[i]);
-    name = std::filesystem::path(name.substr(0, name.find(':'))).stem().string() +
-           (name.find(':') == std::string::npos ? "" : name.substr(name.find(':')));
-    cross.push_back({name, std::move(more[i])});
+    // Rows are named by the file's stem and the view: "data/clipart.bin:groups"
+    // -> "clipart:groups".
+    const size_t colon = std::min(specs[i].find(':'), specs[i].size());
+    cross.push_back({std::filesystem::path(specs[i].substr(0, colon)).stem().string() +
+                         specs[i].substr(colon),
+                     std::move(more[i])});
   }
   EvalOptions o;
   o.model_dir = absl::GetFlag(FLAGS_model);
@@ -700,7 +704,7 @@ const std::vector<Command>& Commands() {
        "On a machine that is running anything else, set OMP_WAIT_POLICY=PASSIVE or use\n"
        "--threads 1: spinning OpenMP threads made 2-thread training 9x slower on 2 busy cores.",
        {"data", "extra_data", "arch", "epochs", "batch_size", "lr", "weight_decay", "dropout",
-        "max_shift", "mixup", "seed", "threads", "work_dir", "resume", "max_steps",
+        "max_shift", "seed", "threads", "work_dir", "resume", "max_steps",
         "checkpoint_seconds", "eval_episodes"},
        PretrainCommand},
       {"export", "[--weights data/pretrain-conv4/backbone.pt] [--out models/NAME]",
@@ -715,8 +719,10 @@ const std::vector<Command>& Commands() {
        ProtoEval},
       {"tune-finetune", "[--model DIR] [--data data/glyphs.bin] [--lr_grid 0.003,...,1]",
        "Pick FINETUNE's learning rate on meta-val (never on meta-test).",
-       "Scores 5-step FINETUNE on 5-way 1-shot and 5-shot meta-val episodes for each rate.",
-       {"model", "data", "lr_grid", "val_episodes", "seed", "threads"}, TuneFinetuneCommand},
+       "Scores 5-step FINETUNE on 5-way 1-shot and 5-shot meta-val episodes of --data and\n"
+       "of each --val_data for each rate; the best mean wins (the smallest rate on a tie).",
+       {"model", "data", "val_data", "lr_grid", "val_episodes", "seed", "threads"},
+       TuneFinetuneCommand},
       {"metatrain", "--model DIR [--data data/glyphs.bin] [--meta_work_dir data/metatrain]",
        "Episodic meta-training of the meta-learner on a frozen backbone.",
        "Unrolls --inner_steps adaptation steps per task with the engine's AdaptHead and\n"

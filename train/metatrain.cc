@@ -39,33 +39,6 @@ struct ValResult {
   double loss = 0;  // Mean query cross-entropy after adaptation.
 };
 
-// The samplers of `data` for `settings`, with as many queries per class (up
-// to `queries`) as leave `ways` classes with enough images: clip art's
-// exemplars have 10 images each, a category may have hundreds or a few.
-// Settings it cannot serve at all are left out.
-absl::StatusOr<std::vector<EpisodeSampler>> Samplers(
-    const Dataset& data, const std::vector<std::pair<int, int>>& settings, int queries,
-    uint64_t seed) {
-  std::vector<int64_t> sizes;
-  for (const auto& images : data.IndicesByClass()) sizes.push_back(images.size());
-  std::sort(sizes.rbegin(), sizes.rend());
-  std::vector<EpisodeSampler> out;
-  for (const auto& [ways, shots] : settings) {
-    if (ways < 1 || static_cast<int>(sizes.size()) < ways) continue;
-    const int64_t q = std::min<int64_t>(sizes[ways - 1] - shots, queries);
-    if (q < 1) continue;
-    ASSIGN_OR_RETURN(EpisodeSampler s,
-                     EpisodeSampler::Create(data, {ways, shots, static_cast<int>(q), seed}));
-    out.push_back(std::move(s));
-  }
-  if (out.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "metatrain: a data set of ", data.num_classes(), " classes and ", data.size(),
-        " images has too few classes with enough images for any task setting"));
-  }
-  return out;
-}
-
 // META over `episodes` tasks of `sampler`.
 absl::StatusOr<ValResult> ValidateOne(const at::Tensor& features, const EpisodeSampler& sampler,
                                       int episodes, engine::MetaLearner& meta, int inner_steps) {
@@ -130,7 +103,7 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train,
     std::vector<std::vector<EpisodeSampler>> samplers(train.size());
     for (size_t d = 0; d < train.size(); ++d) {
       ASSIGN_OR_RETURN(samplers[d],
-                       Samplers(train[d], options.settings, options.queries, options.seed + d));
+                       SamplersFor(train[d], options.settings, options.queries, options.seed + d));
       ASSIGN_OR_RETURN(at::Tensor f, EmbedDataset(*backbone, train[d]));
       train_features.push_back(std::move(f));
     }
@@ -139,7 +112,7 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train,
     if (options.val_every > 0 && options.val_episodes > 0) {
       for (size_t d = 0; d < val.size(); ++d) {
         if (val[d].size() == 0) continue;
-        ASSIGN_OR_RETURN(auto s, Samplers(val[d], {{5, 1}, {5, 5}}, options.queries,
+        ASSIGN_OR_RETURN(auto s, SamplersFor(val[d], {{5, 1}, {5, 5}}, options.queries,
                                           options.seed + 7 + d));
         val_samplers.push_back(std::move(s));
         ASSIGN_OR_RETURN(at::Tensor f, EmbedDataset(*backbone, val[d]));

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <random>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -115,10 +114,8 @@ std::vector<double> FromTensor(const Tensor& t) {
 }
 
 std::string RunKey(const PretrainOptions& o, const Dataset& train) {
-  // Mixup only when on, so that earlier runs' checkpoints keep their key.
-  return absl::StrFormat("arch=%s classes=%d images=%d seed=%d batch=%d%s", o.arch,
-                         train.num_classes(), train.size(), o.seed, o.batch_size,
-                         o.mixup > 0 ? absl::StrFormat(" mixup=%g", o.mixup) : "");
+  return absl::StrFormat("arch=%s classes=%d images=%d seed=%d batch=%d", o.arch,
+                         train.num_classes(), train.size(), o.seed, o.batch_size);
 }
 
 absl::Status SaveCheckpoint(const std::string& path, Classifier& model,
@@ -252,13 +249,13 @@ std::string ReportJson(const PretrainOptions& o, const PretrainReport& r, const 
   return absl::StrFormat(
       "{\n  \"arch\": \"%s\", \"classes\": %d, \"images\": %d,\n"
       "  \"epochs\": %d, \"batch_size\": %d, \"lr\": %g, \"weight_decay\": %g, \"dropout\": %g,\n"
-      "  \"max_shift\": %d, \"mixup\": %g, \"seed\": %d,\n"
+      "  \"max_shift\": %d, \"seed\": %d,\n"
       "  \"epochs_done\": %d, \"steps_done\": %d,\n"
       "  \"epoch_loss\": [%s],\n  \"epoch_accuracy\": [%s],\n"
       "  \"train_seconds\": %.1f, \"train_cpu_seconds\": %.1f, \"images_per_second\": %.1f,\n"
       "  \"meta_val_prototype\": [%s]\n}\n",
       o.arch, train.num_classes(), train.size(), o.epochs, o.batch_size, o.lr, o.weight_decay,
-      o.dropout, o.max_shift, o.mixup, o.seed, r.epochs_done, r.steps_done, nums(r.epoch_loss),
+      o.dropout, o.max_shift, o.seed, r.epochs_done, r.steps_done, nums(r.epoch_loss),
       nums(r.epoch_accuracy), r.train_seconds, r.train_cpu_seconds, r.images_per_second, absl::StrJoin(val, ", "));
 }
 
@@ -298,10 +295,6 @@ absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
   if (!(o.lr > 0)) return absl::InvalidArgumentError("lr: must be positive");
   if (o.weight_decay < 0) return absl::InvalidArgumentError("weight_decay: must not be negative");
   if (o.dropout < 0 || o.dropout >= 1) return absl::InvalidArgumentError("dropout: must be in [0,1)");
-  if (!(o.mixup >= 0)) return absl::InvalidArgumentError("mixup: must be 0 (off) or positive");
-  if (o.mixup > 0 && o.batch_size < 2) {
-    return absl::InvalidArgumentError("mixup: needs batch_size of at least 2");
-  }
   if (o.max_shift < 0 || o.max_shift >= kImageSide) {
     return absl::InvalidArgumentError("max_shift: must be in [0,27]");
   }
@@ -381,23 +374,8 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
         std::vector<int64_t> y(options.batch_size);
         for (int i = 0; i < options.batch_size; ++i) y[i] = train.labels[batch[i]];
         Tensor target = torch::tensor(y, torch::kInt64);
-        double lambda = 1;
-        int64_t roll = 0;
-        if (options.mixup > 0) {
-          std::mt19937_64 gen(rng.Next());
-          std::gamma_distribution<double> gamma(options.mixup, 1.0);
-          const double g1 = gamma(gen), g2 = gamma(gen);
-          lambda = g1 + g2 > 0 ? g1 / (g1 + g2) : 1;
-          lambda = std::max(lambda, 1 - lambda);
-          roll = 1 + static_cast<int64_t>(rng.Below(options.batch_size - 1));
-          x = lambda * x + (1 - lambda) * x.roll(roll, 0);
-        }
         Tensor logits = model->forward(x);
         Tensor loss = torch::nn::functional::cross_entropy(logits, target);
-        if (roll > 0) {
-          loss = lambda * loss + (1 - lambda) * torch::nn::functional::cross_entropy(
-                                                    logits, target.roll(roll, 0));
-        }
         optimizer.zero_grad();
         loss.backward();
         optimizer.step();

@@ -31,11 +31,6 @@ struct PretrainOptions {
   double dropout = 0.5;        // On the features, before the classifier.
   // Augmentation: each image is shifted by up to this many pixels.
   int max_shift = 2;
-  // Mixup (Zhang et al. 2018): when positive, each batch is blended with
-  // itself rolled by a random offset, weight lambda ~ Beta(mixup, mixup)
-  // (the larger of lambda and 1 - lambda), and the loss is blended alike.
-  // 0 turns it off.
-  double mixup = 0;
   uint64_t seed = 1;
   // LibTorch intra-op threads; 0 for one per core.
   int threads = 0;

@@ -137,7 +137,7 @@ TEST(AdaptTrainCliTest, TinyPipelineFromGlyphsToAServableModel) {
                            " --meta_work_dir ", work, "/meta --meta_steps 3 --meta_batch 2",
                            " --settings 5x1 --queries 1 --val_every 0 --threads 1"));
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("metatrain: + "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("metatrain training: + "), std::string::npos) << r.output;
   const std::string meta_model = dir / "models/tiny-meta";
   r = RunTool(absl::StrCat("export --weights ", work, "/backbone.pt --meta_learner ", work,
                            "/meta/meta_learner.pt --name tiny --out ", meta_model));
@@ -204,6 +204,28 @@ TEST(AdaptTrainCliTest, GroupsAsClassesTrainChooseAndEvaluate) {
                            ":groups --split val --episodes 3 --queries 2 --threads 1"));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find(":groups (val) | 5-way 5-shot |"), std::string::npos) << r.output;
+
+  // FINETUNE's rate is chosen on both meta-vals: the best mean, printed.
+  r = RunTool(absl::StrCat("tune-finetune --model ", model, " --data ", data, " --val_data ", data,
+                           ":groups --lr_grid 0.003,0.1,1,10 --val_episodes 4 --threads 1"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("tune-finetune meta-val: + 5 classes"), std::string::npos) << r.output;
+  double best_lr = 0, best_accuracy = -1, chosen = -1;
+  int rows = 0;
+  for (absl::string_view line : absl::StrSplit(r.output, '\n')) {
+    double lr = 0, accuracy = 0;
+    if (std::sscanf(std::string(line).c_str(), "| %lf | %lf%% |", &lr, &accuracy) == 2) {
+      ++rows;
+      if (accuracy > best_accuracy) best_accuracy = accuracy, best_lr = lr;
+    }
+    if (absl::StartsWith(line, "best: ")) chosen = std::stod(std::string(line.substr(6)));
+  }
+  EXPECT_EQ(rows, 4) << r.output;
+  EXPECT_EQ(chosen, best_lr) << r.output;
+  r = RunTool(absl::StrCat("tune-finetune --model ", model, " --data ", data, " --lr_grid 0.1,x"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("--lr_grid: \"x\" is not a positive number"), std::string::npos)
+      << r.output;
 
   // The view's val split (5 scripts) joins meta-val; its train split (2
   // scripts) is too small for 5-way tasks, and says so.

@@ -90,36 +90,6 @@ TEST(PretrainTest, ResumingAfterAnInterruptGivesTheSameWeights) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-TEST(PretrainTest, MixupTrainsReproduciblyAndIsItsOwnRun) {
-  TempDir plain, mixed, again;
-  const Dataset train = MakeSyntheticDataset(2, 4, 16);
-  PretrainOptions o = TinyOptions(plain.path());
-  o.epochs = 3;
-  ASSERT_TRUE(Pretrain(train, Dataset(), o).ok());
-  PretrainOptions m = TinyOptions(mixed.path());
-  m.epochs = 3;
-  m.mixup = 0.4;
-  auto first = Pretrain(train, Dataset(), m);
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_LT(first->epoch_loss.back(), first->epoch_loss.front()) << "it still learns";
-  m.work_dir = again.path();
-  ASSERT_TRUE(Pretrain(train, Dataset(), m).ok());
-  const at::Tensor x = torch::randn({5, 1, kImageSide, kImageSide});
-  EXPECT_TRUE(torch::equal(Features(mixed / "backbone.pt", x), Features(again / "backbone.pt", x)))
-      << "same seed, same mixup: the same weights";
-  EXPECT_FALSE(torch::allclose(Features(plain / "backbone.pt", x), Features(mixed / "backbone.pt", x)))
-      << "mixup changed nothing";
-  // A checkpoint without mixup does not resume a run with it.
-  PretrainOptions resume = TinyOptions(plain.path());
-  resume.epochs = 4;
-  resume.mixup = 0.4;
-  resume.resume = true;
-  EXPECT_EQ(Pretrain(train, Dataset(), resume).status().code(),
-            absl::StatusCode::kFailedPrecondition);
-  m.mixup = -1;
-  EXPECT_EQ(Pretrain(train, Dataset(), m).status().code(), absl::StatusCode::kInvalidArgument);
-}
-
 TEST(PretrainTest, AnInterruptSavesACheckpointToResumeFrom) {
   TempDir straight, interrupted;
   const Dataset train = MakeSyntheticDataset(2, 3, 12);
