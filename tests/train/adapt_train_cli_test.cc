@@ -210,18 +210,19 @@ TEST(AdaptTrainCliTest, GroupsAsClassesTrainChooseAndEvaluate) {
                            ":groups --lr_grid 0.003,0.1,1,10 --val_episodes 4 --threads 1"));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("tune-finetune meta-val: + 5 classes"), std::string::npos) << r.output;
-  double best_lr = 0, best_accuracy = -1, chosen = -1;
-  int rows = 0;
+  std::map<double, double> accuracy_at;  // lr -> printed accuracy.
+  double best_accuracy = -1, chosen = -1;
   for (absl::string_view line : absl::StrSplit(r.output, '\n')) {
     double lr = 0, accuracy = 0;
     if (std::sscanf(std::string(line).c_str(), "| %lf | %lf%% |", &lr, &accuracy) == 2) {
-      ++rows;
-      if (accuracy > best_accuracy) best_accuracy = accuracy, best_lr = lr;
+      accuracy_at[lr] = accuracy;
+      best_accuracy = std::max(best_accuracy, accuracy);
     }
     if (absl::StartsWith(line, "best: ")) chosen = std::stod(std::string(line.substr(6)));
   }
-  EXPECT_EQ(rows, 4) << r.output;
-  EXPECT_EQ(chosen, best_lr) << r.output;
+  EXPECT_EQ(accuracy_at.size(), 4u) << r.output;
+  ASSERT_EQ(accuracy_at.count(chosen), 1u) << r.output;
+  EXPECT_EQ(accuracy_at[chosen], best_accuracy) << "not the best rate: " << r.output;
   r = RunTool(absl::StrCat("tune-finetune --model ", model, " --data ", data, " --lr_grid 0.1,x"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("--lr_grid: \"x\" is not a positive number"), std::string::npos)
