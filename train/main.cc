@@ -197,14 +197,12 @@ absl::StatusOr<std::vector<int>> IntList(const std::string& flag, const std::str
   return out;
 }
 
-// A cache, or with ":groups" after it, its groups as classes.
-absl::StatusOr<Dataset> LoadDataSpec(absl::string_view spec) {
-  constexpr absl::string_view kGroups = ":groups";
-  if (absl::ConsumeSuffix(&spec, kGroups)) {
-    ASSIGN_OR_RETURN(Dataset data, LoadDataset(std::string(spec)));
-    return GroupsAsClasses(data);
-  }
-  return LoadDataset(std::string(spec));
+// A cache, or with ":groups" after it, its groups as classes. `meta` (may
+// be null) gets the cache's provenance text.
+absl::StatusOr<Dataset> LoadDataSpec(absl::string_view spec, std::string* meta = nullptr) {
+  const bool groups = absl::ConsumeSuffix(&spec, ":groups");
+  ASSIGN_OR_RETURN(Dataset data, LoadDataset(std::string(spec), meta));
+  return groups ? GroupsAsClasses(data) : data;
 }
 
 // One split of each cache in a comma-separated list (all of a cache when it
@@ -369,7 +367,7 @@ absl::Status DataClipart(const std::vector<std::string>&) {
 absl::Status DataInfo(const std::vector<std::string>& args) {
   const std::string path = args.empty() ? absl::GetFlag(FLAGS_data) : args[0];
   std::string meta;
-  ASSIGN_OR_RETURN(Dataset data, LoadDataset(path, &meta));
+  ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(path, &meta));
   std::printf("%s\n  %s\n", path.c_str(), meta.c_str());
   PrintSummary(data);
   return absl::OkStatus();
@@ -377,7 +375,7 @@ absl::Status DataInfo(const std::vector<std::string>& args) {
 
 absl::Status DataPreview(const std::vector<std::string>& args) {
   const std::string path = args.empty() ? absl::GetFlag(FLAGS_data) : args[0];
-  ASSIGN_OR_RETURN(Dataset data, LoadDataset(path));
+  ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(path));
   const std::string out = OutOr("data/preview.png");
   std::vector<int32_t> candidates;
   const std::string groups = absl::GetFlag(FLAGS_groups);
@@ -415,7 +413,7 @@ absl::Status FashionMnistPng(const std::vector<std::string>&) {
 
 // --data's meta-train and meta-val classes.
 absl::StatusOr<std::pair<Dataset, Dataset>> TrainAndVal() {
-  ASSIGN_OR_RETURN(Dataset data, LoadDataset(absl::GetFlag(FLAGS_data)));
+  ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(absl::GetFlag(FLAGS_data)));
   if (data.group_splits.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat(absl::GetFlag(FLAGS_data), " has no train/val/test split"));
@@ -593,7 +591,7 @@ absl::Status TuneFinetuneCommand(const std::vector<std::string>&) {
 }
 
 absl::Status EvalCommand(const std::vector<std::string>&) {
-  ASSIGN_OR_RETURN(Dataset data, LoadDataset(absl::GetFlag(FLAGS_data)));
+  ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(absl::GetFlag(FLAGS_data)));
   if (data.group_splits.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(absl::GetFlag(FLAGS_data), " has no split"));
   }

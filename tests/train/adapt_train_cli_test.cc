@@ -190,6 +190,11 @@ TEST(AdaptTrainCliTest, GroupsAsClassesTrainChooseAndEvaluate) {
       "data glyphs --out ", data, " --max_scripts 12 --max_classes_per_script 8 ",
       "--min_classes_per_script 6 --instances 6 --threads 2 --train_fraction 0.2 --val_fraction 0.4"));
   ASSERT_EQ(r.code, 0) << r.output;
+  // Every command that names a cache takes the view: 12 scripts of 8
+  // characters become 12 classes of 8 images.
+  r = RunTool(absl::StrCat("data info ", data, ":groups"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("96 images, 12 classes, 12 groups"), std::string::npos) << r.output;
   r = RunTool(absl::StrCat("proto-eval --model missing --data ", data, ":groups --split val"));
   EXPECT_EQ(r.code, 1);  // The data loads (5 val scripts as classes); the model does not.
   EXPECT_NE(r.output.find("missing"), std::string::npos) << r.output;
