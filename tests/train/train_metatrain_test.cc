@@ -80,6 +80,19 @@ class MetaTrainTest : public ::testing::Test {
     delete report_;
   }
 
+  // A short single-threaded run on the tiny model, quiet, into work_dir.
+  static MetaTrainOptions QuickOptions(const std::string& work) {
+    MetaTrainOptions options;
+    options.model_dir = *dir_ + "/tiny";
+    options.work_dir = *dir_ + "/" + work;
+    options.meta_batch = 2;
+    options.settings = {{5, 1}};
+    options.queries = 3;
+    options.threads = 1;
+    options.progress = false;
+    return options;
+  }
+
   static std::string* dir_;
   static MetaTrainReport* report_;
 };
@@ -100,17 +113,10 @@ TEST_F(MetaTrainTest, BeatsItsUntrainedStateOnHeldOutTasks) {
 
 TEST_F(MetaTrainTest, ResumesOnlyTheSameRun) {
   const Dataset train = SyntheticDataset(0, 40, 12);
-  MetaTrainOptions options;
-  options.model_dir = *dir_ + "/tiny";
-  options.work_dir = *dir_ + "/resume";
+  MetaTrainOptions options = QuickOptions("resume");
   options.steps = 3;
-  options.meta_batch = 2;
   options.inner_steps = 2;
-  options.settings = {{5, 1}};
-  options.queries = 3;
   options.val_every = 0;
-  options.threads = 1;
-  options.progress = false;
   options.resume = true;
   auto first = MetaTrain({train}, {}, options);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -129,18 +135,12 @@ TEST_F(MetaTrainTest, ResumesOnlyTheSameRun) {
 }
 
 TEST_F(MetaTrainTest, LeavesOutSettingsADomainCannotServe) {
-  MetaTrainOptions options;
-  options.model_dir = *dir_ + "/tiny";
-  options.work_dir = *dir_ + "/settings";
+  MetaTrainOptions options = QuickOptions("settings");
   options.steps = 2;
-  options.meta_batch = 2;
   options.inner_steps = 1;
   options.settings = {{5, 1}, {20, 1}};
-  options.queries = 3;
   options.val_every = 1;
   options.val_episodes = 2;
-  options.threads = 1;
-  options.progress = false;
   // Six classes serve 5-way tasks only; the val set's 5-shot tasks get the
   // queries its classes have left (8 images: 3).
   auto ok = MetaTrain({SyntheticDataset(0, 40, 12), SyntheticDataset(40, 6, 12)},
