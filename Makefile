@@ -7,12 +7,12 @@ JOBS ?= $(shell nproc)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 # Debian 12 packages: build tools, the stack, data and test tools.
-# Not OpenBLAS: it would speed LibTorch's convolutions up ~6x, but loaded into
-# adaptd it stops prometheus-cpp's HTTP exposer from starting, and its pthread
-# build crashes under LibTorch's OpenMP threads (docs/benchmarks.md).
+# OpenBLAS's serial build, which the binaries link in place of the reference
+# BLAS (CMakeLists.txt): not its threaded builds, whose static TLS leaves
+# civetweb's threads no stack, so /metrics cannot start (docs/benchmarks.md).
 PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
-  libtorch-dev prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev \
+  libtorch-dev libopenblas0-serial prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev \
   libstb-dev libfreetype-dev zlib1g-dev fonts-noto-core dataset-fashion-mnist \
   prometheus redis-server libhiredis-dev python3-yaml openssl curl clang-14 libclang-rt-14-dev
 

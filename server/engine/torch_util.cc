@@ -1,10 +1,12 @@
 #include "server/engine/torch_util.h"
 
+#include <dlfcn.h>
 #include <time.h>
 
 #include <mutex>
 #include <thread>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
@@ -59,6 +61,49 @@ void ConfigureTorchThreads(int intra_op, int inter_op) {
       // Already started by an earlier parallel call; keep what it has.
     }
   });
+}
+
+std::string LinkedBlas() {
+  // Looked up at run time: the build links OpenBLAS when it finds it, and
+  // LD_LIBRARY_PATH or the system's alternatives may still swap it out.
+  using Config = char* (*)();
+  auto config = reinterpret_cast<Config>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  return config != nullptr ? std::string(config()) : "reference BLAS";
+}
+
+absl::StatusOr<CpuConvolution> ParseCpuConvolution(const std::string& spec,
+                                                   absl::string_view field) {
+  if (spec == "auto") return CpuConvolution::kAuto;
+  if (spec == "onednn") return CpuConvolution::kOneDnn;
+  if (spec == "native") return CpuConvolution::kNative;
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": \"", spec, "\" is not auto, onednn or native"));
+}
+
+CpuConvolution ApplyCpuConvolution(CpuConvolution choice,
+                                   const std::function<double(bool onednn)>& seconds) {
+  auto& context = at::globalContext();
+  if (choice == CpuConvolution::kAuto) {
+    context.setUserEnabledMkldnn(true);
+    const double onednn = seconds(true);
+    context.setUserEnabledMkldnn(false);
+    const double native = seconds(false);
+    choice = native < onednn ? CpuConvolution::kNative : CpuConvolution::kOneDnn;
+  }
+  context.setUserEnabledMkldnn(choice == CpuConvolution::kOneDnn);
+  return choice;
+}
+
+const char* CpuConvolutionName(CpuConvolution choice) {
+  switch (choice) {
+    case CpuConvolution::kAuto:
+      return "auto";
+    case CpuConvolution::kOneDnn:
+      return "onednn";
+    case CpuConvolution::kNative:
+      return "native";
+  }
+  return "auto";
 }
 
 ScopedIntraOpThreads::ScopedIntraOpThreads(int threads) {

@@ -4,6 +4,7 @@
 #define ADAPTD_SERVER_ENGINE_TORCH_UTIL_H_
 
 #include <exception>
+#include <functional>
 #include <string>
 #include <type_traits>
 
@@ -38,6 +39,30 @@ absl::StatusOr<c10::Device> ParseDevice(const std::string& spec);
 // Sets LibTorch's intra-op and inter-op thread counts (0: the number of
 // cores). Inter-op can be set once per process; later calls leave it.
 void ConfigureTorchThreads(int intra_op, int inter_op);
+
+// The BLAS that LibTorch's matmuls and its own convolution kernels call, as
+// OpenBLAS describes itself ("OpenBLAS 0.3.21 DYNAMIC_ARCH ... Zen
+// SINGLE_THREADED"), or "reference BLAS" when the process has no OpenBLAS.
+std::string LinkedBlas();
+
+// How LibTorch runs convolutions on the CPU, for the whole process: on oneDNN
+// or on its own im2col kernels, which call BLAS. Which is faster depends on
+// the BLAS and the layer sizes (docs/benchmarks.md, "BLAS"): on OpenBLAS, a
+// 28x28 Conv4 runs 2.6x faster without oneDNN, a ResNet-12 at 84x84 3.5x
+// slower. kAuto times `seconds(onednn)` both ways and keeps the faster.
+enum class CpuConvolution { kAuto, kOneDnn, kNative };
+
+// Parses "auto", "onednn" or "native"; INVALID_ARGUMENT names `field`.
+absl::StatusOr<CpuConvolution> ParseCpuConvolution(const std::string& spec,
+                                                   absl::string_view field);
+
+// Applies `choice` (kAuto: the faster of the two by `seconds`, which runs a
+// representative workload and returns its time) and returns what now runs:
+// kOneDnn or kNative. `seconds` is only called for kAuto.
+CpuConvolution ApplyCpuConvolution(CpuConvolution choice,
+                                   const std::function<double(bool onednn)>& seconds);
+
+const char* CpuConvolutionName(CpuConvolution choice);
 
 // Sets the calling thread's intra-op thread count for the guard's lifetime,
 // then restores it. LibTorch's OpenMP backend keeps that count per thread, so
