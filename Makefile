@@ -7,12 +7,13 @@ JOBS ?= $(shell nproc)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 # Debian 12 packages: build tools, the stack, data and test tools.
-# OpenBLAS's serial build, which the binaries link in place of the reference
-# BLAS (CMakeLists.txt): not its threaded builds, whose static TLS leaves
+# BLIS's serial build, which the binaries link in place of the reference BLAS
+# (CMakeLists.txt). Not OpenBLAS: its serial build gives wrong results when
+# threads call it at once, and its threaded builds' static TLS leaves
 # civetweb's threads no stack, so /metrics cannot start (docs/benchmarks.md).
 PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
-  libtorch-dev libopenblas0-serial prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev \
+  libtorch-dev libblis4-serial prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev \
   libstb-dev libfreetype-dev zlib1g-dev fonts-noto-core dataset-fashion-mnist \
   prometheus redis-server libhiredis-dev python3-yaml openssl curl clang-14 libclang-rt-14-dev
 

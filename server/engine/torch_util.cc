@@ -64,11 +64,12 @@ void ConfigureTorchThreads(int intra_op, int inter_op) {
 }
 
 std::string LinkedBlas() {
-  // Looked up at run time: the build links OpenBLAS when it finds it, and
+  // Looked up at run time: the build links BLIS when it finds it, and
   // LD_LIBRARY_PATH or the system's alternatives may still swap it out.
-  using Config = char* (*)();
-  auto config = reinterpret_cast<Config>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
-  return config != nullptr ? std::string(config()) : "reference BLAS";
+  Dl_info info{};
+  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+  if (sgemm == nullptr || dladdr(sgemm, &info) == 0 || info.dli_fname == nullptr) return "none";
+  return info.dli_fname;
 }
 
 absl::StatusOr<CpuConvolution> ParseCpuConvolution(const std::string& spec,

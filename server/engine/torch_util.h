@@ -40,15 +40,15 @@ absl::StatusOr<c10::Device> ParseDevice(const std::string& spec);
 // cores). Inter-op can be set once per process; later calls leave it.
 void ConfigureTorchThreads(int intra_op, int inter_op);
 
-// The BLAS that LibTorch's matmuls and its own convolution kernels call, as
-// OpenBLAS describes itself ("OpenBLAS 0.3.21 DYNAMIC_ARCH ... Zen
-// SINGLE_THREADED"), or "reference BLAS" when the process has no OpenBLAS.
+// The file of the BLAS that LibTorch's matmuls and its own convolution
+// kernels call (the library providing sgemm_), such as
+// /usr/lib/x86_64-linux-gnu/blis-serial/libblas.so.3; "none" without one.
 std::string LinkedBlas();
 
 // How LibTorch runs convolutions on the CPU, for the whole process: on oneDNN
 // or on its own im2col kernels, which call BLAS. Which is faster depends on
-// the BLAS and the layer sizes (docs/benchmarks.md, "BLAS"): on OpenBLAS, a
-// 28x28 Conv4 runs 2.6x faster without oneDNN, a ResNet-12 at 84x84 3.5x
+// the BLAS and the layer sizes (docs/benchmarks.md, "BLAS"): on BLIS, a
+// 28x28 Conv4 runs 1.5x faster without oneDNN, a ResNet-12 at 84x84 5x
 // slower. kAuto times `seconds(onednn)` both ways and keeps the faster.
 enum class CpuConvolution { kAuto, kOneDnn, kNative };
 
