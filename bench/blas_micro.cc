@@ -1,20 +1,19 @@
-// The kernels behind the BLAS and oneDNN choices (docs/benchmarks.md,
-// "BLAS"), timed on random weights: a 28x28 Conv4 at batch 1, 8 and 64 and
-// a training step of it, the
-// 3x3 convolutions of a ResNet-12 at 84x84 (batch 8), the meta-learner's
-// network over a 5-way and a 20-way head's coordinates, and a 256x256 matmul.
-// Not part of the build; the BLAS is picked with LD_LIBRARY_PATH:
+// The kernels behind the choice of BLAS (docs/benchmarks.md, "BLAS"), timed
+// on random weights: a 28x28 Conv4 at batch 1 (LibTorch's own kernels, on
+// BLAS) and 64 (oneDNN), a training step of it, a pretraining head's
+// matmuls, the meta-learner's network over a 5-way and a 20-way head's
+// coordinates, and a 256x256 matmul. Not part of the build; the BLAS is
+// picked with LD_LIBRARY_PATH:
 //
 //   g++ -O2 -std=c++17 bench/blas_micro.cc -o /tmp/blas_micro \
 //     -I/usr/include/torch/csrc/api/include -ltorch -ltorch_cpu -lc10
-//   for b in blas openblas-serial; do for c in onednn native; do
-//     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/$b /tmp/blas_micro 1 $c; done; done
+//   for b in blas blis-serial openblas-serial; do
+//     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/$b /tmp/blas_micro; done
 //
-// Arguments: intra-op threads (1), then onednn or native (onednn).
+// Argument: intra-op threads (1).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 
 #include <torch/torch.h>
 
@@ -39,11 +38,7 @@ torch::nn::Conv2d Conv3x3(int64_t in, int64_t out) {
 
 int main(int argc, char** argv) {
   at::set_num_threads(argc > 1 ? std::atoi(argv[1]) : 1);
-  const bool onednn = argc <= 2 || std::strcmp(argv[2], "native") != 0;
-  at::globalContext().setUserEnabledMkldnn(onednn);
   torch::NoGradGuard no_grad;
-  std::printf("threads %d, convolutions on %s\n", at::get_num_threads(),
-              onednn ? "onednn" : "native");
 
   torch::nn::Sequential conv4;
   for (int64_t in : {1, 64, 64, 64}) {
@@ -53,7 +48,7 @@ int main(int argc, char** argv) {
     conv4->push_back(torch::nn::MaxPool2d(2));
   }
   conv4->eval();
-  for (int batch : {1, 8, 64}) {
+  for (int batch : {1, 64}) {
     auto x = torch::randn({batch, 1, 28, 28});
     const double ms = Milliseconds([&] { conv4->forward(x); }, 20);
     std::printf("conv4 28x28 batch %2d: %8.3f ms, %.3f ms per image\n", batch, ms, ms / batch);
@@ -74,17 +69,18 @@ int main(int argc, char** argv) {
     conv4->eval();
   }
 
-  double resnet = 0;
-  int64_t in = 3, side = 84;
-  for (int64_t width : {64, 160, 320, 640}) {
-    auto first = Conv3x3(in, width), rest = Conv3x3(width, width);
-    auto x = torch::randn({8, in, side, side});
-    auto y = first->forward(x);
-    resnet += Milliseconds([&] { first->forward(x), rest->forward(y), rest->forward(y); }, 2);
-    in = width;
-    side /= 2;
+  {
+    // Pretraining's cosine head over 3,683 classes: forward and both grads.
+    auto features = torch::randn({64, 64}), weights = torch::randn({3683, 64});
+    auto grad = torch::randn({64, 3683});
+    const double ms = Milliseconds(
+        [&] {
+          torch::mm(features, weights.t()), torch::mm(grad, weights),
+              torch::mm(grad.t(), features);
+        },
+        50);
+    std::printf("pretraining head matmuls: %.3f ms\n", ms);
   }
-  std::printf("resnet-12 convolutions 84x84 batch 8: %.1f ms\n", resnet);
 
   torch::nn::Sequential mlp(torch::nn::Linear(11, 32), torch::nn::Tanh(),
                             torch::nn::Linear(32, 32), torch::nn::Tanh(),

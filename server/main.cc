@@ -22,9 +22,6 @@ ABSL_FLAG(std::string, device, "",
 ABSL_FLAG(std::string, autocast, "off",
           "Mixed precision for backbone forwards: off, fp16 or bf16 (CUDA takes both, the "
           "CPU bf16 only). Adaptation and heads stay fp32.");
-ABSL_FLAG(std::string, cpu_convolution, "auto",
-          "CPU convolution kernels: onednn, native (LibTorch's own, on BLAS), or auto: time "
-          "the loaded backbones both ways at startup and keep the faster.");
 ABSL_FLAG(int, intra_op_threads, 0,
           "LibTorch intra-op threads for backbone forwards; 0: the number of cores. "
           "Head adaptation on the CPU runs on one (its tensors are too small to split).");
@@ -102,7 +99,6 @@ adaptd::service::AdaptdServer::Options OptionsFromFlags() {
   e.model_repository = absl::GetFlag(FLAGS_model_repository);
   e.device = absl::GetFlag(FLAGS_device);
   e.autocast = absl::GetFlag(FLAGS_autocast);
-  e.cpu_convolution = absl::GetFlag(FLAGS_cpu_convolution);
   e.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
   e.inter_op_threads = absl::GetFlag(FLAGS_inter_op_threads);
   e.max_support_size = absl::GetFlag(FLAGS_max_support_size);
@@ -154,12 +150,8 @@ int main(int argc, char** argv) {
   }
   std::cerr << "adaptd: serving on port " << (*server)->port() << ", metrics on port "
             << (*server)->metrics_port() << std::endl;
-  auto& engine = (*server)->engine();
-  if (!engine.cpu_convolution().empty()) {
-    std::cerr << "adaptd: on " << engine.device() << ", convolutions on "
-              << engine.cpu_convolution() << ", BLAS " << adaptd::engine::LinkedBlas()
-              << std::endl;
-  }
+  std::cerr << "adaptd: on " << (*server)->engine().device() << ", BLAS "
+            << adaptd::engine::LinkedBlas() << std::endl;
 
   std::thread waiter([&] {
     int sig = 0;

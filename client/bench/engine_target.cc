@@ -164,7 +164,6 @@ absl::StatusOr<std::unique_ptr<Target>> NewEngineTarget(const EngineTargetOption
   o.device = options.device;
   o.autocast = options.autocast;
   o.intra_op_threads = options.intra_op_threads;
-  o.cpu_convolution = options.cpu_convolution;
   o.inter_op_threads = options.inter_op_threads;
   if (options.max_batch_size > 0) o.batching.max_batch_size = options.max_batch_size;
   o.batching.workers = options.batch_workers;

@@ -33,7 +33,6 @@ struct EngineTargetOptions {
   std::string device;          // Empty: cuda when available, else cpu.
   std::string autocast;        // off (empty), fp16 or bf16.
   int intra_op_threads = 0;    // 0: the number of cores.
-  std::string cpu_convolution = "auto";  // auto, onednn or native.
   int inter_op_threads = 0;    // 0: the number of cores.
   int max_batch_size = 0;      // 0: the engine's default.
   int batch_workers = 0;       // 0: the engine's default.

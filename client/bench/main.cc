@@ -44,8 +44,6 @@ ABSL_FLAG(std::string, autocast, "off",
           "inprocess: mixed precision for backbone forwards, off, fp16 or bf16 (as adaptd's "
           "flag).");
 ABSL_FLAG(int, intra_op_threads, 0, "inprocess: LibTorch intra-op threads; 0: the cores.");
-ABSL_FLAG(std::string, cpu_convolution, "auto",
-          "inprocess: CPU convolution kernels, as adaptd's flag: auto, onednn or native.");
 ABSL_FLAG(int, inter_op_threads, 0, "inprocess: LibTorch inter-op threads; 0: the cores.");
 // Keep these defaults equal to adaptd's flags of the same names, so that the
 // two modes compare like with like.
@@ -258,7 +256,6 @@ int main(int argc, char** argv) {
     inprocess.device = absl::GetFlag(FLAGS_device);
     inprocess.autocast = absl::GetFlag(FLAGS_autocast);
     inprocess.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
-    inprocess.cpu_convolution = absl::GetFlag(FLAGS_cpu_convolution);
     inprocess.inter_op_threads = absl::GetFlag(FLAGS_inter_op_threads);
     inprocess.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
     inprocess.batch_workers = absl::GetFlag(FLAGS_batch_workers);

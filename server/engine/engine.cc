@@ -119,27 +119,6 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
   std::unique_ptr<Engine> engine(new Engine(options, nullptr));
   ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options.device));
   engine->device_ = device.str();
-  ASSIGN_OR_RETURN(CpuConvolution convolution,
-                   ParseCpuConvolution(options.cpu_convolution, "cpu_convolution"));
-  if (device.is_cpu()) {
-    // A batch as the batcher forms them under load, capped so that a large
-    // backbone does not hold startup up for long: one warm-up, one timed run.
-    const int batch = std::clamp(options.batching.max_batch_size, 1, 8);
-    auto seconds = [&](bool) {
-      double total = 0;
-      for (const auto& backbone : backbones) {
-        std::vector<int64_t> shape = {batch};
-        for (int64_t d : backbone->info().input_shape) shape.push_back(d);
-        auto inputs = torch::zeros(shape);
-        (void)backbone->Features(inputs);
-        const auto start = absl::Now();
-        (void)backbone->Features(inputs);
-        total += absl::ToDoubleSeconds(absl::Now() - start);
-      }
-      return total;
-    };
-    engine->cpu_convolution_ = CpuConvolutionName(ApplyCpuConvolution(convolution, seconds));
-  }
   BatchingOptions batching = options.batching;
   ASSIGN_OR_RETURN(batching.autocast, ParseAutocast(options.autocast));
   for (auto& backbone : backbones) {

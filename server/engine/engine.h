@@ -41,10 +41,6 @@ class Engine {
     // Mixed precision for backbone forwards: "off" (or empty), "fp16" or
     // "bf16". Adaptation and heads always run in fp32.
     std::string autocast;
-    // CPU convolution kernels: "auto" (time the loaded backbones on oneDNN
-    // and on LibTorch's own BLAS kernels, keep the faster), "onednn" or
-    // "native". The choice holds for the whole process.
-    std::string cpu_convolution = "auto";
     // LibTorch intra-op / inter-op threads; 0: the number of cores.
     int intra_op_threads = 0;
     int inter_op_threads = 0;
@@ -105,8 +101,6 @@ class Engine {
 
   std::vector<BackboneInfo> ListBackbones() const;
   std::string device() const { return device_; }
-  // What CPU convolutions run on ("onednn" or "native"; "" on a GPU).
-  const std::string& cpu_convolution() const { return cpu_convolution_; }
 
   absl::StatusOr<AdapterPtr> Adapt(const AdaptRequest& request, const CallContext& ctx);
   using AdaptDone = std::function<void(absl::StatusOr<AdapterPtr>)>;
@@ -160,7 +154,6 @@ class Engine {
 
   const Options options_;
   std::string device_;
-  std::string cpu_convolution_;
   std::unique_ptr<AdapterStore> store_;
   absl::flat_hash_map<std::string, std::shared_ptr<Backbone>> backbones_;  // Fixed after Create.
   std::vector<std::string> backbone_names_;                                // Sorted.

@@ -6,7 +6,6 @@
 #include <mutex>
 #include <thread>
 
-#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
@@ -70,41 +69,6 @@ std::string LinkedBlas() {
   void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
   if (sgemm == nullptr || dladdr(sgemm, &info) == 0 || info.dli_fname == nullptr) return "none";
   return info.dli_fname;
-}
-
-absl::StatusOr<CpuConvolution> ParseCpuConvolution(const std::string& spec,
-                                                   absl::string_view field) {
-  if (spec == "auto") return CpuConvolution::kAuto;
-  if (spec == "onednn") return CpuConvolution::kOneDnn;
-  if (spec == "native") return CpuConvolution::kNative;
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": \"", spec, "\" is not auto, onednn or native"));
-}
-
-CpuConvolution ApplyCpuConvolution(CpuConvolution choice,
-                                   const std::function<double(bool onednn)>& seconds) {
-  auto& context = at::globalContext();
-  if (choice == CpuConvolution::kAuto) {
-    context.setUserEnabledMkldnn(true);
-    const double onednn = seconds(true);
-    context.setUserEnabledMkldnn(false);
-    const double native = seconds(false);
-    choice = native < onednn ? CpuConvolution::kNative : CpuConvolution::kOneDnn;
-  }
-  context.setUserEnabledMkldnn(choice == CpuConvolution::kOneDnn);
-  return choice;
-}
-
-const char* CpuConvolutionName(CpuConvolution choice) {
-  switch (choice) {
-    case CpuConvolution::kAuto:
-      return "auto";
-    case CpuConvolution::kOneDnn:
-      return "onednn";
-    case CpuConvolution::kNative:
-      return "native";
-  }
-  return "auto";
 }
 
 ScopedIntraOpThreads::ScopedIntraOpThreads(int threads) {

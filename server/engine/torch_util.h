@@ -4,7 +4,6 @@
 #define ADAPTD_SERVER_ENGINE_TORCH_UTIL_H_
 
 #include <exception>
-#include <functional>
 #include <string>
 #include <type_traits>
 
@@ -44,25 +43,6 @@ void ConfigureTorchThreads(int intra_op, int inter_op);
 // kernels call (the library providing sgemm_), such as
 // /usr/lib/x86_64-linux-gnu/blis-serial/libblas.so.3; "none" without one.
 std::string LinkedBlas();
-
-// How LibTorch runs convolutions on the CPU, for the whole process: on oneDNN
-// or on its own im2col kernels, which call BLAS. Which is faster depends on
-// the BLAS and the layer sizes (docs/benchmarks.md, "BLAS"): on BLIS, a
-// 28x28 Conv4 runs 1.5x faster without oneDNN, a ResNet-12 at 84x84 5x
-// slower. kAuto times `seconds(onednn)` both ways and keeps the faster.
-enum class CpuConvolution { kAuto, kOneDnn, kNative };
-
-// Parses "auto", "onednn" or "native"; INVALID_ARGUMENT names `field`.
-absl::StatusOr<CpuConvolution> ParseCpuConvolution(const std::string& spec,
-                                                   absl::string_view field);
-
-// Applies `choice` (kAuto: the faster of the two by `seconds`, which runs a
-// representative workload and returns its time) and returns what now runs:
-// kOneDnn or kNative. `seconds` is only called for kAuto.
-CpuConvolution ApplyCpuConvolution(CpuConvolution choice,
-                                   const std::function<double(bool onednn)>& seconds);
-
-const char* CpuConvolutionName(CpuConvolution choice);
 
 // Sets the calling thread's intra-op thread count for the guard's lifetime,
 // then restores it. LibTorch's OpenMP backend keeps that count per thread, so

@@ -13,7 +13,6 @@
 #include "absl/strings/str_cat.h"
 #include "server/engine/adaptation.h"
 #include "server/engine/adapter_head.h"
-#include "server/engine/backbone.h"
 #include "server/engine/torch_util.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -390,71 +389,6 @@ TEST_F(EngineTest, PassedDeadlineStopsAdaptation) {
   auto status = engine_->Adapt(builder_.Adapt("plain", 2, 2, Method::kFinetune), late).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(engine_->store().size(), 0);
-}
-
-// Restores LibTorch's process-wide oneDNN switch after a test that moves it.
-class CpuConvolutionTest : public EngineTest {
- protected:
-  void TearDown() override { at::globalContext().setUserEnabledMkldnn(saved_); }
-  const bool saved_ = at::globalContext().userEnabledMkldnn();
-};
-
-TEST_F(CpuConvolutionTest, AutoKeepsTheFasterAndAFixedChoiceTimesNothing) {
-  std::vector<bool> timed;
-  auto times = [&](double onednn, double native) {
-    return [&timed, onednn, native](bool with_onednn) {
-      timed.push_back(with_onednn);
-      return with_onednn ? onednn : native;
-    };
-  };
-  EXPECT_EQ(ApplyCpuConvolution(CpuConvolution::kAuto, times(2.0, 1.0)), CpuConvolution::kNative);
-  EXPECT_FALSE(at::globalContext().userEnabledMkldnn());
-  EXPECT_THAT(timed, ElementsAre(true, false));
-  EXPECT_EQ(ApplyCpuConvolution(CpuConvolution::kAuto, times(1.0, 2.0)), CpuConvolution::kOneDnn);
-  EXPECT_TRUE(at::globalContext().userEnabledMkldnn());
-  timed.clear();
-  EXPECT_EQ(ApplyCpuConvolution(CpuConvolution::kNative, times(1.0, 2.0)),
-            CpuConvolution::kNative);
-  EXPECT_FALSE(at::globalContext().userEnabledMkldnn());
-  EXPECT_EQ(ApplyCpuConvolution(CpuConvolution::kOneDnn, times(2.0, 1.0)),
-            CpuConvolution::kOneDnn);
-  EXPECT_TRUE(at::globalContext().userEnabledMkldnn());
-  EXPECT_TRUE(timed.empty());
-}
-
-TEST_F(CpuConvolutionTest, BothKernelsGiveTheSameFeatures) {
-  auto backbone = Backbone::Load(*repo_ + "/plain", c10::Device(c10::kCPU));
-  ASSERT_TRUE(backbone.ok()) << backbone.status();
-  // A batch large enough that oneDNN takes it when enabled.
-  auto inputs = torch::rand({32, 1, 28, 28}, torch::TensorOptions().dtype(torch::kFloat));
-  ApplyCpuConvolution(CpuConvolution::kOneDnn, nullptr);
-  auto onednn = (*backbone)->Features(inputs);
-  ApplyCpuConvolution(CpuConvolution::kNative, nullptr);
-  auto native = (*backbone)->Features(inputs);
-  ASSERT_TRUE(onednn.ok() && native.ok());
-  EXPECT_TRUE(torch::allclose(*onednn, *native, 1e-4, 1e-5))
-      << (*onednn - *native).abs().max().item<float>();
-}
-
-TEST_F(CpuConvolutionTest, TheEngineAppliesItsOptionAndNamesABadOne) {
-  Engine::Options options;
-  options.model_repository = *repo_;
-  options.device = "cpu";
-  options.cpu_convolution = "native";
-  auto engine = Engine::Create(options);
-  ASSERT_TRUE(engine.ok()) << engine.status();
-  EXPECT_EQ((*engine)->cpu_convolution(), "native");
-  EXPECT_FALSE(at::globalContext().userEnabledMkldnn());
-  options.cpu_convolution = "auto";
-  engine = Engine::Create(options);
-  ASSERT_TRUE(engine.ok()) << engine.status();
-  EXPECT_THAT((*engine)->cpu_convolution(), ::testing::AnyOf("onednn", "native"));
-  EXPECT_EQ(at::globalContext().userEnabledMkldnn(), (*engine)->cpu_convolution() == "onednn");
-  options.cpu_convolution = "mkl";
-  auto bad = Engine::Create(options);
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(bad.status().message()),
-              HasSubstr("cpu_convolution: \"mkl\" is not auto, onednn or native"));
 }
 
 #ifdef ADAPTD_EXPECT_BLIS
