@@ -6,6 +6,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/engine/torch_util.h"
@@ -125,6 +127,8 @@ adaptd::service::AdaptdServer::Options OptionsFromFlags() {
   return o;
 }
 
+bool IsServerFlagFile(absl::string_view file) { return absl::EndsWith(file, "server/main.cc"); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -134,6 +138,12 @@ int main(int argc, char** argv) {
       "(Adapt, Predict, ...), grpc.health.v1.Health and server reflection on --port, and\n"
       "Prometheus metrics on --metrics_port at /metrics.\n\n"
       "  adaptd --model_repository=./models --port=50051 --metrics_port=9464\n");
+  // --help lists this file's flags (absl's default looks for a file named
+  // after the binary, and found none); --helpfull adds the libraries'.
+  absl::FlagsUsageConfig usage;
+  usage.contains_helpshort_flags = &IsServerFlagFile;
+  usage.contains_help_flags = &IsServerFlagFile;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
 
   // Signals are waited for on a thread of their own, not handled async.
