@@ -8,10 +8,10 @@
 #   -> export to $MODELS/glyphs-conv4.
 # Every stage caches or checkpoints under $DATA and resumes after an
 # interrupt. The defaults took 12 minutes from nothing on 2 cores with
-# Debian's reference BLAS (session 5) and 14.6 minutes on BLIS, with the data
-# cached, on session 6's slower VM (~900-1,000 images/s in pretraining with
-# passive OpenMP waits); raise them for a better model (PRETRAIN_STEPS,
-# META_STEPS, ...).
+# Debian's reference BLAS (session 5), 14.6 minutes on BLIS with the data
+# cached on session 6's slower VM, and 7.6 minutes once freed memory was
+# kept for reuse (session 7, ~1,400 images/s in pretraining); raise them for
+# a better model (PRETRAIN_STEPS, META_STEPS, ...).
 # Fashion-MNIST is never used here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
