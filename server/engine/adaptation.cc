@@ -50,32 +50,35 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
     auto prototypes = sums / counts.unsqueeze(1);
 
     // The head's parameters: weight, bias and a log-scale (a temperature,
-    // folded into both at the end). FINETUNE and META adapt the same ones.
+    // folded into both at the end), flattened into one tensor so that a step
+    // updates all three with one op. FINETUNE and META adapt the same ones.
     // `Fit` is the head's support loss and what its gradient needs.
+    const std::vector<int64_t> sizes = {num_classes * dim, num_classes, 1};
     struct Fit {
       at::Tensor scale, logits, log_probs, loss;
     };
-    auto fit_of = [&](const std::vector<at::Tensor>& p) {
+    auto fit_of = [&](const at::Tensor& flat) {
+      auto p = flat.split_with_sizes(sizes);
       Fit f;
       f.scale = p[2].exp();
-      f.logits = f.scale * HeadLogits(features, p[0], p[1]);
+      f.logits = f.scale * HeadLogits(features, p[0].view({num_classes, dim}), p[1]);
       f.log_probs = f.logits.log_softmax(1);
       f.loss = F::nll_loss(f.log_probs, labels);
       return f;
     };
-    std::vector<at::Tensor> params = {prototypes, -0.5 * prototypes.pow(2).sum(1),
-                                      torch::zeros({1}, features.options())};
-    if (keep_graph) {
-      for (auto& p : params) p.requires_grad_(true);
-    }
+    at::Tensor params = torch::cat({prototypes.reshape({-1}), -0.5 * prototypes.pow(2).sum(1),
+                                    torch::zeros({1}, features.options())});
+    if (keep_graph) params.requires_grad_(true);
     Fit fit = fit_of(params);
     const at::Tensor loss_before = fit.loss.detach();
 
-    TaskStats stats;
+    std::optional<MetaLearnerImpl::Plan> plan;
     if (method == Method::kMeta) {
+      TaskStats stats;
       stats.ways = static_cast<double>(num_classes);
       stats.shots = static_cast<double>(n) / num_classes;
       stats.spread = (features - prototypes.index_select(0, labels)).pow(2).sum(1).mean();
+      plan = (*meta)->Prepare(sizes, stats, features.options());
     }
 
     const int steps = method == Method::kPrototype ? 0 : options.steps;
@@ -88,25 +91,24 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
         absl::Status status = options.check();
         if (!status.ok()) return status;
       }
-      std::vector<at::Tensor> grads;
+      at::Tensor grads;
       if (keep_graph) {
         // Meta-training unrolls the loop through autograd; create_graph
         // keeps the inner gradients' own derivatives (second order).
-        grads = torch::autograd::grad({fit.loss}, params, /*grad_outputs=*/{},
-                                      /*retain_graph=*/true, /*create_graph=*/second_order);
+        grads = torch::autograd::grad({fit.loss}, {params}, /*grad_outputs=*/{},
+                                      /*retain_graph=*/true, /*create_graph=*/second_order)[0];
       } else {
         // Serving: the same gradient in closed form, with no autograd
         // history. d(loss)/d(logits) = (softmax - onehot) / N, then the
         // chain rule through scale * kHeadScale * (features . weight^T + bias).
         auto d_logits = (fit.log_probs.exp() - targets) / static_cast<double>(n);
         auto d_head = d_logits * (kHeadScale * fit.scale);
-        grads = {d_head.t().mm(features), d_head.sum(0), (d_logits * fit.logits).sum().reshape({1})};
+        grads = torch::cat({d_head.t().mm(features).reshape({-1}), d_head.sum(0),
+                            (d_logits * fit.logits).sum().reshape({1})});
       }
       if (method == Method::kMeta) {
         auto l = second_order ? fit.loss : fit.loss.detach();
-        auto updates = (*meta)->Update(params, grads, step, steps, l, stats);
-        std::vector<at::Tensor> candidate;
-        for (size_t i = 0; i < params.size(); ++i) candidate.push_back(params[i] - updates[i]);
+        at::Tensor candidate = params - (*meta)->Update(*plan, params, grads, step, steps, l);
         // The learned step is kept only if it does not raise the support
         // loss: on tasks unlike its training tasks the meta-learner can
         // overshoot (Fashion-MNIST after glyphs did), and then the head stays
@@ -114,9 +116,7 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
         // differentiable along the branch taken.
         Fit next = fit_of(candidate);
         auto keep = next.loss <= l;
-        for (size_t i = 0; i < params.size(); ++i) {
-          params[i] = torch::where(keep, candidate[i], params[i]);
-        }
+        params = torch::where(keep, candidate, params);
         if (keep_graph) {
           fit = fit_of(params);  // Autograd needs the loss of these very tensors.
         } else {
@@ -126,14 +126,13 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
           fit.loss = torch::where(keep, next.loss, fit.loss);
         }
       } else {
-        for (size_t i = 0; i < params.size(); ++i) {
-          params[i] = params[i] - options.finetune_lr * grads[i];
-        }
+        params = params - options.finetune_lr * grads;
         fit = fit_of(params);
       }
     }
-    at::Tensor weight = params[0] * fit.scale;
-    at::Tensor bias = params[1] * fit.scale;
+    auto head = params.split_with_sizes(sizes);
+    at::Tensor weight = head[0].view({num_classes, dim}) * fit.scale;
+    at::Tensor bias = head[1] * fit.scale;
 
     HeadResult result;
     // One host sync for both losses.

@@ -24,59 +24,56 @@ MetaLearnerImpl::MetaLearnerImpl(double inner_lr, int64_t hidden) {
   log_lr_ = register_parameter("log_lr", torch::full({3}, std::log(inner_lr)));
 }
 
-std::vector<torch::Tensor> MetaLearnerImpl::Update(const std::vector<torch::Tensor>& params,
-                                                   const std::vector<torch::Tensor>& grads,
-                                                   int step, int steps, const torch::Tensor& loss,
-                                                   const TaskStats& stats) {
+MetaLearnerImpl::Plan MetaLearnerImpl::Prepare(const std::vector<int64_t>& sizes,
+                                               const TaskStats& stats,
+                                               const torch::TensorOptions& options) {
+  const int64_t kinds = static_cast<int64_t>(log_lr_.size(0));
+  TORCH_CHECK(static_cast<int64_t>(sizes.size()) == kinds, "the meta-learner adapts ", kinds,
+              " tensors, got ", sizes.size());
+  std::vector<torch::Tensor> parts;
+  for (int64_t i = 0; i < kinds; ++i) {
+    parts.push_back(torch::full({sizes[i]}, i, options.dtype(torch::kLong)));
+  }
+  auto kind = torch::cat(parts);
+  // Made on the device (no host-to-device copy, which would sync a GPU).
+  auto column = [&](double value) { return torch::full({kinds, 1}, value, options); };
+  Plan plan;
+  plan.lr = log_lr_.exp().index_select(0, kind);
+  plan.spread = stats.spread.to(options.dtype()).reshape({1, 1}).expand({kind.size(0), 1});
+  plan.per_kind = torch::cat({torch::eye(kinds, options),
+                              column(std::log(std::max(stats.ways, 1.0))),
+                              column(std::log(std::max(stats.shots, 1.0)))},
+                             1)
+                      .index_select(0, kind);
+  return plan;
+}
+
+torch::Tensor MetaLearnerImpl::Update(const Plan& plan, const torch::Tensor& params,
+                                      const torch::Tensor& grads, int step, int steps,
+                                      const torch::Tensor& loss) {
   constexpr double kP = 10.0;  // Gradient preprocessing of Andrychowicz et al.
   // Every coordinate of every tensor in one column, so that the network runs
   // once per step: the update is per coordinate, and a few large kernels
-  // beat three rounds of small ones (on a GPU, launches dominate).
-  std::vector<torch::Tensor> flat_grads, flat_params, kinds;
-  std::vector<int64_t> sizes;
-  for (size_t i = 0; i < params.size(); ++i) {
-    flat_grads.push_back(grads[i].reshape({-1}));
-    flat_params.push_back(params[i].reshape({-1}).abs());
-    sizes.push_back(params[i].numel());
-    kinds.push_back(torch::full({sizes.back()}, static_cast<int64_t>(i),
-                                grads[i].options().dtype(torch::kLong)));
-  }
-  auto g = torch::cat(flat_grads);
-  auto kind = torch::cat(kinds);
+  // beat three rounds of small ones.
+  //
   // log|g| / P, and |g| e^P, each clipped where the other takes over: the
   // preprocessing's two regimes with |g| = e^-P as the border. Magnitudes
   // only: the update keeps the gradient's sign, so the learned rule scales
   // descent steps and cannot turn them around.
-  auto magnitude = g.abs();
+  const int64_t n = grads.size(0);
+  auto magnitude = grads.abs();
   auto g1 = torch::log(magnitude.clamp_min(std::exp(-kP))) / kP;
   auto g2 = (magnitude * std::exp(kP)).clamp_max(1.0);
-  // The inputs that depend only on which tensor a coordinate belongs to:
-  // loss, spread, progress, the tensor's one-hot kind, log ways, log shots;
-  // one row per kind, gathered per coordinate.
-  const auto options = g.options();
-  auto per_task = torch::stack({loss.reshape({}).to(options.dtype()),
-                                stats.spread.reshape({}).to(options.dtype())})
-                      .expand({3, 2});
+  // The inputs, in the network's order: g1, g2, |parameter|, loss, spread,
+  // progress, then Prepare's one-hot kind, log ways and log shots.
   const double progress = static_cast<double>(step) / std::max(steps, 1);
-  // Made on the device (no host-to-device copy, which would sync a GPU).
-  auto column = [&](double value) { return torch::full({3, 1}, value, options); };
-  auto table = torch::cat({per_task, column(progress), torch::eye(3, options),
-                           column(std::log(std::max(stats.ways, 1.0))),
-                           column(std::log(std::max(stats.shots, 1.0)))},
-                          1);  // [3, 8]
-  auto x = torch::cat({torch::stack({g1, g2, torch::cat(flat_params)}, 1),
-                       table.index_select(0, kind)},
+  auto x = torch::cat({torch::stack({g1, g2, params.abs()}, 1),
+                       loss.to(grads.scalar_type()).reshape({1, 1}).expand({n, 1}), plan.spread,
+                       torch::full({1, 1}, progress, grads.options()).expand({n, 1}),
+                       plan.per_kind},
                       1);
   auto o = mlp_->forward(x);
-  auto lr = log_lr_.exp().index_select(0, kind);
-  auto update = torch::exp(o.squeeze(1).clamp(-6, 6)) * lr * g;
-  std::vector<torch::Tensor> updates;
-  int64_t offset = 0;
-  for (size_t i = 0; i < params.size(); ++i) {
-    updates.push_back(update.narrow(0, offset, sizes[i]).reshape(params[i].sizes()));
-    offset += sizes[i];
-  }
-  return updates;
+  return torch::exp(o.squeeze(1).clamp(-6, 6)) * plan.lr * grads;
 }
 
 int64_t MetaLearnerImpl::parameter_count() const {

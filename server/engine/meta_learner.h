@@ -14,8 +14,8 @@
 // Its last layer starts at zero, so the untrained meta-learner is plain SGD
 // at the inner learning rate; meta-training (adapt-train metatrain) learns the
 // rest. Its size does not depend on the number of ways or the feature size.
-// Not thread-safe while training; concurrent Update() calls in eval mode
-// under no-grad are safe.
+// Not thread-safe while training; concurrent Prepare() and Update() calls in
+// eval mode under no-grad are safe.
 #ifndef ADAPTD_SERVER_ENGINE_META_LEARNER_H_
 #define ADAPTD_SERVER_ENGINE_META_LEARNER_H_
 
@@ -41,13 +41,28 @@ class MetaLearnerImpl : public torch::nn::Module {
   static constexpr int kInputs = 11;
   explicit MetaLearnerImpl(double inner_lr = 0.01, int64_t hidden = 32);
 
-  // The updates to subtract from `params` (in order: the head weight, the
-  // head bias, the head's log-scale; `grads` matches) at adaptation step
-  // `step` of `steps`. Differentiable in all inputs.
-  std::vector<torch::Tensor> Update(const std::vector<torch::Tensor>& params,
-                                    const std::vector<torch::Tensor>& grads, int step,
-                                    int steps, const torch::Tensor& loss,
-                                    const TaskStats& stats);
+  // What Update needs that is the same at every step of one task: each
+  // coordinate's base step size and the inputs that depend only on the task
+  // and on which tensor the coordinate belongs to. Made once per task, so
+  // that a step dispatches as few LibTorch ops as it can: on a GPU each is a
+  // kernel launch and its host-side work, and they dominate a step.
+  struct Plan {
+    torch::Tensor lr;        // [N]: exp(log_lr) of each coordinate's tensor.
+    torch::Tensor spread;    // [N, 1], expanded.
+    torch::Tensor per_kind;  // [N, 5]: the tensor's one-hot kind, log ways, log shots.
+  };
+  // `sizes`: the coordinates of the head weight, the head bias and the
+  // head's log-scale, in that order (the network has an input per kind, so
+  // exactly three). Differentiable in the meta-learner's parameters.
+  Plan Prepare(const std::vector<int64_t>& sizes, const TaskStats& stats,
+               const torch::TensorOptions& options);
+
+  // The update to subtract from `params`, the head's three tensors
+  // flattened into one in Prepare's order (`grads` matches), at adaptation
+  // step `step` of `steps`. Differentiable in all inputs.
+  torch::Tensor Update(const Plan& plan, const torch::Tensor& params,
+                       const torch::Tensor& grads, int step, int steps,
+                       const torch::Tensor& loss);
 
   int64_t parameter_count() const;
 
