@@ -2,9 +2,11 @@
 // (FINETUNE must be plain gradient descent on the support cross-entropy,
 // and META must adapt alike in serving and meta-training), and
 // meta-training's second-order gradients against the true derivative of the
-// query loss; and the one intra-op thread it adapts on.
+// query loss; the one intra-op thread it adapts on; and that a META step's
+// LibTorch ops do not grow with the head.
 #include "server/engine/adaptation.h"
 
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include <gtest/gtest.h>
@@ -140,6 +142,40 @@ TEST(AdaptationTest, SecondOrderMetaGradientMatchesFiniteDifferences) {
   }
   // The inner gradients' own derivatives are really there.
   EXPECT_GT((second - first).abs().max().item<double>(), 1e-6);
+}
+
+// LibTorch ops that a META adaptation of `steps` steps dispatches on this
+// thread, nested ones included.
+int MetaOps(MetaLearner& meta, int ways, int64_t dim, int steps) {
+  static thread_local int ops = 0;
+  Task task = RandomTask(ways, 2, 1, dim, 17);
+  AdaptOptions options;
+  options.steps = steps;
+  auto handle = at::addThreadLocalCallback(
+      at::RecordFunctionCallback([](const at::RecordFunction&) -> std::unique_ptr<at::ObserverContext> {
+        ++ops;
+        return nullptr;
+      }).scopes({at::RecordScope::FUNCTION}));
+  ops = 0;
+  auto head = AdaptHead(Method::kMeta, task.support, task.support_labels, ways, &meta, options);
+  at::removeCallback(handle);
+  EXPECT_TRUE(head.ok()) << head.status();
+  return ops;
+}
+
+TEST(AdaptationTest, AMetaStepDispatchesTheSameOpsWhateverTheHeadSize) {
+  // Every coordinate of the head goes through the meta-learner in one pass,
+  // so a step's ops (on a GPU, its kernel launches, which dominate it) do
+  // not grow with the ways or the feature size.
+  MetaLearner meta;
+  meta->eval();
+  auto per_step = [&](int ways, int64_t dim) {
+    return MetaOps(meta, ways, dim, 3) - MetaOps(meta, ways, dim, 2);
+  };
+  const int small = per_step(5, 16);
+  EXPECT_GT(small, 0);
+  EXPECT_EQ(per_step(20, 16), small);
+  EXPECT_EQ(per_step(5, 640), small);
 }
 
 }  // namespace
