@@ -54,14 +54,20 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
     // updates all three with one op. FINETUNE and META adapt the same ones.
     // `Fit` is the head's support loss and what its gradient needs.
     const std::vector<int64_t> sizes = {num_classes * dim, num_classes, 1};
+    // Views of the flat tensor: weight [C, D], bias [C], log-scale [1].
+    auto unflatten = [&](const at::Tensor& flat) {
+      auto p = flat.split_with_sizes(sizes);
+      p[0] = p[0].view({num_classes, dim});
+      return p;
+    };
     struct Fit {
       at::Tensor scale, logits, log_probs, loss;
     };
     auto fit_of = [&](const at::Tensor& flat) {
-      auto p = flat.split_with_sizes(sizes);
+      auto p = unflatten(flat);
       Fit f;
       f.scale = p[2].exp();
-      f.logits = f.scale * HeadLogits(features, p[0].view({num_classes, dim}), p[1]);
+      f.logits = f.scale * HeadLogits(features, p[0], p[1]);
       f.log_probs = f.logits.log_softmax(1);
       f.loss = F::nll_loss(f.log_probs, labels);
       return f;
@@ -130,8 +136,8 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
         fit = fit_of(params);
       }
     }
-    auto head = params.split_with_sizes(sizes);
-    at::Tensor weight = head[0].view({num_classes, dim}) * fit.scale;
+    auto head = unflatten(params);
+    at::Tensor weight = head[0] * fit.scale;
     at::Tensor bias = head[1] * fit.scale;
 
     HeadResult result;
