@@ -7,21 +7,23 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/serialize.h>
 
+#include "absl/strings/str_cat.h"
+#include "server/engine/input_decoder.h"
 #include "server/engine/torch_util.h"
 
 namespace adaptd::engine {
 namespace nn = torch::nn;
 
-MetaLearnerImpl::MetaLearnerImpl(double inner_lr, int64_t hidden) {
+MetaLearnerImpl::MetaLearnerImpl(double inner_lr, int64_t hidden, int64_t kinds) {
   nn::Linear out(hidden, 1);
-  mlp_ = register_module("mlp", nn::Sequential(nn::Linear(kInputs, hidden), nn::Tanh(),
+  mlp_ = register_module("mlp", nn::Sequential(nn::Linear(kSharedInputs + kinds, hidden), nn::Tanh(),
                                                nn::Linear(hidden, hidden), nn::Tanh(), out));
   {
     torch::NoGradGuard no_grad;
     out->weight.zero_();
     out->bias.zero_();
   }
-  log_lr_ = register_parameter("log_lr", torch::full({3}, std::log(inner_lr)));
+  log_lr_ = register_parameter("log_lr", torch::full({kinds}, std::log(inner_lr)));
 }
 
 MetaLearnerImpl::Plan MetaLearnerImpl::Prepare(const std::vector<int64_t>& sizes,
@@ -91,7 +93,22 @@ absl::Status SaveMetaLearner(MetaLearner& meta, const std::string& path) {
 
 absl::Status LoadMetaLearner(const std::string& path, MetaLearner* meta) {
   return GuardTorch("loading the meta-learner " + path, [&]() -> absl::Status {
+    // LibTorch's load takes whatever shapes the file has, so a file made for
+    // another number of kinds or hidden width would load and then fail at
+    // every adaptation. Refuse it here instead.
+    std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+    for (const auto& p : (*meta)->named_parameters()) {
+      expected.emplace_back(p.key(), p.value().sizes().vec());
+    }
     torch::load(*meta, path);
+    for (const auto& [name, sizes] : expected) {
+      auto loaded = (*meta)->named_parameters()[name].sizes().vec();
+      if (loaded != sizes) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "meta_learner_file: ", path, " has ", name, " of shape ", ShapeString(loaded),
+            " where this meta-learner has ", ShapeString(sizes)));
+      }
+    }
     (*meta)->eval();
     return absl::OkStatus();
   });

@@ -38,8 +38,14 @@ struct TaskStats {
 
 class MetaLearnerImpl : public torch::nn::Module {
  public:
-  static constexpr int kInputs = 11;
-  explicit MetaLearnerImpl(double inner_lr = 0.01, int64_t hidden = 32);
+  // Inputs besides the one-hot kind: g1, g2, |parameter|, loss, spread,
+  // progress, log ways, log shots.
+  static constexpr int kSharedInputs = 8;
+  // `kinds`: how many tensors it adapts, each with its own step size and
+  // one-hot input. The head's weight, bias and log-scale are three; an
+  // experiment that also adapts backbone layers adds more
+  // (train/block4_experiment.cc).
+  explicit MetaLearnerImpl(double inner_lr = 0.01, int64_t hidden = 32, int64_t kinds = 3);
 
   // What Update needs that is the same at every step of one task: each
   // coordinate's base step size and the inputs that depend only on the task
@@ -51,14 +57,14 @@ class MetaLearnerImpl : public torch::nn::Module {
     torch::Tensor spread;    // [N, 1], expanded.
     torch::Tensor per_kind;  // [N, 5]: the tensor's one-hot kind, log ways, log shots.
   };
-  // `sizes`: the coordinates of the head weight, the head bias and the
-  // head's log-scale, in that order (the network has an input per kind, so
-  // exactly three). Differentiable in the meta-learner's parameters.
+  // `sizes`: the coordinates of each kind of tensor, in order: for the head,
+  // its weight, its bias and its log-scale. Exactly as many as the kinds it
+  // was made for. Differentiable in the meta-learner's parameters.
   Plan Prepare(const std::vector<int64_t>& sizes, const TaskStats& stats,
                const torch::TensorOptions& options);
 
-  // The update to subtract from `params`, the head's three tensors
-  // flattened into one in Prepare's order (`grads` matches), at adaptation
+  // The update to subtract from `params`, the adapted tensors flattened
+  // into one in Prepare's order (`grads` matches), at adaptation
   // step `step` of `steps`. Differentiable in all inputs.
   torch::Tensor Update(const Plan& plan, const torch::Tensor& params,
                        const torch::Tensor& grads, int step, int steps,
@@ -68,7 +74,7 @@ class MetaLearnerImpl : public torch::nn::Module {
 
  private:
   torch::nn::Sequential mlp_{nullptr};
-  torch::Tensor log_lr_;  // [3]: weight, bias, log-scale.
+  torch::Tensor log_lr_;  // [kinds]: for the head, weight, bias, log-scale.
 };
 TORCH_MODULE(MetaLearner);
 

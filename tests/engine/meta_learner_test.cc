@@ -1,5 +1,7 @@
 #include "server/engine/meta_learner.h"
 
+#include <cmath>
+
 #include <torch/torch.h>
 
 #include <gtest/gtest.h>
@@ -85,6 +87,33 @@ TEST(MetaLearnerTest, SaveLoadRoundTrip) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i]));
   EXPECT_FALSE(LoadMetaLearner("/nonexistent/meta.pt", &loaded).ok());
+}
+
+TEST(MetaLearnerTest, AdaptsAsManyKindsOfTensorAsItWasMadeFor) {
+  // Untrained, each kind steps at its own rate: plain SGD per kind.
+  MetaLearner meta(0.1, 16, /*kinds=*/4);
+  {
+    torch::NoGradGuard no_grad;
+    meta->named_parameters()["log_lr"][3].fill_(std::log(2.0));
+  }
+  TaskStats stats{5, 1, torch::tensor(0.5)};
+  auto plan = meta->Prepare({3, 2, 1, 4}, stats, torch::TensorOptions());
+  auto params = torch::randn({10});
+  auto grads = torch::randn({10});
+  auto update = meta->Update(plan, params, grads, 0, 5, torch::tensor(1.0));
+  auto rates = torch::tensor({0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 2.0, 2.0, 2.0, 2.0}, torch::kFloat);
+  EXPECT_TRUE(torch::allclose(update, rates * grads, 1e-5, 1e-6));
+  // A plan for another number of kinds is refused, not misread.
+  EXPECT_THROW(meta->Prepare({3, 2, 1}, stats, torch::TensorOptions()), c10::Error);
+  // Saved and loaded with its kinds.
+  const std::string path = testing::MakeTempDir("meta_kinds") + "/meta.pt";
+  ASSERT_TRUE(SaveMetaLearner(meta, path).ok());
+  MetaLearner loaded(0.01, 16, 4);
+  ASSERT_TRUE(LoadMetaLearner(path, &loaded).ok());
+  EXPECT_TRUE(torch::equal(loaded->named_parameters()["log_lr"], meta->named_parameters()["log_lr"]));
+  // The default (head) meta-learner cannot load it.
+  MetaLearner head;
+  EXPECT_FALSE(LoadMetaLearner(path, &head).ok());
 }
 
 }  // namespace
