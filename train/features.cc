@@ -10,6 +10,13 @@ namespace adaptd::train {
 
 absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const Dataset& data,
                                         int batch_size) {
+  return EmbedDataset(
+      backbone, data, [&](const at::Tensor& batch) { return backbone.Features(batch); },
+      batch_size);
+}
+
+absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const Dataset& data,
+                                        const BatchForward& forward, int batch_size) {
   const auto& info = backbone.info();
   if (info.input_shape != std::vector<int64_t>{1, kImageSide, kImageSide}) {
     return absl::FailedPreconditionError(
@@ -32,7 +39,7 @@ absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const 
                                           buffer.data() + i * kImagePixels));
     }
     auto batch = torch::from_blob(buffer.data(), {n, 1, kImageSide, kImageSide}).clone();
-    ASSIGN_OR_RETURN(at::Tensor features, backbone.Features(batch.to(backbone.device())));
+    ASSIGN_OR_RETURN(at::Tensor features, forward(batch.to(backbone.device())));
     parts.push_back(features.clone());  // Out of inference mode.
   }
   if (parts.empty()) return torch::zeros({0, info.feature_dim});
