@@ -55,7 +55,7 @@ class MetaLearnerImpl : public torch::nn::Module {
   struct Plan {
     torch::Tensor lr;        // [N]: exp(log_lr) of each coordinate's tensor.
     torch::Tensor spread;    // [N, 1], expanded.
-    torch::Tensor per_kind;  // [N, 5]: the tensor's one-hot kind, log ways, log shots.
+    torch::Tensor per_kind;  // [N, kinds + 2]: the one-hot kind, log ways, log shots.
   };
   // `sizes`: the coordinates of each kind of tensor, in order: for the head,
   // its weight, its bias and its log-scale. Exactly as many as the kinds it
