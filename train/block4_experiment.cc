@@ -47,7 +47,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "server/engine/adaptation.h"
 #include "server/engine/backbone.h"
 #include "server/engine/meta_learner.h"
@@ -112,7 +111,6 @@ class SplitConv4 {
     torch::load(net, (fs::path(folder) / backbone.config().backbone_file()).string());
     net->eval();
     SplitConv4 s;
-    s.net_ = net;
     s.body_ = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(net->named_children()["body"]);
     if (!s.body_ || s.body_->size() != 16) {
       return absl::InternalError("conv4's body is not 4 blocks of 4 layers");
@@ -157,8 +155,7 @@ class SplitConv4 {
   const at::Tensor& init() const { return init_; }
 
  private:
-  std::shared_ptr<engine::FeatureNet> net_;
-  std::shared_ptr<torch::nn::SequentialImpl> body_;
+  std::shared_ptr<torch::nn::SequentialImpl> body_;  // Keeps the network's layers alive.
   std::vector<int64_t> sizes_;
   at::Tensor init_, mean_, var_;
   double eps_ = 1e-5;
@@ -181,14 +178,16 @@ Adapted AdaptBlock(const SplitConv4& net, MetaLearner& meta, const EpisodeTensor
   const bool keep_graph = graph != Graph::kNone;
   const bool second_order = graph == Graph::kSecondOrder;
   const int64_t c = task.ways, n = task.support_labels.size(0);
-  at::Tensor features, prototypes;
+  at::Tensor features;
   {
     torch::NoGradGuard no_grad;
     features = net.Tail(net.init(), task.support);
-    prototypes = torch::zeros({c, features.size(1)})
-                     .index_add_(0, task.support_labels, features) /
-                 torch::zeros({c}).index_add_(0, task.support_labels, torch::ones({n})).unsqueeze(1);
   }
+  // The engine's prototype head: weight = the class prototypes, bias = -|p|^2 / 2.
+  auto start = engine::AdaptHead(engine::Method::kPrototype, features, task.support_labels, c,
+                                 nullptr, {});
+  TORCH_CHECK(start.ok(), std::string(start.status().message()));
+  const at::Tensor& prototypes = start->weight;
   const int64_t dim = features.size(1);
   const std::vector<int64_t> sizes = {c * dim, c, 1, net.init().numel()};
   auto loss_of = [&](const at::Tensor& flat) {
@@ -202,8 +201,7 @@ Adapted AdaptBlock(const SplitConv4& net, MetaLearner& meta, const EpisodeTensor
   stats.shots = static_cast<double>(n) / c;
   stats.spread = (features - prototypes.index_select(0, task.support_labels)).pow(2).sum(1).mean();
   auto plan = meta->Prepare(sizes, stats, features.options());
-  at::Tensor params = torch::cat({prototypes.reshape({-1}), -0.5 * prototypes.pow(2).sum(1),
-                                  torch::zeros({1}), net.init()})
+  at::Tensor params = torch::cat({prototypes.reshape({-1}), start->bias, torch::zeros({1}), net.init()})
                           .requires_grad_(true);
   at::Tensor loss = loss_of(params);
   for (int step = 0; step < steps; ++step) {
@@ -271,9 +269,7 @@ absl::StatusOr<std::pair<at::Tensor, at::Tensor>> Embed(const engine::Backbone& 
 }
 
 absl::StatusOr<Dataset> LoadSpec(absl::string_view spec, Split split) {
-  const bool groups = absl::ConsumeSuffix(&spec, ":groups");
-  ASSIGN_OR_RETURN(Dataset data, LoadDataset(std::string(spec)));
-  if (groups) data = GroupsAsClasses(data);
+  ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(spec));
   if (data.group_splits.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(spec, " has no train/val/test split"));
   }

@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "server/engine/status_macros.h"
 #include "train/random.h"
 
@@ -358,6 +359,12 @@ absl::Status SaveDataset(const Dataset& data, const std::string& meta, const std
   w.Bytes(data.pixels.data(), data.pixels.size());
   w.U32(Crc32(w.buffer(), w.buffer().size()));
   return WriteFileAtomically(path, w.buffer());
+}
+
+absl::StatusOr<Dataset> LoadDataSpec(absl::string_view spec, std::string* meta) {
+  const bool groups = absl::ConsumeSuffix(&spec, ":groups");
+  ASSIGN_OR_RETURN(Dataset data, LoadDataset(std::string(spec), meta));
+  return groups ? GroupsAsClasses(data) : data;
 }
 
 absl::StatusOr<std::string> ReadDatasetMeta(const std::string& path) {

@@ -94,6 +94,9 @@ absl::Status SaveDataset(const Dataset& data, const std::string& meta, const std
 // Reads a cache written by SaveDataset; checks its magic, version, sizes and
 // CRC. `meta` may be null.
 absl::StatusOr<Dataset> LoadDataset(const std::string& path, std::string* meta = nullptr);
+// A cache, or with ":groups" after it, its groups as classes
+// (GroupsAsClasses). `meta` (may be null) gets the cache's provenance text.
+absl::StatusOr<Dataset> LoadDataSpec(absl::string_view spec, std::string* meta = nullptr);
 // Only the header's meta text, without reading the images.
 absl::StatusOr<std::string> ReadDatasetMeta(const std::string& path);
 

@@ -197,14 +197,6 @@ absl::StatusOr<std::vector<int>> IntList(const std::string& flag, const std::str
   return out;
 }
 
-// A cache, or with ":groups" after it, its groups as classes. `meta` (may
-// be null) gets the cache's provenance text.
-absl::StatusOr<Dataset> LoadDataSpec(absl::string_view spec, std::string* meta = nullptr) {
-  const bool groups = absl::ConsumeSuffix(&spec, ":groups");
-  ASSIGN_OR_RETURN(Dataset data, LoadDataset(std::string(spec), meta));
-  return groups ? GroupsAsClasses(data) : data;
-}
-
 // One split of each cache in a comma-separated list (all of a cache when it
 // is unsplit), naming what each holds.
 absl::StatusOr<std::vector<Dataset>> SplitOfEach(const std::string& list, Split split,
