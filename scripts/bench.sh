@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: adaptd-bench against a local adaptd on the default model, and
 # the same workloads in process (the raw engine baseline the ratios in
-# docs/benchmarks.md are taken against). Prints each run's report.
+# docs/performance.md are taken against). Prints each run's report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}

@@ -20,8 +20,7 @@
 #   ADAPTD, ADAPTCTL         the binaries [$BUILD/server/adaptd, $BUILD/client/adaptctl]
 #   PROMETHEUS, REDIS_SERVER the binaries [prometheus, redis-server from PATH]
 #   ADAPTD_PORT [50051]  METRICS_PORT [9464]  REDIS_PORT [6379]  PROMETHEUS_PORT [9090]
-#   ADAPTD_STORE [auto]      redis | memory | auto: redis once adaptd has
-#                            --adapter_store (the durable-store work), else memory
+#   ADAPTD_STORE [redis]     redis | memory (auto is taken as redis)
 #   ADAPTD_ARGS              more adaptd flags, split on spaces
 #   SCRAPE_INTERVAL [5s]     Prometheus scrape and rule evaluation interval
 #   STACK_DIR [${TMPDIR:-/tmp}/adaptd-stack-$UID]
@@ -40,7 +39,7 @@ ADAPTD=${ADAPTD:-$BUILD/server/adaptd}
 ADAPTCTL=${ADAPTCTL:-$BUILD/client/adaptctl}
 PROMETHEUS=${PROMETHEUS:-prometheus}
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
-ADAPTD_STORE=${ADAPTD_STORE:-auto}
+ADAPTD_STORE=${ADAPTD_STORE:-redis}
 ADAPTD_ARGS=${ADAPTD_ARGS:-}
 SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-5s}
 STACK_DIR=${STACK_DIR:-${TMPDIR:-/tmp}/adaptd-stack-$(id -u)}
@@ -238,18 +237,10 @@ cmd_start() {
     --dir "$STACK_DIR/redis" --appendonly yes --save "" --daemonize no --logfile ""
   wait_ready redis redis_ping || abort_start
 
-  local store_args=() help
-  help=$("$ADAPTD" --helpfull 2>&1 || true)
+  local store_args=()
   case $ADAPTD_STORE in
-    redis) store_args=(--adapter_store=redis "--redis_address=$HOST:$REDIS_PORT") ;;
+    redis | auto) store_args=(--adapter_store=redis "--redis_address=$HOST:$REDIS_PORT") ;;
     memory) ;;
-    auto)
-      if grep -qE -- '^ *--adapter_store ' <<<"$help"; then
-        store_args=(--adapter_store=redis "--redis_address=$HOST:$REDIS_PORT")
-      else
-        log "this adaptd has no --adapter_store yet: adapters stay in memory; Redis runs unused"
-      fi
-      ;;
     *) log "ADAPTD_STORE must be redis, memory or auto, not $ADAPTD_STORE"; abort_start ;;
   esac
   # shellcheck disable=SC2086  # ADAPTD_ARGS is meant to split

@@ -7,11 +7,9 @@
 #   meta-training of the meta-learner on tasks from both glyphs and clip art
 #   -> export to $MODELS/glyphs-conv4.
 # Every stage caches or checkpoints under $DATA and resumes after an
-# interrupt. The defaults took 12 minutes from nothing on 2 cores with
-# Debian's reference BLAS (session 5), 14.6 minutes on BLIS with the data
-# cached on session 6's slower VM, and 7.6 minutes once freed memory was
-# kept for reuse (session 7, ~1,400 images/s in pretraining); raise them for
-# a better model (PRETRAIN_STEPS, META_STEPS, ...).
+# interrupt. The defaults take about 11 minutes from nothing on 2 cores
+# (docs/training.md); raise them for a better model (PRETRAIN_STEPS,
+# META_STEPS, ...).
 # Fashion-MNIST is never used here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +52,7 @@ stage "1/5 data sets: glyphs (and clip art)"
 # image); its meta-val categories join the glyphs' meta-val in choosing
 # FINETUNE's rate and the meta-learner kept, a cross-domain check that never
 # touches Fashion-MNIST.
-# See docs/benchmarks.md. CLIPART=0 leaves clip art out (no openclipart-png
+# See docs/training.md. CLIPART=0 leaves clip art out (no openclipart-png
 # needed). CLIPART_PRETRAIN=1 also adds the exemplars to pretraining:
 # measured, that made transfer worse.
 PRETRAIN_EXTRA=()
