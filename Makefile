@@ -10,11 +10,11 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # BLIS's serial build, which the binaries link in place of the reference BLAS
 # (CMakeLists.txt). Not OpenBLAS: its serial build gives wrong results when
 # threads call it at once, and its threaded builds' static TLS leaves
-# civetweb's threads no stack, so /metrics cannot start (docs/benchmarks.md).
+# civetweb's threads no stack, so /metrics cannot start (docs/experiments/blas.md).
 PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libtorch-dev libblis4-serial prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev \
-  libstb-dev libfreetype-dev zlib1g-dev fonts-noto-core dataset-fashion-mnist \
+  libstb-dev libfreetype-dev zlib1g-dev nlohmann-json3-dev fonts-noto-core dataset-fashion-mnist \
   prometheus redis-server libhiredis-dev python3-yaml openssl curl clang-14 libclang-rt-14-dev
 
 .PHONY: all deps configure build test models run demo clean help fuzz sanitize bench
@@ -26,7 +26,7 @@ help:
 	@echo "make test    install deps, build, run the test suite (ctest)"
 	@echo "make models  build the default model repository in ./$(MODELS)"
 	@echo "make build   configure and build into ./$(BUILD)"
-	@echo "make bench   load-test a local adaptd on the default model (docs/benchmarks.md)"
+	@echo "make bench   load-test a local adaptd on the default model (docs/performance.md)"
 	@echo "make fuzz    libFuzzer over request decoding (clang-14)"
 	@echo "make sanitize  engine and service tests under ASan/UBSan"
 	@echo "make deps    apt-get install the Debian packages that are missing"
@@ -52,7 +52,7 @@ test: build
 
 # Meta-training also draws tasks from openclipart-png's drawings (installed
 # here, not for `make test`); CLIPART=0 leaves them out. See
-# scripts/make_models.sh and docs/benchmarks.md.
+# scripts/make_models.sh and docs/training.md.
 CLIPART ?= 1
 models: build
 	@if [ "$(CLIPART)" = 1 ]; then $(MAKE) --no-print-directory deps PACKAGES=openclipart-png; fi
@@ -62,7 +62,7 @@ run: models
 	BUILD=$(BUILD) MODELS=$(MODELS) scripts/demo.sh
 
 # adaptd-bench against a local adaptd on the default model, and the same
-# workload in process (the raw engine baseline). See docs/benchmarks.md.
+# workload in process (the raw engine baseline). See docs/performance.md.
 bench: models
 	BUILD=$(BUILD) MODELS=$(MODELS) scripts/bench.sh
 

@@ -1,4 +1,4 @@
-// The kernels behind the choice of BLAS (docs/benchmarks.md, "BLAS"), timed
+// The kernels behind the choice of BLAS (docs/experiments/blas.md), timed
 // on random weights: a 28x28 Conv4 at batch 1 (LibTorch's own kernels, on
 // BLAS) and 64 (oneDNN), a training step of it, a pretraining head's
 // matmuls, the meta-learner's network over a 5-way and a 20-way head's

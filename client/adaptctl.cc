@@ -1,4 +1,4 @@
-// adaptctl: the command-line client for adaptd. See kHelp below, or run
+// adaptctl: the command-line client for adaptd. See kDetails below, or run
 // `adaptctl --help`.
 
 #include <iostream>
@@ -94,6 +94,18 @@ std::string FullHelp() {
                       adaptd::client::DescribeFlags("client/adaptctl.cc"));
 }
 
+int ExitWithError(const absl::Status& status) {
+  std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": "
+            << status.message() << "\n";
+  return kExitFailure;
+}
+
+int PrintHelp() {
+  std::cout << FullHelp();
+  absl::Status written = adaptd::client::FlushOutput(std::cout);
+  return written.ok() ? 0 : ExitWithError(written);
+}
+
 int ExitWithUsageError(absl::string_view message) {
   std::cerr << "error: " << message << "\n\n"
             << adaptd::client::CommandSummary()
@@ -126,18 +138,12 @@ CommandOptions OptionsFromFlags() {
 
 int main(int argc, char* argv[]) {
   absl::SetProgramUsageMessage(HelpText());
-  if (adaptd::client::WantsHelp(argc, argv)) {
-    std::cout << FullHelp();
-    return 0;
-  }
+  if (adaptd::client::WantsHelp(argc, argv)) return PrintHelp();
   absl::Status flags = adaptd::client::CheckFlags(argc, argv);
   if (!flags.ok()) return ExitWithUsageError(flags.message());
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() < 2) return ExitWithUsageError("missing command");
-  if (absl::string_view(positional[1]) == "help") {
-    std::cout << FullHelp();
-    return 0;
-  }
+  if (absl::string_view(positional[1]) == "help") return PrintHelp();
 
   const std::vector<std::string> args(positional.begin() + 2, positional.end());
   absl::Status status = adaptd::client::RunCommand(
@@ -145,10 +151,6 @@ int main(int argc, char* argv[]) {
   if (adaptd::client::IsUsageError(status)) {
     return ExitWithUsageError(status.message());
   }
-  if (!status.ok()) {
-    std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": "
-              << status.message() << "\n";
-    return kExitFailure;
-  }
+  if (!status.ok()) return ExitWithError(status);
   return 0;
 }

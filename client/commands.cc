@@ -1,8 +1,6 @@
 #include "client/commands.h"
 
-#include <fstream>
-#include <iterator>
-
+#include <cerrno>
 #include <memory>
 #include <set>
 #include <utility>
@@ -14,7 +12,9 @@
 #include "adaptd/v1/adaptd.grpc.pb.h"
 #include "client/command_line.h"
 #include "client/format.h"
+#include "client/grpc_util.h"
 #include "client/image_files.h"
+#include "server/common/file_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -28,19 +28,6 @@ using Args = std::vector<std::string>;
 // Room for a Predict over thousands of inputs with all class scores.
 constexpr int kMaxReceiveMessageBytes = 64 << 20;
 
-absl::Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  // gRPC and Abseil share the canonical code numbers.
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
-}
-
-absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot read ", path));
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const CommandOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
@@ -51,12 +38,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const CommandOptions& 
     return grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
   }
   grpc::SslCredentialsOptions ssl;
-  auto ca = ReadPem("tls_ca", options.tls_ca);
+  auto ca = ReadPemFile("--tls_ca", options.tls_ca);
   if (!ca.ok()) return ca.status();
   ssl.pem_root_certs = *ca;
   if (!options.tls_cert.empty()) {
-    auto cert = ReadPem("tls_cert", options.tls_cert);
-    auto key = ReadPem("tls_key", options.tls_key);
+    auto cert = ReadPemFile("--tls_cert", options.tls_cert);
+    auto key = ReadPemFile("--tls_key", options.tls_key);
     if (!cert.ok()) return cert.status();
     if (!key.ok()) return key.status();
     ssl.pem_cert_chain = *cert;
@@ -118,7 +105,7 @@ class Commands {
       context.AddMetadata("authorization",
                           absl::StrCat("Bearer ", options_.token));
     }
-    return FromGrpc(rpc(&context));
+    return FromGrpcStatus(rpc(&context));
   }
 
   absl::Status GetAdapter(adaptd::v1::Adapter* adapter) const {
@@ -186,7 +173,7 @@ absl::Status Commands::Adapt(const Args& args) {
   }
   request.set_request_id(options_.request_id);
   for (const ImageFile& file : *files) {
-    absl::StatusOr<std::string> bytes = ReadFileBytes(file.path);
+    absl::StatusOr<std::string> bytes = ReadFile(file.path);
     if (!bytes.ok()) return bytes.status();
     adaptd::v1::Example* example = request.add_support();
     example->set_label(file.label);
@@ -214,7 +201,7 @@ absl::Status Commands::Predict(const Args& args) {
   request.set_adapter_id(options_.adapter);
   request.set_top_k(options_.top_k);
   for (const ImageFile& file : *files) {
-    absl::StatusOr<std::string> bytes = ReadFileBytes(file.path);
+    absl::StatusOr<std::string> bytes = ReadFile(file.path);
     if (!bytes.ok()) return bytes.status();
     request.add_inputs()->set_image(*std::move(bytes));
   }
@@ -424,9 +411,20 @@ absl::Status RunCommand(absl::string_view command, const Args& args,
     absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewChannel(options);
     if (!channel.ok()) return channel.status();
     Commands commands(options, *channel, out);
-    return (commands.*spec.run)(args);
+    status = (commands.*spec.run)(args);
+    absl::Status written = FlushOutput(out);
+    return status.ok() ? written : status;
   }
   return UsageError(absl::StrCat("unknown command \"", command, "\""));
+}
+
+absl::Status FlushOutput(std::ostream& out) {
+  errno = 0;
+  out.flush();
+  if (out.good()) return absl::OkStatus();
+  const int error = errno;
+  if (error != 0) return absl::ErrnoToStatus(error, "writing the output");
+  return absl::DataLossError("writing the output failed");
 }
 
 }  // namespace adaptd::client

@@ -59,12 +59,18 @@ struct CommandOptions {
 std::string CommandSummary();
 
 // Runs `command` with its positional `args` against options.target and
-// writes the result to `out`. Returns OK, a usage error (see IsUsageError in
-// command_line.h), or why the command failed: the RPC's status, or a local
-// one such as NOT_FOUND for a missing file.
+// writes the result to `out`, flushed. Returns OK, a usage error (see
+// IsUsageError in command_line.h), or why the command failed: the RPC's
+// status, a local one such as NOT_FOUND for a missing file, or
+// FlushOutput's when the result could not be written.
 absl::Status RunCommand(absl::string_view command,
                         const std::vector<std::string>& args,
                         const CommandOptions& options, std::ostream& out);
+
+// Flushes `out` and says whether everything written to it arrived: a full
+// disk or a closed pipe is an error (from errno where the flush set it,
+// else DATA_LOSS), since a script reading the output would get a torn one.
+absl::Status FlushOutput(std::ostream& out);
 
 }  // namespace adaptd::client
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace adaptd::client {
@@ -28,14 +29,6 @@ absl::StatusOr<Method> ParseMethod(absl::string_view name) {
 std::string MethodName(Method method) {
   if (method == adaptd::v1::METHOD_UNSPECIFIED) return "default";
   return absl::AsciiStrToLower(adaptd::v1::Method_Name(method));
-}
-
-google::protobuf::Duration ToProtoDuration(absl::Duration duration) {
-  google::protobuf::Duration proto;
-  absl::Duration nanos;
-  proto.set_seconds(absl::IDivDuration(duration, absl::Seconds(1), &nanos));
-  proto.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(nanos)));
-  return proto;
 }
 
 std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {

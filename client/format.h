@@ -9,9 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/time.h"
 #include "adaptd/v1/adaptd.pb.h"
-#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
 
 namespace adaptd::client {
@@ -23,8 +21,6 @@ absl::StatusOr<adaptd::v1::Method> ParseMethod(absl::string_view name);
 // The method as the --method flag spells it, e.g. "meta"; "default" for
 // METHOD_UNSPECIFIED.
 std::string MethodName(adaptd::v1::Method method);
-
-google::protobuf::Duration ToProtoDuration(absl::Duration duration);
 
 // RFC 3339 in UTC, or "-" for an unset timestamp.
 std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp);

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "absl/strings/ascii.h"
@@ -124,17 +122,6 @@ absl::StatusOr<std::vector<ImageFile>> ListQueryFiles(
     }
   }
   return files;
-}
-
-absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return FileError(path, std::error_code(errno, std::generic_category()));
-  }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read failed"));
-  return bytes.str();
 }
 
 }  // namespace adaptd::client

@@ -35,9 +35,6 @@ absl::StatusOr<std::vector<ImageFile>> ListSupportSet(const std::string& dir);
 absl::StatusOr<std::vector<ImageFile>> ListQueryFiles(
     const std::vector<std::string>& paths);
 
-// The whole contents of the file at `path`.
-absl::StatusOr<std::string> ReadFileBytes(const std::string& path);
-
 }  // namespace adaptd::client
 
 #endif  // ADAPTD_CLIENT_IMAGE_FILES_H_

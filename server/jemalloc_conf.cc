@@ -7,7 +7,7 @@
 // batch of 64, came back from the kernel as fresh pages on every batch:
 // 2 million page faults in 20 s. In-process batched Predict ran at 448 ok/s
 // instead of 4,190, and pretraining at 238 images/s instead of 1,661
-// (docs/benchmarks.md, "Memory allocator"). The price is that resident
+// (docs/experiments/jemalloc-dirty-pages.md). The price is that resident
 // memory stays at its peak working set.
 extern "C" {
 // NOLINTNEXTLINE: the name and type are jemalloc's interface.

@@ -23,11 +23,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "client/bench/target.h"
-#include "server/engine/types.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::bench {
 
@@ -133,9 +134,9 @@ struct LatencySummary {
   double mean_ms = 0;
 };
 
-// Requests of one kind ("predict", "adapt") sent in the measured window.
-struct OpReport {
-  std::string op;
+// What was measured over the requests sent in the window, of one kind or
+// of all.
+struct RequestCounts {
   int64_t requests = 0;
   int64_t ok = 0;
   int64_t errors = 0;
@@ -144,7 +145,13 @@ struct OpReport {
   std::map<std::string, int64_t> codes;  // "OK", "NOT_FOUND", ... -> count.
 };
 
-struct Report {
+// Requests of one kind ("predict", "adapt") sent in the measured window.
+struct OpReport : RequestCounts {
+  std::string op;
+};
+
+// The RequestCounts it extends are the totals over every kind.
+struct Report : RequestCounts {
   // What ran.
   std::string target;    // Target::Describe().
   std::string scenario;
@@ -167,13 +174,7 @@ struct Report {
   // core busy). With a gRPC target: the client's cost; in process: everything.
   double client_cpu_cores = 0;
 
-  // What it measured, over requests sent in the window.
-  int64_t requests = 0;
-  int64_t ok = 0;
-  int64_t errors = 0;
-  double throughput = 0;  // OK answers per second.
-  LatencySummary latency;
-  std::map<std::string, int64_t> codes;
+  // What it measured, over requests sent in the window, beyond the totals.
   std::vector<OpReport> ops;  // One per kind sent.
   // The first message seen for each error code, to explain the counts.
   std::map<std::string, std::string> error_samples;
@@ -185,6 +186,10 @@ struct Report {
   std::string fault_code;  // The code faulty requests should get.
   int64_t faults_injected = 0;
 };
+
+// INVALID_ARGUMENT naming the first field of `options` out of its range;
+// RunBenchmark checks this first.
+absl::Status ValidateOptions(const BenchOptions& options);
 
 // Runs the benchmark. Fails only when it cannot start: no such backbone,
 // bad options, or the setup's Adapt calls fail. Errors during the load are

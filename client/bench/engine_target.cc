@@ -1,6 +1,7 @@
 #include "client/bench/engine_target.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <deque>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "server/common/thread_pool.h"
 #include "server/engine/engine.h"
 
 namespace adaptd::bench {
@@ -25,67 +27,33 @@ engine::InputRef ToInputRef(const Tensor& tensor) {
   return ref;
 }
 
-// A fixed set of threads running queued closures; the destructor runs what
-// is queued, then joins.
-class ThreadPool {
- public:
-  explicit ThreadPool(int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
-  }
-  ~ThreadPool() {
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-    }
-    for (auto& t : threads_) t.join();
-  }
-  void Schedule(std::function<void()> fn) {
-    absl::MutexLock lock(&mu_);
-    queue_.push_back(std::move(fn));
-  }
-
- private:
-  void Work() {
-    while (true) {
-      std::function<void()> fn;
-      {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](ThreadPool* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
-              return p->stopping_ || !p->queue_.empty();
-            },
-            this));
-        if (queue_.empty()) return;  // Stopping, and nothing left.
-        fn = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      fn();
-    }
-  }
-
-  absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
-};
-
 class EngineTarget final : public Target {
  public:
   EngineTarget(std::unique_ptr<engine::Engine> owned, engine::Engine* engine,
                const EngineTargetOptions& options)
       : owned_(std::move(owned)),
         engine_(engine),
-        pool_(std::make_unique<ThreadPool>(std::max(1, options.threads))) {
+        pool_(std::make_unique<ThreadPool>(ThreadPool::Options{std::max(1, options.threads)})) {
     if (options.tenants <= 1) {
       tenants_.push_back("default");
     } else {
-      for (int i = 0; i < options.tenants; ++i) tenants_.push_back(absl::StrCat("bench-tenant-", i));
+      for (int i = 0; i < options.tenants; ++i) {
+        tenants_.push_back(absl::StrCat("bench-tenant-", i));
+      }
     }
   }
 
   ~EngineTarget() override { pool_.reset(); }  // Before the engine goes.
 
   std::string Describe() const override { return absl::StrCat("inprocess ", engine_->device()); }
+
+  // The pool has no bound and stops only when this target goes, when no
+  // caller is left: it never refuses, so every `done` runs.
+  void Schedule(std::function<void()> work) {
+    const bool queued = pool_->TrySchedule(std::move(work));
+    assert(queued);
+    (void)queued;
+  }
   int tenants() const override { return static_cast<int>(tenants_.size()); }
 
   absl::StatusOr<std::vector<BackboneSpec>> ListBackbones() override {
@@ -107,7 +75,7 @@ class EngineTarget final : public Target {
       request.support.push_back({example.label, ToInputRef(*example.input)});
     }
     const engine::CallContext ctx = Context(call.tenant, call.timeout);
-    pool_->Schedule([this, request = std::move(request), ctx, done = std::move(done)] {
+    Schedule([this, request = std::move(request), ctx, done = std::move(done)] {
       auto adapter = engine_->Adapt(request, ctx);
       if (!adapter.ok()) {
         done(adapter.status(), "");
@@ -125,7 +93,7 @@ class EngineTarget final : public Target {
     for (const Tensor* input : call.inputs) request.inputs.push_back(ToInputRef(*input));
     // PredictAsync needs the context until `done`, so it lives beside it.
     auto ctx = std::make_shared<const engine::CallContext>(Context(call.tenant, call.timeout));
-    pool_->Schedule([this, request = std::move(request), ctx, done = std::move(done)]() mutable {
+    Schedule([this, request = std::move(request), ctx, done = std::move(done)]() mutable {
       engine_->PredictAsync(request, *ctx,
                             [ctx, done = std::move(done)](
                                 absl::StatusOr<engine::Engine::PredictResult> result) {
@@ -137,7 +105,7 @@ class EngineTarget final : public Target {
   void DeleteAdapter(int tenant, const std::string& adapter_id, absl::Duration timeout,
                      Done done) override {
     const engine::CallContext ctx = Context(tenant, timeout);
-    pool_->Schedule([this, adapter_id, ctx, done = std::move(done)] {
+    Schedule([this, adapter_id, ctx, done = std::move(done)] {
       done(engine_->DeleteAdapter(adapter_id, ctx));
     });
   }
@@ -159,17 +127,7 @@ class EngineTarget final : public Target {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Target>> NewEngineTarget(const EngineTargetOptions& options) {
-  engine::Engine::Options o;
-  o.model_repository = options.model_repository;
-  o.device = options.device;
-  o.autocast = options.autocast;
-  o.intra_op_threads = options.intra_op_threads;
-  o.inter_op_threads = options.inter_op_threads;
-  if (options.max_batch_size > 0) o.batching.max_batch_size = options.max_batch_size;
-  o.batching.workers = options.batch_workers;
-  if (options.max_batch_delay >= absl::ZeroDuration()) {
-    o.batching.max_delay = options.max_batch_delay;
-  }
+  engine::EngineOptions o = options.engine;
   o.on_model_error = [](const std::string& folder, const absl::Status& status) {
     std::fprintf(stderr, "adaptd-bench: skipping model %s: %s\n", folder.c_str(),
                  std::string(status.message()).c_str());

@@ -8,7 +8,7 @@
 // is synchronous and holds a caller thread for its whole run.
 //
 //   EngineTargetOptions options;
-//   options.model_repository = "./models";
+//   options.engine = EngineOptionsFromFlags();  // server/engine_flags.h
 //   options.threads = 64;
 //   ASSIGN_OR_RETURN(std::unique_ptr<Target> target, NewEngineTarget(options));
 #ifndef ADAPTD_CLIENT_BENCH_ENGINE_TARGET_H_
@@ -20,23 +20,13 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/bench/target.h"
-
-namespace adaptd::engine {
-class Engine;
-}  // namespace adaptd::engine
+#include "server/engine/engine.h"
 
 namespace adaptd::bench {
 
 struct EngineTargetOptions {
-  // The engine, set as adaptd's flags of the same names would set it.
-  std::string model_repository = "./models";
-  std::string device;          // Empty: cuda when available, else cpu.
-  std::string autocast;        // off (empty), fp16 or bf16.
-  int intra_op_threads = 0;    // 0: the number of cores.
-  int inter_op_threads = 0;    // 0: the number of cores.
-  int max_batch_size = 0;      // 0: the engine's default.
-  int batch_workers = 0;       // 0: the engine's default.
-  absl::Duration max_batch_delay = -absl::InfiniteDuration();  // Negative: the default.
+  // The engine, as adaptd's flags of the same names set it.
+  engine::EngineOptions engine;
   // Threads calling the engine. Calls beyond them wait in a queue, and the
   // wait counts in their latency.
   int threads = 64;
@@ -45,7 +35,7 @@ struct EngineTargetOptions {
   int tenants = 1;
 };
 
-// Loads the engine from options.model_repository.
+// Loads the engine from options.engine.model_repository.
 absl::StatusOr<std::unique_ptr<Target>> NewEngineTarget(const EngineTargetOptions& options);
 
 // Drives an engine owned by the caller, which must outlive the target; the

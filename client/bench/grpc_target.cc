@@ -2,8 +2,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
-#include <sstream>
+#include <functional>
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
@@ -11,15 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "adaptd/v1/adaptd.grpc.pb.h"
+#include "client/grpc_util.h"
 
 namespace adaptd::bench {
 namespace {
 
-absl::Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
-}
+using ::adaptd::client::FromGrpcStatus;
+using ::adaptd::client::ReadPemFile;
+using ::adaptd::client::ToProtoDuration;
 
 v1::Method ToProto(engine::Method method) {
   switch (method) {
@@ -59,6 +57,16 @@ struct Call {
   Response response;
 };
 
+// The callback of `c`'s RPC when only its status matters: deletes `c`
+// (first: see Call), then runs `done`.
+template <typename Request, typename Response>
+std::function<void(grpc::Status)> DeleteThenDone(Call<Request, Response>* c, Done done) {
+  return [c, done = std::move(done)](grpc::Status status) {
+    delete c;
+    done(FromGrpcStatus(status));
+  };
+}
+
 class GrpcTarget final : public Target {
  public:
   GrpcTarget(std::vector<std::shared_ptr<grpc::Channel>> channels, std::string description,
@@ -75,7 +83,7 @@ class GrpcTarget final : public Target {
     Prepare(context, 0, absl::Seconds(30));
     v1::ListBackbonesResponse response;
     absl::Status status =
-        FromGrpc(stubs_[0]->ListBackbones(&context, v1::ListBackbonesRequest(), &response));
+        FromGrpcStatus(stubs_[0]->ListBackbones(&context, v1::ListBackbonesRequest(), &response));
     if (!status.ok()) return status;
     std::vector<BackboneSpec> out;
     for (const auto& b : response.backbones()) {
@@ -95,10 +103,7 @@ class GrpcTarget final : public Target {
     c->request.set_method(ToProto(call.method));
     c->request.set_steps(call.steps);
     if (call.ttl > absl::ZeroDuration()) {
-      absl::Duration nanos;
-      const int64_t seconds = absl::IDivDuration(call.ttl, absl::Seconds(1), &nanos);
-      c->request.mutable_ttl()->set_seconds(seconds);
-      c->request.mutable_ttl()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(nanos)));
+      *c->request.mutable_ttl() = ToProtoDuration(call.ttl);
     }
     for (const auto& example : call.support) {
       auto* e = c->request.add_support();
@@ -109,7 +114,7 @@ class GrpcTarget final : public Target {
                               [c, done = std::move(done)](grpc::Status status) {
                                 std::string id = c->response.adapter().adapter_id();
                                 delete c;  // First: see Call.
-                                done(FromGrpc(status), id);
+                                done(FromGrpcStatus(status), id);
                               });
   }
 
@@ -120,10 +125,7 @@ class GrpcTarget final : public Target {
     c->request.set_top_k(call.top_k);
     for (const Tensor* input : call.inputs) ToProto(*input, c->request.add_inputs());
     NextStub().async()->Predict(&c->context, &c->request, &c->response,
-                                [c, done = std::move(done)](grpc::Status status) {
-                                  delete c;  // First: see Call.
-                                  done(FromGrpc(status));
-                                });
+                                DeleteThenDone(c, std::move(done)));
   }
 
   void DeleteAdapter(int tenant, const std::string& adapter_id, absl::Duration timeout,
@@ -132,10 +134,7 @@ class GrpcTarget final : public Target {
     Prepare(c->context, tenant, timeout);
     c->request.set_adapter_id(adapter_id);
     NextStub().async()->DeleteAdapter(&c->context, &c->request, &c->response,
-                                      [c, done = std::move(done)](grpc::Status status) {
-                                        delete c;  // First: see Call.
-                                        done(FromGrpc(status));
-                                      });
+                                      DeleteThenDone(c, std::move(done)));
   }
 
  private:
@@ -159,14 +158,6 @@ class GrpcTarget final : public Target {
   std::atomic<uint64_t> next_{0};
 };
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in.is_open()) return absl::NotFoundError(absl::StrCat(what, ": cannot read ", path));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Target>> NewGrpcTarget(const GrpcTargetOptions& options) {
@@ -177,7 +168,7 @@ absl::StatusOr<std::unique_ptr<Target>> NewGrpcTarget(const GrpcTargetOptions& o
     grpc::SslCredentialsOptions ssl;
     auto read = [](const std::string& path, const char* what, std::string* out) {
       if (path.empty()) return absl::OkStatus();
-      auto contents = ReadFile(path, what);
+      auto contents = ReadPemFile(what, path);
       if (!contents.ok()) return contents.status();
       *out = *std::move(contents);
       return absl::OkStatus();

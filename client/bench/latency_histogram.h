@@ -1,7 +1,7 @@
 // A fixed-memory latency histogram with about 0.4% relative precision, from
 // 1 microsecond to days, in the manner of HdrHistogram. Percentiles are the
 // highest value of their bucket, so they never understate a latency; max is
-// exact. Not thread-safe: callers guard it (see Recorder in bench.cc).
+// exact. Not thread-safe: callers guard it (see LoadStats in load_stats.h).
 //
 //   LatencyHistogram h;
 //   h.Record(absl::Milliseconds(3));

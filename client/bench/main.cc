@@ -18,6 +18,8 @@
 #include "absl/time/time.h"
 #include "client/bench/bench.h"
 #include "client/bench/engine_target.h"
+#include "server/common/status_macros.h"
+#include "server/engine_flags.h"
 #ifdef ADAPTD_BENCH_GRPC
 #include "client/bench/grpc_target.h"
 #endif
@@ -36,25 +38,6 @@ ABSL_FLAG(std::string, tls_ca_file, "",
           "grpc: PEM CA bundle that verifies the server; empty: the system roots.");
 ABSL_FLAG(std::string, tls_cert_file, "", "grpc: PEM client certificate chain, for mTLS.");
 ABSL_FLAG(std::string, tls_key_file, "", "grpc: PEM client private key, for mTLS.");
-ABSL_FLAG(std::string, model_repository, "./models",
-          "inprocess: folder with one sub-folder per model, as adaptd takes it.");
-ABSL_FLAG(std::string, device, "",
-          "inprocess: cpu, cuda or cuda:N; empty: cuda when available, else cpu.");
-ABSL_FLAG(std::string, autocast, "off",
-          "inprocess: mixed precision for backbone forwards, off, fp16 or bf16 (as adaptd's "
-          "flag).");
-ABSL_FLAG(int, intra_op_threads, 0, "inprocess: LibTorch intra-op threads; 0: the cores.");
-ABSL_FLAG(int, inter_op_threads, 0, "inprocess: LibTorch inter-op threads; 0: the cores.");
-// Keep these defaults equal to adaptd's flags of the same names, so that the
-// two modes compare like with like.
-ABSL_FLAG(int, max_batch_size, 64,
-          "inprocess: most inputs in one batched backbone forward (as adaptd's flag).");
-ABSL_FLAG(absl::Duration, max_batch_delay, absl::Milliseconds(2),
-          "inprocess: longest a request waits for others to join its batch (as adaptd's "
-          "flag).");
-ABSL_FLAG(int, batch_workers, 0,
-          "inprocess: threads running batches per backbone (as adaptd's flag); 0: 2 on CUDA, "
-          "1 on the CPU.");
 ABSL_FLAG(int, tenants, 1,
           "inprocess: tenants to spread the adapters over (adapter i is tenant i % N's).");
 ABSL_FLAG(int, inprocess_threads, 0,
@@ -147,13 +130,6 @@ Flags:)text";
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-template <typename T>
-bool Check(const absl::StatusOr<T>& value) {
-  if (value.ok()) return true;
-  std::cerr << "adaptd-bench: " << value.status().message() << "\n";
-  return false;
-}
-
 // Progress lines: rewritten in place on a terminal, one per line otherwise.
 class ProgressPrinter {
  public:
@@ -176,36 +152,22 @@ class ProgressPrinter {
   bool pending_ = false;
 };
 
-}  // namespace
-
-// --help lists the flags of this file; absl would look for adaptd-bench.cc.
+// --help lists the flags of this file and the engine's (for --mode=inprocess,
+// as adaptd takes them); absl would look for adaptd-bench.cc.
 bool IsBenchFlagFile(absl::string_view file) {
-  return absl::EndsWith(file, "client/bench/main.cc");
+  return absl::EndsWith(file, "client/bench/main.cc") ||
+         absl::EndsWith(file, "server/engine_flags.cc");
 }
 
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
-  absl::FlagsUsageConfig usage;
-  usage.contains_helpshort_flags = &IsBenchFlagFile;
-  usage.contains_help_flags = &IsBenchFlagFile;
-  absl::SetFlagsUsageConfig(usage);
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  if (rest.size() > 1) {
-    std::cerr << "adaptd-bench: unexpected argument '" << rest[1] << "'; see --help\n";
-    return kExitUsage;
-  }
-  namespace bench = adaptd::bench;
+namespace bench = adaptd::bench;
 
+// The run's options from the flags; INVALID_ARGUMENT names a bad one.
+absl::StatusOr<bench::BenchOptions> OptionsFromFlags() {
   bench::BenchOptions options;
-  auto scenario = bench::ParseScenario(absl::GetFlag(FLAGS_scenario));
-  auto arrival = bench::ParseArrival(absl::GetFlag(FLAGS_arrival));
-  auto fault = bench::ParseFault(absl::GetFlag(FLAGS_fault));
-  auto method = bench::ParseMethod(absl::GetFlag(FLAGS_method));
-  if (!Check(scenario) || !Check(arrival) || !Check(fault) || !Check(method)) return kExitUsage;
-  options.scenario = *scenario;
-  options.arrival = *arrival;
-  options.fault = *fault;
-  options.method = *method;
+  ASSIGN_OR_RETURN(options.scenario, bench::ParseScenario(absl::GetFlag(FLAGS_scenario)));
+  ASSIGN_OR_RETURN(options.arrival, bench::ParseArrival(absl::GetFlag(FLAGS_arrival)));
+  ASSIGN_OR_RETURN(options.fault, bench::ParseFault(absl::GetFlag(FLAGS_fault)));
+  ASSIGN_OR_RETURN(options.method, bench::ParseMethod(absl::GetFlag(FLAGS_method)));
   options.backbone = absl::GetFlag(FLAGS_backbone);
   options.concurrency = absl::GetFlag(FLAGS_concurrency);
   options.rate = absl::GetFlag(FLAGS_rate);
@@ -225,12 +187,11 @@ int main(int argc, char** argv) {
   options.cleanup = absl::GetFlag(FLAGS_cleanup);
   options.fault_fraction = absl::GetFlag(FLAGS_fault_fraction);
   options.seed = absl::GetFlag(FLAGS_seed);
-  ProgressPrinter printer;
-  if (absl::GetFlag(FLAGS_progress)) {
-    options.progress = [&printer](const std::string& line) { printer.Print(line); };
-  }
+  return options;
+}
 
-  std::unique_ptr<bench::Target> target;
+// The target --mode names; INVALID_ARGUMENT for a mode this build lacks.
+absl::StatusOr<std::unique_ptr<bench::Target>> TargetFromFlags(int concurrency) {
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "grpc") {
 #ifdef ADAPTD_BENCH_GRPC
@@ -242,44 +203,61 @@ int main(int argc, char** argv) {
     grpc.tls_ca_file = absl::GetFlag(FLAGS_tls_ca_file);
     grpc.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
     grpc.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
-    auto grpc_target = bench::NewGrpcTarget(grpc);
-    if (!Check(grpc_target)) return kExitFailure;
-    target = *std::move(grpc_target);
+    return bench::NewGrpcTarget(grpc);
 #else
-    std::cerr << "adaptd-bench: --mode=grpc: built without gRPC (ADAPTD_ENGINE_ONLY); use "
-                 "--mode=inprocess\n";
-    return kExitUsage;
+    return absl::InvalidArgumentError(
+        "--mode=grpc: built without gRPC (ADAPTD_ENGINE_ONLY); use --mode=inprocess");
 #endif
-  } else if (mode == "inprocess") {
+  }
+  if (mode == "inprocess") {
     bench::EngineTargetOptions inprocess;
-    inprocess.model_repository = absl::GetFlag(FLAGS_model_repository);
-    inprocess.device = absl::GetFlag(FLAGS_device);
-    inprocess.autocast = absl::GetFlag(FLAGS_autocast);
-    inprocess.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
-    inprocess.inter_op_threads = absl::GetFlag(FLAGS_inter_op_threads);
-    inprocess.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
-    inprocess.batch_workers = absl::GetFlag(FLAGS_batch_workers);
-    inprocess.max_batch_delay = absl::GetFlag(FLAGS_max_batch_delay);
+    inprocess.engine = adaptd::EngineOptionsFromFlags();
     inprocess.tenants = absl::GetFlag(FLAGS_tenants);
     const int threads = absl::GetFlag(FLAGS_inprocess_threads);
-    inprocess.threads = threads > 0 ? threads : std::max(1, options.concurrency);
-    auto engine_target = bench::NewEngineTarget(inprocess);
-    if (!Check(engine_target)) return kExitFailure;
-    target = *std::move(engine_target);
-  } else {
-    std::cerr << "adaptd-bench: --mode: expected grpc or inprocess, got '" << mode << "'\n";
+    inprocess.threads = threads > 0 ? threads : std::max(1, concurrency);
+    return bench::NewEngineTarget(inprocess);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--mode: expected grpc or inprocess, got '", mode, "'"));
+}
+
+// Prints `status` and returns the exit code for it.
+int Fail(const absl::Status& status) {
+  std::cerr << "adaptd-bench: " << absl::StatusCodeToString(status.code()) << ": "
+            << status.message() << "\n";
+  return absl::IsInvalidArgument(status) ? kExitUsage : kExitFailure;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  absl::FlagsUsageConfig usage;
+  usage.contains_helpshort_flags = &IsBenchFlagFile;
+  usage.contains_help_flags = &IsBenchFlagFile;
+  absl::SetFlagsUsageConfig(usage);
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) {
+    std::cerr << "adaptd-bench: unexpected argument '" << rest[1] << "'; see --help\n";
     return kExitUsage;
   }
-
-  absl::StatusOr<bench::Report> report = bench::RunBenchmark(options, *target);
-  printer.End();
-  if (!report.ok()) {
-    std::cerr << "adaptd-bench: " << absl::StatusCodeToString(report.status().code()) << ": "
-              << report.status().message() << "\n";
-    return absl::IsInvalidArgument(report.status()) ? kExitUsage : kExitFailure;
+  absl::StatusOr<bench::BenchOptions> options = OptionsFromFlags();
+  if (!options.ok()) return Fail(options.status());
+  ProgressPrinter printer;
+  if (absl::GetFlag(FLAGS_progress)) {
+    options->progress = [&printer](const std::string& line) { printer.Print(line); };
   }
+  absl::StatusOr<std::unique_ptr<bench::Target>> target = TargetFromFlags(options->concurrency);
+  if (!target.ok()) return Fail(target.status());
+  absl::StatusOr<bench::Report> report = bench::RunBenchmark(*options, **target);
+  printer.End();
+  if (!report.ok()) return Fail(report.status());
   std::cout << (absl::GetFlag(FLAGS_json) ? bench::FormatJson(*report)
                                           : bench::FormatTable(*report))
             << std::flush;
+  if (!std::cout) {
+    std::cerr << "adaptd-bench: cannot write the report to standard output\n";
+    return kExitFailure;
+  }
   return 0;
 }

@@ -1,58 +1,48 @@
 // FormatTable and FormatJson (declared in bench.h).
+#include <cmath>
+#include <cstdlib>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "client/bench/bench.h"
 
 namespace adaptd::bench {
 namespace {
 
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (const unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
+// Keeps the order of the keys as written, which scripts and people read.
+using Json = nlohmann::ordered_json;
+
+// A figure rounded to 6 significant digits (enough for a latency in ms or a
+// rate, without float noise); null where it is not finite, which JSON
+// cannot hold.
+Json Number(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  return std::strtod(absl::StrFormat("%.6g", v).c_str(), nullptr);
 }
 
-// Enough digits for a latency in ms or a rate, without float noise.
-std::string Num(double v) { return absl::StrFormat("%.6g", v); }
-
-std::string Json(const LatencySummary& l) {
-  return absl::StrCat("{\"count\":", l.count, ",\"p50\":", Num(l.p50_ms), ",\"p90\":",
-                      Num(l.p90_ms), ",\"p99\":", Num(l.p99_ms), ",\"max\":", Num(l.max_ms),
-                      ",\"mean\":", Num(l.mean_ms), "}");
+Json LatencyJson(const LatencySummary& l) {
+  return Json{{"count", l.count},        {"p50", Number(l.p50_ms)},
+              {"p90", Number(l.p90_ms)}, {"p99", Number(l.p99_ms)},
+              {"max", Number(l.max_ms)}, {"mean", Number(l.mean_ms)}};
 }
 
-template <typename Map, typename Format>
-std::string JsonObject(const Map& map, Format format) {
-  return absl::StrCat(
-      "{",
-      absl::StrJoin(map, ",",
-                    [&](std::string* out, const auto& kv) {
-                      absl::StrAppend(out, Quote(kv.first), ":", format(kv.second));
-                    }),
-      "}");
+// The counts' keys, after `json`'s.
+void AddCounts(const RequestCounts& c, Json& json) {
+  json["requests"] = c.requests;
+  json["ok"] = c.ok;
+  json["errors"] = c.errors;
+  json["throughput"] = Number(c.throughput);
+  json["latency_ms"] = LatencyJson(c.latency);
+  json["codes"] = Json(c.codes);
 }
 
-std::string Row(const std::string& op, int64_t requests, int64_t ok, int64_t errors,
-                double throughput, const LatencySummary& l) {
-  return absl::StrFormat("%-9s %10d %10d %8d %11.1f %9.2f %9.2f %9.2f %9.2f %9.2f\n", op,
-                         requests, ok, errors, throughput, l.p50_ms, l.p90_ms, l.p99_ms,
+std::string Row(const std::string& name, const RequestCounts& c) {
+  const LatencySummary& l = c.latency;
+  return absl::StrFormat("%-9s %10d %10d %8d %11.1f %9.2f %9.2f %9.2f %9.2f %9.2f\n", name,
+                         c.requests, c.ok, c.errors, c.throughput, l.p50_ms, l.p90_ms, l.p99_ms,
                          l.max_ms, l.mean_ms);
 }
 
@@ -102,10 +92,8 @@ std::string FormatTable(const Report& r) {
   absl::StrAppendFormat(&out, "%-9s %10s %10s %8s %11s %9s %9s %9s %9s %9s\n", "op", "requests",
                         "ok", "errors", "ok/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
                         "mean ms");
-  for (const auto& op : r.ops) {
-    out += Row(op.op, op.requests, op.ok, op.errors, op.throughput, op.latency);
-  }
-  if (r.ops.size() != 1) out += Row("total", r.requests, r.ok, r.errors, r.throughput, r.latency);
+  for (const auto& op : r.ops) out += Row(op.op, op);
+  if (r.ops.size() != 1) out += Row("total", r);
   out += "(latency of OK answers, from the intended send time)\n\n";
   absl::StrAppendFormat(&out, "%-20s %10s\n", "status", "count");
   for (const auto& [code, n] : r.codes) {
@@ -122,30 +110,41 @@ std::string FormatTable(const Report& r) {
 }
 
 std::string FormatJson(const Report& r) {
-  auto count = [](int64_t n) { return absl::StrCat(n); };
-  std::vector<std::string> ops;
+  Json json = {{"target", r.target},
+               {"scenario", r.scenario},
+               {"backbone", r.backbone},
+               {"load", r.load},
+               {"concurrency", r.concurrency},
+               {"rate", Number(r.rate)},
+               {"arrival", r.arrival},
+               {"adapters", r.adapters},
+               {"tenants", r.tenants},
+               {"batch", r.batch},
+               {"ways", r.ways},
+               {"shots", r.shots},
+               {"method", r.method},
+               {"adapt_fraction", Number(r.adapt_fraction)},
+               {"warmup_s", Number(r.warmup_s)},
+               {"duration_s", Number(r.duration_s)},
+               {"setup_s", Number(r.setup_s)},
+               {"client_cpu_cores", Number(r.client_cpu_cores)}};
+  AddCounts(r, json);
+  Json ops = Json::array();
   for (const auto& op : r.ops) {
-    ops.push_back(absl::StrCat("{\"op\":", Quote(op.op), ",\"requests\":", op.requests,
-                               ",\"ok\":", op.ok, ",\"errors\":", op.errors,
-                               ",\"throughput\":", Num(op.throughput),
-                               ",\"latency_ms\":", Json(op.latency),
-                               ",\"codes\":", JsonObject(op.codes, count), "}"));
+    Json o = {{"op", op.op}};
+    AddCounts(op, o);
+    ops.push_back(std::move(o));
   }
-  return absl::StrCat(
-      "{\"target\":", Quote(r.target), ",\"scenario\":", Quote(r.scenario),
-      ",\"backbone\":", Quote(r.backbone), ",\"load\":", Quote(r.load),
-      ",\"concurrency\":", r.concurrency, ",\"rate\":", Num(r.rate),
-      ",\"arrival\":", Quote(r.arrival), ",\"adapters\":", r.adapters, ",\"tenants\":", r.tenants, ",\"batch\":", r.batch,
-      ",\"ways\":", r.ways, ",\"shots\":", r.shots, ",\"method\":", Quote(r.method),
-      ",\"adapt_fraction\":", Num(r.adapt_fraction), ",\"warmup_s\":", Num(r.warmup_s),
-      ",\"duration_s\":", Num(r.duration_s), ",\"setup_s\":", Num(r.setup_s),
-      ",\"client_cpu_cores\":", Num(r.client_cpu_cores),
-      ",\"requests\":", r.requests, ",\"ok\":", r.ok, ",\"errors\":", r.errors,
-      ",\"throughput\":", Num(r.throughput), ",\"latency_ms\":", Json(r.latency),
-      ",\"codes\":", JsonObject(r.codes, count), ",\"ops\":[", absl::StrJoin(ops, ","), "]",
-      ",\"error_samples\":", JsonObject(r.error_samples, Quote), ",\"skipped\":", r.skipped,
-      ",\"fault\":{\"kind\":", Quote(r.fault), ",\"fraction\":", Num(r.fault_fraction),
-      ",\"code\":", Quote(r.fault_code), ",\"injected\":", r.faults_injected, "}}\n");
+  json["ops"] = std::move(ops);
+  json["error_samples"] = Json(r.error_samples);
+  json["skipped"] = r.skipped;
+  json["fault"] = {{"kind", r.fault},
+                   {"fraction", Number(r.fault_fraction)},
+                   {"code", r.fault_code},
+                   {"injected", r.faults_injected}};
+  // Replace, not throw on, bytes that are not UTF-8 (a target's name, a
+  // server's message).
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace adaptd::bench

@@ -10,7 +10,7 @@ namespace {
 // A uniform double in [0, 1) from the next value of a splitmix64 stream.
 double Uniform(uint64_t& state) {
   state += 0x9e3779b97f4a7c15ULL;
-  return static_cast<double>(Mix64(state) >> 11) * 0x1.0p-53;
+  return UnitInterval(Mix64(state));
 }
 
 }  // namespace
@@ -21,6 +21,8 @@ uint64_t Mix64(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
 }
+
+double UnitInterval(uint64_t hash) { return static_cast<double>(hash >> 11) * 0x1.0p-53; }
 
 Tensor SyntheticTensor(const std::vector<int64_t>& shape, int cls, int instance,
                        uint64_t seed) {

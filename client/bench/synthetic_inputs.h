@@ -31,6 +31,9 @@ Tensor SyntheticTensor(const std::vector<int64_t>& shape, int cls, int instance,
 // from a sequence number, so they need no shared generator.
 uint64_t Mix64(uint64_t x);
 
+// A uniform double in [0, 1) from a hash such as Mix64's: its top 53 bits.
+double UnitInterval(uint64_t hash);
+
 class InputPool {
  public:
   // REQUIRES: classes > 0, instances > 0, shape as for SyntheticTensor.

@@ -8,13 +8,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/bench/synthetic_inputs.h"
-#include "server/engine/types.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::bench {
 
@@ -46,6 +47,9 @@ struct PredictCall {
   int top_k = 0;
   absl::Duration timeout = absl::InfiniteDuration();
 };
+
+// An adapter id and the index of the tenant that owns it.
+using TenantAdapter = std::pair<int, std::string>;
 
 // Receives the adapter id when the status is OK.
 using AdaptDone = std::function<void(const absl::Status&, const std::string& adapter_id)>;

@@ -1,6 +1,6 @@
-#include "server/engine/clock.h"
+#include "server/common/clock.h"
 
-namespace adaptd::engine {
+namespace adaptd {
 namespace {
 
 class RealClock : public Clock {
@@ -15,4 +15,4 @@ Clock* Clock::Real() {
   return clock;
 }
 
-}  // namespace adaptd::engine
+}  // namespace adaptd

@@ -1,12 +1,12 @@
 // Time source, injectable so that tests control TTLs without sleeping.
-#ifndef ADAPTD_SERVER_ENGINE_CLOCK_H_
-#define ADAPTD_SERVER_ENGINE_CLOCK_H_
+#ifndef ADAPTD_SERVER_COMMON_CLOCK_H_
+#define ADAPTD_SERVER_COMMON_CLOCK_H_
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-namespace adaptd::engine {
+namespace adaptd {
 
 // Thread-safe.
 class Clock {
@@ -35,6 +35,6 @@ class FakeClock : public Clock {
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace adaptd::engine
+}  // namespace adaptd
 
-#endif  // ADAPTD_SERVER_ENGINE_CLOCK_H_
+#endif  // ADAPTD_SERVER_COMMON_CLOCK_H_

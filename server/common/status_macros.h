@@ -1,5 +1,7 @@
-#ifndef ADAPTD_SERVER_ENGINE_STATUS_MACROS_H_
-#define ADAPTD_SERVER_ENGINE_STATUS_MACROS_H_
+// RETURN_IF_ERROR and ASSIGN_OR_RETURN, for functions that return absl::Status
+// or absl::StatusOr.
+#ifndef ADAPTD_SERVER_COMMON_STATUS_MACROS_H_
+#define ADAPTD_SERVER_COMMON_STATUS_MACROS_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -20,4 +22,4 @@
   if (!tmp.ok()) return tmp.status();         \
   lhs = std::move(tmp).value()
 
-#endif  // ADAPTD_SERVER_ENGINE_STATUS_MACROS_H_
+#endif  // ADAPTD_SERVER_COMMON_STATUS_MACROS_H_

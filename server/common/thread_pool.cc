@@ -1,12 +1,17 @@
-#include "server/engine/work_queue.h"
+#include "server/common/thread_pool.h"
 
-namespace adaptd::engine {
+#include <algorithm>
+#include <atomic>
 
-WorkQueue::WorkQueue(int threads, int max_queued) : max_queued_(max_queued) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+namespace adaptd {
+
+int HardwareThreads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+ThreadPool::ThreadPool(const Options& options) : max_queued_(options.max_queued) {
+  for (int i = 0; i < std::max(1, options.threads); ++i) threads_.emplace_back([this] { Loop(); });
 }
 
-WorkQueue::~WorkQueue() {
+ThreadPool::~ThreadPool() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -14,20 +19,22 @@ WorkQueue::~WorkQueue() {
   for (auto& t : threads_) t.join();
 }
 
-bool WorkQueue::TrySchedule(std::function<void()> work) {
+bool ThreadPool::TrySchedule(std::function<void()> work) {
   absl::MutexLock lock(&mu_);
-  if (stopping_ || static_cast<int>(queue_.size()) >= max_queued_) return false;
+  if (stopping_ || (max_queued_ > 0 && static_cast<int>(queue_.size()) >= max_queued_)) {
+    return false;
+  }
   queue_.push_back(std::move(work));
   return true;
 }
 
-void WorkQueue::Loop() {
+void ThreadPool::Loop() {
   for (;;) {
     std::function<void()> work;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](WorkQueue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) {
+          +[](ThreadPool* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) {
             return q->stopping_ || !q->queue_.empty();
           },
           this));
@@ -39,4 +46,17 @@ void WorkQueue::Loop() {
   }
 }
 
-}  // namespace adaptd::engine
+void ParallelFor(int n, int threads, const std::function<void(int i, int worker)>& body) {
+  if (n <= 0) return;
+  threads = std::min(threads > 0 ? threads : HardwareThreads(), n);
+  std::atomic<int> next{0};
+  auto run = [&](int worker) {
+    for (int i = next++; i < n; i = next++) body(i, worker);
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < threads; ++w) pool.emplace_back(run, w);
+  run(0);
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace adaptd

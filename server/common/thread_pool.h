@@ -1,8 +1,12 @@
-// A fixed pool of worker threads fed from a bounded queue. Callers never
-// block: a full queue refuses the work at once, so overload is shed instead
-// of growing memory and latency. Thread-safe.
-#ifndef ADAPTD_SERVER_ENGINE_WORK_QUEUE_H_
-#define ADAPTD_SERVER_ENGINE_WORK_QUEUE_H_
+// Threads for the whole project: a pool of workers fed from a queue, and a
+// parallel loop over an index range. Thread-safe.
+//
+//   ThreadPool pool({.threads = 4, .max_queued = 1024});
+//   if (!pool.TrySchedule([] { Work(); })) { /* shed the load */ }
+//
+//   ParallelFor(n, /*threads=*/0, [&](int i, int worker) { Render(i, worker); });
+#ifndef ADAPTD_SERVER_COMMON_THREAD_POOL_H_
+#define ADAPTD_SERVER_COMMON_THREAD_POOL_H_
 
 #include <deque>
 #include <functional>
@@ -11,14 +15,25 @@
 
 #include "absl/synchronization/mutex.h"
 
-namespace adaptd::engine {
+namespace adaptd {
 
-class WorkQueue {
+// The number of cores, at least 1.
+int HardwareThreads();
+
+// A fixed pool of worker threads. A bounded pool never blocks its callers:
+// a full queue refuses the work at once, so overload is shed instead of
+// growing memory and latency. Thread-safe.
+class ThreadPool {
  public:
-  // REQUIRES: threads >= 1, max_queued >= 1.
-  WorkQueue(int threads, int max_queued);
+  struct Options {
+    // Worker threads; at least 1.
+    int threads = 1;
+    // Most queued (not yet running) items; 0: no bound.
+    int max_queued = 0;
+  };
+  explicit ThreadPool(const Options& options);
   // Runs everything already queued, then joins the threads.
-  ~WorkQueue();
+  ~ThreadPool();
 
   // Queues `work`; false (and `work` not run) when the queue is full or
   // shutting down.
@@ -34,6 +49,13 @@ class WorkQueue {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace adaptd::engine
+// Calls body(i, worker) once for each i in [0, n), over `threads` threads
+// (0: HardwareThreads(), never more than n), the calling thread being worker
+// 0. Indices are handed out in order, one at a time; `worker` (in
+// [0, threads)) lets the body keep per-thread state. Returns when every call
+// has returned.
+void ParallelFor(int n, int threads, const std::function<void(int i, int worker)>& body);
 
-#endif  // ADAPTD_SERVER_ENGINE_WORK_QUEUE_H_
+}  // namespace adaptd
+
+#endif  // ADAPTD_SERVER_COMMON_THREAD_POOL_H_

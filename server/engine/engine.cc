@@ -10,13 +10,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "server/engine/adaptation.h"
-#include "server/engine/adapter_head.h"
-#include "server/engine/adapter_tensors.h"
-#include "server/engine/backbone.h"
-#include "server/engine/device_scope.h"
-#include "server/engine/status_macros.h"
-#include "server/engine/torch_util.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/synchronization/mutex.h"
+#include "server/common/status_macros.h"
+#include "server/engine/adapt/adaptation.h"
+#include "server/engine/adapt/adapter_head.h"
+#include "server/engine/adapt/adapter_tensors.h"
+#include "server/engine/model/backbone.h"
+#include "server/engine/batching/batcher.h"
+#include "server/engine/runtime/device_scope.h"
+#include "server/engine/runtime/torch_util.h"
 
 namespace adaptd::engine {
 namespace {
@@ -24,7 +28,7 @@ namespace {
 // Bookkeeping bytes of an adapter beyond its tensors and label strings: its
 // info, the store's index entries and allocator slack. Measured: 100,000
 // 5-way adapters held 900-1,100 bytes each beyond their floats (adaptd with
-// jemalloc, docs/benchmarks.md).
+// jemalloc, docs/experiments/adapter-memory.md).
 constexpr int64_t kAdapterOverheadBytes = 1024;
 
 absl::Status CheckCall(const CallContext& ctx, absl::string_view where) {
@@ -42,9 +46,10 @@ absl::StatusOr<torch::Tensor> DecodeBatch(const std::vector<const InputRef*>& in
                                           const std::function<std::string(size_t)>& field) {
   const BackboneInfo& info = backbone.info();
   const auto& s = info.input_shape;
-  torch::Tensor batch =
-      torch::empty({static_cast<int64_t>(inputs.size()), s[0], s[1], s[2]},
-                   torch::TensorOptions().pinned_memory(backbone.device().is_cuda()));
+  ASSIGN_OR_RETURN(torch::Tensor batch, GuardTorch("decode", [&]() -> absl::StatusOr<torch::Tensor> {
+    return torch::empty({static_cast<int64_t>(inputs.size()), s[0], s[1], s[2]},
+                        torch::TensorOptions().pinned_memory(backbone.device().is_cuda()));
+  }));
   const int64_t numel = s[0] * s[1] * s[2];
   float* data = batch.data_ptr<float>();
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -78,24 +83,85 @@ Engine::PredictResult ToPredictions(const Adapter& adapter, const BatchOutput& o
 
 }  // namespace
 
-const char* MethodName(Method method) {
-  switch (method) {
-    case Method::kMeta:
-      return "META";
-    case Method::kFinetune:
-      return "FINETUNE";
-    case Method::kPrototype:
-      return "PROTOTYPE";
-    case Method::kUnspecified:
-      break;
-  }
-  return "METHOD_UNSPECIFIED";
-}
+// An Adapt between its validation and its backbone pass: what the head's
+// adaptation needs once the features are back.
+struct PendingAdapt {
+  absl::Time start;
+  std::shared_ptr<Backbone> backbone;
+  AdapterPtr existing;  // Set when request_id names a stored adapter.
+  Method method = Method::kUnspecified;
+  AdaptOptions adapt_options;
+  torch::Tensor batch;
+  std::vector<int64_t> targets;
+  std::vector<std::string> labels;
+  std::string request_id;
+  absl::Duration ttl;
+  int support_size = 0;
+  double backbone_seconds = 0;  // From queueing the pass until its features were back.
+};
 
-Engine::Engine(const Options& options, std::unique_ptr<AdapterStore> store)
-    : options_(options), store_(std::move(store)) {}
+// A support set's labels in order of first appearance, each example's class
+// index, and its inputs.
+struct SupportSet {
+  std::vector<std::string> labels;
+  std::vector<int64_t> targets;
+  std::vector<const InputRef*> inputs;
+};
 
-Engine::~Engine() = default;
+class EngineImpl final : public Engine {
+ public:
+  EngineImpl(const Options& options, std::string device) : options_(options), device_(std::move(device)) {}
+
+  // Adds the backbones (a repeated name is reported and skipped), one
+  // batcher each, then opens the store.
+  absl::Status Init(std::vector<std::shared_ptr<Backbone>> backbones, const BatchingOptions& batching);
+
+  std::vector<BackboneInfo> ListBackbones() const override;
+  std::string device() const override { return device_; }
+  StoreInfo store_info() const override;
+  absl::StatusOr<AdapterPtr> Adapt(const AdaptRequest& request, const CallContext& ctx) override;
+  void AdaptAsync(const AdaptRequest& request, const CallContext& ctx, const Schedule& schedule,
+                  AdaptDone done) override;
+  void PredictAsync(const PredictRequest& request, const CallContext& ctx,
+                    PredictDone done) override;
+  absl::StatusOr<AdapterPtr> GetAdapter(const std::string& adapter_id,
+                                        const CallContext& ctx) override;
+  absl::StatusOr<AdapterStore::Page> ListAdapters(const std::string& backbone, int page_size,
+                                                  const std::string& page_token,
+                                                  const CallContext& ctx) override;
+  absl::Status DeleteAdapter(const std::string& adapter_id, const CallContext& ctx) override;
+
+ private:
+  // Adapt's three parts: validate and decode; queue the backbone pass;
+  // adapt the head on the features and store the adapter.
+  absl::StatusOr<std::shared_ptr<PendingAdapt>> PrepareAdapt(const AdaptRequest& request,
+                                                             const CallContext& ctx);
+  absl::StatusOr<SupportSet> ValidateSupport(const std::vector<LabeledInput>& support) const;
+  // The method the request gets and its options: steps, learning rate.
+  absl::Status ResolveMethod(const AdaptRequest& request, const Backbone& backbone,
+                             PendingAdapt* pending) const;
+  absl::Status SubmitAdapt(const std::shared_ptr<PendingAdapt>& pending, const CallContext& ctx,
+                           Batcher::Done done);
+  absl::StatusOr<AdapterPtr> FinishAdapt(PendingAdapt& pending, absl::StatusOr<BatchOutput> pass,
+                                         const CallContext& ctx);
+  // Validates, decodes and queues a Predict; `done` runs when its batch has.
+  absl::Status StartPredict(const PredictRequest& request, const CallContext& ctx,
+                            const PredictDone& done);
+  // Opens persistence and the adapter store over it, and loads it.
+  absl::Status OpenStore();
+  absl::StatusOr<std::shared_ptr<Backbone>> FindBackbone(const std::string& name) const;
+  std::string NewAdapterId();
+
+  const Options options_;
+  const std::string device_;
+  std::unique_ptr<AdapterStore> store_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Backbone>> backbones_;  // Fixed after Init.
+  std::vector<std::string> backbone_names_;                                // Sorted.
+  // Declared last so that they drain first on destruction.
+  absl::flat_hash_map<std::string, std::unique_ptr<Batcher>> batchers_;
+  absl::Mutex rng_mu_;
+  absl::BitGen rng_ ABSL_GUARDED_BY(rng_mu_);
+};
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Options& options) {
   ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options.device));
@@ -116,29 +182,33 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
   if (options.default_ttl <= absl::ZeroDuration() || options.max_ttl < options.default_ttl) {
     return absl::InvalidArgumentError("default_ttl must be positive and at most max_ttl");
   }
-  std::unique_ptr<Engine> engine(new Engine(options, nullptr));
   ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options.device));
-  engine->device_ = device.str();
   BatchingOptions batching = options.batching;
   ASSIGN_OR_RETURN(batching.autocast, ParseAutocast(options.autocast));
-  for (auto& backbone : backbones) {
-    const std::string name = backbone->info().name;
-    if (!engine->backbones_.emplace(name, backbone).second) {
-      if (options.on_model_error) {
-        options.on_model_error(name, absl::AlreadyExistsError(absl::StrCat(
-                                         "a backbone named \"", name, "\" is already loaded")));
-      }
-      continue;
-    }
-    engine->backbone_names_.push_back(name);
-    engine->batchers_.emplace(name, std::make_unique<Batcher>(backbone, batching));
-  }
-  std::sort(engine->backbone_names_.begin(), engine->backbone_names_.end());
-  RETURN_IF_ERROR(engine->OpenStore());
+  auto engine = std::make_unique<EngineImpl>(options, device.str());
+  RETURN_IF_ERROR(engine->Init(std::move(backbones), batching));
   return engine;
 }
 
-absl::Status Engine::OpenStore() {
+absl::Status EngineImpl::Init(std::vector<std::shared_ptr<Backbone>> backbones,
+                              const BatchingOptions& batching) {
+  for (auto& backbone : backbones) {
+    const std::string name = backbone->info().name;
+    if (!backbones_.emplace(name, backbone).second) {
+      if (options_.on_model_error) {
+        options_.on_model_error(name, absl::AlreadyExistsError(absl::StrCat(
+                                          "a backbone named \"", name, "\" is already loaded")));
+      }
+      continue;
+    }
+    backbone_names_.push_back(name);
+    batchers_.emplace(name, std::make_unique<Batcher>(backbone, batching));
+  }
+  std::sort(backbone_names_.begin(), backbone_names_.end());
+  return OpenStore();
+}
+
+absl::Status EngineImpl::OpenStore() {
   AdapterStore::Options store = options_.store;
   if (!store.on_error) store.on_error = options_.persistence.on_error;
   if (!store.on_error) {
@@ -167,13 +237,23 @@ absl::Status Engine::OpenStore() {
   return store_->LoadFromPersistence().status();
 }
 
-std::vector<BackboneInfo> Engine::ListBackbones() const {
+Engine::StoreInfo EngineImpl::store_info() const {
+  StoreInfo info;
+  info.adapters = store_->size();
+  info.bytes = store_->bytes();
+  const AdapterPersistence* persistence = store_->persistence();
+  info.durable = persistence != nullptr;
+  info.description = persistence != nullptr ? persistence->Describe() : "memory only";
+  return info;
+}
+
+std::vector<BackboneInfo> EngineImpl::ListBackbones() const {
   std::vector<BackboneInfo> infos;
   for (const auto& name : backbone_names_) infos.push_back(backbones_.at(name)->info());
   return infos;
 }
 
-absl::StatusOr<std::shared_ptr<Backbone>> Engine::FindBackbone(const std::string& name) const {
+absl::StatusOr<std::shared_ptr<Backbone>> EngineImpl::FindBackbone(const std::string& name) const {
   if (name.empty()) return absl::InvalidArgumentError("backbone: is empty");
   auto it = backbones_.find(name);
   if (it == backbones_.end()) {
@@ -183,73 +263,54 @@ absl::StatusOr<std::shared_ptr<Backbone>> Engine::FindBackbone(const std::string
   return it->second;
 }
 
-std::string Engine::NewAdapterId() {
+std::string EngineImpl::NewAdapterId() {
   absl::MutexLock lock(&rng_mu_);
   return absl::StrFormat("ad_%016x%016x", absl::Uniform<uint64_t>(rng_),
                          absl::Uniform<uint64_t>(rng_));
 }
 
-// An Adapt between its validation and its backbone pass: what the head's
-// adaptation needs once the features are back.
-struct Engine::PendingAdapt {
-  absl::Time start;
-  std::shared_ptr<Backbone> backbone;
-  AdapterPtr existing;  // Set when request_id names a stored adapter.
-  Method method = Method::kUnspecified;
-  AdaptOptions adapt_options;
-  torch::Tensor batch;
-  std::vector<int64_t> targets;
-  std::vector<std::string> labels;
-  std::string request_id;
-  absl::Duration ttl;
-  int support_size = 0;
-  double backbone_seconds = 0;  // From queueing the pass until its features were back.
-};
-
-absl::StatusOr<std::shared_ptr<Engine::PendingAdapt>> Engine::PrepareAdapt(
-    const AdaptRequest& request, const CallContext& ctx) {
-  auto pending = std::make_shared<PendingAdapt>();
-  pending->start = absl::Now();
-  ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(request.backbone));
-  pending->existing = store_->FindByRequestId(ctx.tenant, request.request_id);
-  if (pending->existing) return pending;
-  const auto& support = request.support;
+absl::StatusOr<SupportSet> EngineImpl::ValidateSupport(
+    const std::vector<LabeledInput>& support) const {
   if (support.empty()) return absl::InvalidArgumentError("support: is empty");
   if (static_cast<int>(support.size()) > options_.max_support_size) {
     return absl::InvalidArgumentError(absl::StrCat("support: ", support.size(),
                                                    " examples exceeds the limit of ",
                                                    options_.max_support_size));
   }
-  std::vector<std::string> labels;
+  SupportSet set;
   absl::flat_hash_map<std::string, int64_t> label_index;
-  std::vector<int64_t> targets;
-  std::vector<const InputRef*> inputs;
   for (size_t i = 0; i < support.size(); ++i) {
     if (support[i].label.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("support[", i, "].label: is empty"));
     }
-    auto [it, added] = label_index.emplace(support[i].label, static_cast<int64_t>(labels.size()));
+    auto [it, added] =
+        label_index.emplace(support[i].label, static_cast<int64_t>(set.labels.size()));
     if (added) {
-      if (static_cast<int>(labels.size()) == options_.max_classes) {
+      if (static_cast<int>(set.labels.size()) == options_.max_classes) {
         return absl::InvalidArgumentError(absl::StrCat(
             "support: more than ", options_.max_classes, " distinct labels (the limit)"));
       }
-      labels.push_back(support[i].label);
+      set.labels.push_back(support[i].label);
     }
-    targets.push_back(it->second);
-    inputs.push_back(&support[i].input);
+    set.targets.push_back(it->second);
+    set.inputs.push_back(&support[i].input);
   }
-  if (labels.size() < 2) {
+  if (set.labels.size() < 2) {
     return absl::InvalidArgumentError(
-        absl::StrCat("support: needs at least 2 distinct labels, got ", labels.size()));
+        absl::StrCat("support: needs at least 2 distinct labels, got ", set.labels.size()));
   }
-  Method method =
-      request.method == Method::kUnspecified ? backbone->info().default_method : request.method;
+  return set;
+}
+
+absl::Status EngineImpl::ResolveMethod(const AdaptRequest& request, const Backbone& backbone,
+                                       PendingAdapt* pending) const {
+  const Method method =
+      request.method == Method::kUnspecified ? backbone.info().default_method : request.method;
   if (method != Method::kMeta && method != Method::kFinetune && method != Method::kPrototype) {
     return absl::InvalidArgumentError(
         absl::StrCat("method: unknown method ", static_cast<int>(request.method)));
   }
-  if (method == Method::kMeta && backbone->meta_learner() == nullptr) {
+  if (method == Method::kMeta && !backbone.has_meta_learner()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "method: backbone \"", request.backbone,
         "\" has no meta-learner; use FINETUNE or PROTOTYPE, or train one with "
@@ -264,31 +325,42 @@ absl::StatusOr<std::shared_ptr<Engine::PendingAdapt>> Engine::PrepareAdapt(
                                                    absl::FormatDuration(options_.max_ttl),
                                                    "], got ", absl::FormatDuration(request.ttl)));
   }
-  const auto& config = backbone->config();
+  const auto& config = backbone.config();
   AdaptOptions& adapt_options = pending->adapt_options;
   const int config_steps = method == Method::kMeta ? config.meta_steps() : config.finetune_steps();
   adapt_options.steps =
       request.steps > 0 ? request.steps : (config_steps > 0 ? config_steps : kDefaultSteps);
   if (config.finetune_lr() > 0) adapt_options.finetune_lr = config.finetune_lr();
+  pending->method = method;
+  return absl::OkStatus();
+}
 
+absl::StatusOr<std::shared_ptr<PendingAdapt>> EngineImpl::PrepareAdapt(
+    const AdaptRequest& request, const CallContext& ctx) {
+  auto pending = std::make_shared<PendingAdapt>();
+  pending->start = absl::Now();
+  ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(request.backbone));
+  pending->existing = store_->FindByRequestId(ctx.tenant, request.request_id);
+  if (pending->existing) return pending;
+  ASSIGN_OR_RETURN(SupportSet support, ValidateSupport(request.support));
+  RETURN_IF_ERROR(ResolveMethod(request, *backbone, pending.get()));
   ASSIGN_OR_RETURN(pending->batch,
-                   DecodeBatch(inputs, *backbone, options_.decode, [](size_t i) {
+                   DecodeBatch(support.inputs, *backbone, options_.decode, [](size_t i) {
                      return absl::StrCat("support[", i, "].input");
                    }));
   RETURN_IF_ERROR(CheckCall(ctx, "before the backbone pass"));
   pending->backbone = std::move(backbone);
-  pending->method = method;
-  pending->targets = std::move(targets);
-  pending->labels = std::move(labels);
+  pending->targets = std::move(support.targets);
+  pending->labels = std::move(support.labels);
   pending->request_id = request.request_id;
   pending->ttl = request.ttl;
-  pending->support_size = static_cast<int>(support.size());
+  pending->support_size = static_cast<int>(request.support.size());
   return pending;
 }
 
-absl::StatusOr<AdapterPtr> Engine::FinishAdapt(PendingAdapt& p,
-                                                absl::StatusOr<BatchOutput> pass,
-                                                const CallContext& ctx) {
+absl::StatusOr<AdapterPtr> EngineImpl::FinishAdapt(PendingAdapt& p,
+                                                    absl::StatusOr<BatchOutput> pass,
+                                                    const CallContext& ctx) {
   RETURN_IF_ERROR(pass.status());
   auto adapter = std::make_shared<Adapter>();
   AdapterInfo& info = adapter->info;
@@ -329,8 +401,8 @@ absl::StatusOr<AdapterPtr> Engine::FinishAdapt(PendingAdapt& p,
   return store_->InsertIdempotent(std::move(adapter));
 }
 
-absl::Status Engine::SubmitAdapt(const std::shared_ptr<PendingAdapt>& p, const CallContext& ctx,
-                                 Batcher::Done done) {
+absl::Status EngineImpl::SubmitAdapt(const std::shared_ptr<PendingAdapt>& p,
+                                     const CallContext& ctx, Batcher::Done done) {
   // Urgent: the caller waits on it before more work, so it goes ahead of
   // queued Predicts and does not wait for a batch to fill.
   return batchers_.at(p->backbone->info().name)
@@ -340,10 +412,11 @@ absl::Status Engine::SubmitAdapt(const std::shared_ptr<PendingAdapt>& p, const C
             p->backbone_seconds = absl::ToDoubleSeconds(absl::Now() - submitted);
             done(std::move(out));
           },
-          /*urgent=*/true);
+          Priority::kUrgent);
 }
 
-absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const CallContext& ctx) {
+absl::StatusOr<AdapterPtr> EngineImpl::Adapt(const AdaptRequest& request,
+                                             const CallContext& ctx) {
   ASSIGN_OR_RETURN(std::shared_ptr<PendingAdapt> pending, PrepareAdapt(request, ctx));
   if (pending->existing) return pending->existing;
   absl::StatusOr<BatchOutput> pass = absl::UnknownError("not run");
@@ -356,8 +429,8 @@ absl::StatusOr<AdapterPtr> Engine::Adapt(const AdaptRequest& request, const Call
   return FinishAdapt(*pending, std::move(pass), ctx);
 }
 
-void Engine::AdaptAsync(const AdaptRequest& request, const CallContext& ctx,
-                        const Schedule& schedule, AdaptDone done) {
+void EngineImpl::AdaptAsync(const AdaptRequest& request, const CallContext& ctx,
+                            const Schedule& schedule, AdaptDone done) {
   absl::StatusOr<std::shared_ptr<PendingAdapt>> pending = PrepareAdapt(request, ctx);
   if (!pending.ok()) return done(pending.status());
   if ((*pending)->existing) return done((*pending)->existing);
@@ -374,40 +447,42 @@ void Engine::AdaptAsync(const AdaptRequest& request, const CallContext& ctx,
   if (!submitted.ok()) done(submitted);
 }
 
-void Engine::PredictAsync(const PredictRequest& request, const CallContext& ctx,
-                          PredictDone done) {
-  auto start = [&]() -> absl::Status {
-    if (request.adapter_id.empty()) return absl::InvalidArgumentError("adapter_id: is empty");
-    if (request.inputs.empty()) return absl::InvalidArgumentError("inputs: is empty");
-    if (static_cast<int>(request.inputs.size()) > options_.max_predict_inputs) {
-      return absl::InvalidArgumentError(absl::StrCat("inputs: ", request.inputs.size(),
-                                                     " inputs exceeds the limit of ",
-                                                     options_.max_predict_inputs));
-    }
-    if (request.top_k < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("top_k: must not be negative, got ", request.top_k));
-    }
-    ASSIGN_OR_RETURN(AdapterPtr adapter, store_->Get(request.adapter_id, ctx.tenant));
-    ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(adapter->info.backbone));
-    std::vector<const InputRef*> inputs;
-    for (const auto& input : request.inputs) inputs.push_back(&input);
-    ASSIGN_OR_RETURN(torch::Tensor batch,
-                     DecodeBatch(inputs, *backbone, options_.decode,
-                                 [](size_t i) { return absl::StrCat("inputs[", i, "]"); }));
-    const int64_t classes = static_cast<int64_t>(adapter->info.labels.size());
-    const int64_t k = request.top_k == 0 ? classes : std::min<int64_t>(request.top_k, classes);
-    auto head = adapter->head;
-    return batchers_.at(backbone->info().name)
-        ->Submit(std::move(batch), std::move(head), &ctx,
-                 [adapter = std::move(adapter), k, done](absl::StatusOr<BatchOutput> out) {
-                   if (!out.ok()) return done(out.status());
-                   done(GuardTorch("predict", [&]() -> absl::StatusOr<PredictResult> {
-                     return ToPredictions(*adapter, *out, k);
-                   }));
-                 });
-  };
-  absl::Status status = start();
+absl::Status EngineImpl::StartPredict(const PredictRequest& request, const CallContext& ctx,
+                                      const PredictDone& done) {
+  if (request.adapter_id.empty()) return absl::InvalidArgumentError("adapter_id: is empty");
+  if (request.inputs.empty()) return absl::InvalidArgumentError("inputs: is empty");
+  if (static_cast<int>(request.inputs.size()) > options_.max_predict_inputs) {
+    return absl::InvalidArgumentError(absl::StrCat("inputs: ", request.inputs.size(),
+                                                   " inputs exceeds the limit of ",
+                                                   options_.max_predict_inputs));
+  }
+  if (request.top_k < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_k: must not be negative, got ", request.top_k));
+  }
+  ASSIGN_OR_RETURN(AdapterPtr adapter, store_->Get(request.adapter_id, ctx.tenant));
+  ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(adapter->info.backbone));
+  std::vector<const InputRef*> inputs;
+  for (const auto& input : request.inputs) inputs.push_back(&input);
+  ASSIGN_OR_RETURN(torch::Tensor batch,
+                   DecodeBatch(inputs, *backbone, options_.decode,
+                               [](size_t i) { return absl::StrCat("inputs[", i, "]"); }));
+  const int64_t classes = static_cast<int64_t>(adapter->info.labels.size());
+  const int64_t k = request.top_k == 0 ? classes : std::min<int64_t>(request.top_k, classes);
+  auto head = adapter->head;
+  return batchers_.at(backbone->info().name)
+      ->Submit(std::move(batch), std::move(head), &ctx,
+               [adapter = std::move(adapter), k, done](absl::StatusOr<BatchOutput> out) {
+                 if (!out.ok()) return done(out.status());
+                 done(GuardTorch("predict", [&]() -> absl::StatusOr<PredictResult> {
+                   return ToPredictions(*adapter, *out, k);
+                 }));
+               });
+}
+
+void EngineImpl::PredictAsync(const PredictRequest& request, const CallContext& ctx,
+                              PredictDone done) {
+  absl::Status status = StartPredict(request, ctx, done);
   if (!status.ok()) done(status);
 }
 
@@ -423,20 +498,21 @@ absl::StatusOr<Engine::PredictResult> Engine::Predict(const PredictRequest& requ
   return result;
 }
 
-absl::StatusOr<AdapterPtr> Engine::GetAdapter(const std::string& adapter_id,
-                                              const CallContext& ctx) {
+absl::StatusOr<AdapterPtr> EngineImpl::GetAdapter(const std::string& adapter_id,
+                                                  const CallContext& ctx) {
   if (adapter_id.empty()) return absl::InvalidArgumentError("adapter_id: is empty");
   return store_->Get(adapter_id, ctx.tenant);
 }
 
-absl::StatusOr<AdapterStore::Page> Engine::ListAdapters(const std::string& backbone,
-                                                        int page_size,
-                                                        const std::string& page_token,
-                                                        const CallContext& ctx) {
+absl::StatusOr<AdapterStore::Page> EngineImpl::ListAdapters(const std::string& backbone,
+                                                            int page_size,
+                                                            const std::string& page_token,
+                                                            const CallContext& ctx) {
   return store_->List(ctx.tenant, backbone, page_size, page_token);
 }
 
-absl::Status Engine::DeleteAdapter(const std::string& adapter_id, const CallContext& ctx) {
+absl::Status EngineImpl::DeleteAdapter(const std::string& adapter_id,
+                                       const CallContext& ctx) {
   if (adapter_id.empty()) return absl::InvalidArgumentError("adapter_id: is empty");
   return store_->Delete(adapter_id, ctx.tenant);
 }

@@ -1,8 +1,9 @@
 // The adaptation engine: the backbones, the adapter store and the methods
-// behind one narrow API. Knows nothing of gRPC; speaks absl::Status.
+// behind one narrow API. Knows nothing of gRPC; speaks absl::Status. This
+// header carries no LibTorch: the implementation lives in engine.cc.
 // Thread-safe: every method may be called from many threads at once.
 //
-//   Engine::Options options;
+//   EngineOptions options;
 //   options.model_repository = "./models";
 //   ASSIGN_OR_RETURN(auto engine, Engine::Create(options));
 //   ASSIGN_OR_RETURN(AdapterPtr adapter, engine->Adapt(request, ctx));
@@ -15,17 +16,12 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/random/random.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/engine/adapter.h"
-#include "server/engine/adapter_persistence.h"
-#include "server/engine/adapter_store.h"
-#include "server/engine/batcher.h"
-#include "server/engine/input_decoder.h"
-#include "server/engine/types.h"
+#include "server/engine/base/adapter.h"
+#include "server/engine/base/types.h"
+#include "server/engine/engine_options.h"
+#include "server/engine/store/adapter_store.h"
 
 namespace adaptd::engine {
 
@@ -33,51 +29,15 @@ class Backbone;
 
 class Engine {
  public:
-  struct Options {
-    // Folder with one sub-folder per model (see DESIGN.md).
-    std::string model_repository = "./models";
-    // "cpu", "cuda", "cuda:N"; empty: cuda when available, else cpu.
-    std::string device;
-    // Mixed precision for backbone forwards: "off" (or empty), "fp16" or
-    // "bf16". Adaptation and heads always run in fp32.
-    std::string autocast;
-    // LibTorch intra-op / inter-op threads; 0: the number of cores.
-    int intra_op_threads = 0;
-    int inter_op_threads = 0;
-    // Largest support set, in examples.
-    int max_support_size = 1000;
-    // Most distinct labels in one support set.
-    int max_classes = 100;
-    // Most inputs in one Predict.
-    int max_predict_inputs = 1024;
-    // Most adaptation steps a request may ask for.
-    int max_steps = 500;
-    // TTL of an adapter whose request gives none, and the most allowed.
-    absl::Duration default_ttl = absl::Hours(24);
-    absl::Duration max_ttl = absl::Hours(24 * 30);
-    // Limits on decoding images.
-    DecodeLimits decode;
-    // Bounds, clock, quotas and callbacks of the adapter store. Its
-    // persistence, encode and decode are set by the engine from
-    // `persistence` unless store.persistence is given.
-    AdapterStore::Options store;
-    // Where adapters live durably: memory (nowhere), a directory or Redis.
-    // A directory is loaded into the store at Create.
-    PersistenceOptions persistence;
-    // Dynamic batching of backbone passes, one batcher per backbone. Its
-    // autocast is set from `autocast`.
-    BatchingOptions batching;
-    // Called for each model folder that fails to load; it is skipped.
-    std::function<void(const std::string& folder, const absl::Status&)> on_model_error;
-  };
+  using Options = EngineOptions;
 
   struct AdaptRequest {
     std::string backbone;
     std::vector<LabeledInput> support;
     Method method = Method::kUnspecified;
-    int steps = 0;                           // 0: the method's default.
+    int steps = 0;                              // 0: the method's default.
     absl::Duration ttl = absl::ZeroDuration();  // 0: default_ttl.
-    std::string request_id;                  // Idempotency key, per tenant.
+    std::string request_id;                     // Idempotency key, per tenant.
   };
 
   struct PredictRequest {
@@ -92,17 +52,30 @@ class Engine {
     double compute_seconds = 0;
   };
 
+  // What the adapter store holds and where it keeps it.
+  struct StoreInfo {
+    int64_t adapters = 0;  // In memory now.
+    int64_t bytes = 0;     // Their size_bytes.
+    // Whether adapters are also written to durable persistence; store calls
+    // then wait on I/O and belong off latency-sensitive threads.
+    bool durable = false;
+    std::string description;  // "memory only", "directory /var/...", "redis ...".
+  };
+
   // Loads every model of options.model_repository.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const Options& options);
   // Serves the given backbones instead of a repository (tests, adapt-train).
   static absl::StatusOr<std::unique_ptr<Engine>> CreateWithBackbones(
       const Options& options, std::vector<std::shared_ptr<Backbone>> backbones);
-  ~Engine();
+  virtual ~Engine() = default;
 
-  std::vector<BackboneInfo> ListBackbones() const;
-  std::string device() const { return device_; }
+  virtual std::vector<BackboneInfo> ListBackbones() const = 0;
+  // The device backbones run on, e.g. "cpu" or "cuda:0".
+  virtual std::string device() const = 0;
+  virtual StoreInfo store_info() const = 0;
 
-  absl::StatusOr<AdapterPtr> Adapt(const AdaptRequest& request, const CallContext& ctx);
+  virtual absl::StatusOr<AdapterPtr> Adapt(const AdaptRequest& request,
+                                           const CallContext& ctx) = 0;
   using AdaptDone = std::function<void(absl::StatusOr<AdapterPtr>)>;
   // Runs `work` on some thread later; false if it cannot be queued.
   using Schedule = std::function<bool(std::function<void()> work)>;
@@ -114,53 +87,25 @@ class Engine {
   // else on a thread of `schedule` (or the batcher's, with
   // RESOURCE_EXHAUSTED, when `schedule` refuses). `request` may be released
   // once this returns; `ctx` must stay valid until `done` runs.
-  void AdaptAsync(const AdaptRequest& request, const CallContext& ctx,
-                  const Schedule& schedule, AdaptDone done);
+  virtual void AdaptAsync(const AdaptRequest& request, const CallContext& ctx,
+                          const Schedule& schedule, AdaptDone done) = 0;
   using PredictDone = std::function<void(absl::StatusOr<PredictResult>)>;
   // Validates and decodes on the calling thread, then queues the backbone
   // pass on the backbone's batcher; `done` runs exactly once, on the calling
   // thread when the request fails early, else on the batcher's thread.
   // `request` may be released once this returns; `ctx` must stay valid until
   // `done` runs.
-  void PredictAsync(const PredictRequest& request, const CallContext& ctx, PredictDone done);
+  virtual void PredictAsync(const PredictRequest& request, const CallContext& ctx,
+                            PredictDone done) = 0;
   // PredictAsync, waited for.
-  absl::StatusOr<PredictResult> Predict(const PredictRequest& request,
-                                        const CallContext& ctx);
-  absl::StatusOr<AdapterPtr> GetAdapter(const std::string& adapter_id,
-                                        const CallContext& ctx);
-  absl::StatusOr<AdapterStore::Page> ListAdapters(const std::string& backbone,
-                                                  int page_size,
-                                                  const std::string& page_token,
-                                                  const CallContext& ctx);
-  absl::Status DeleteAdapter(const std::string& adapter_id, const CallContext& ctx);
-
-  AdapterStore& store() { return *store_; }
-
- private:
-  struct PendingAdapt;
-  Engine(const Options& options, std::unique_ptr<AdapterStore> store);
-  // Adapt's three parts: validate and decode; queue the backbone pass;
-  // adapt the head on the features and store the adapter.
-  absl::StatusOr<std::shared_ptr<PendingAdapt>> PrepareAdapt(const AdaptRequest& request,
-                                                             const CallContext& ctx);
-  absl::Status SubmitAdapt(const std::shared_ptr<PendingAdapt>& pending, const CallContext& ctx,
-                           Batcher::Done done);
-  absl::StatusOr<AdapterPtr> FinishAdapt(PendingAdapt& pending, absl::StatusOr<BatchOutput> pass,
-                                         const CallContext& ctx);
-  // Opens persistence and the adapter store over it, and loads it.
-  absl::Status OpenStore();
-  absl::StatusOr<std::shared_ptr<Backbone>> FindBackbone(const std::string& name) const;
-  std::string NewAdapterId();
-
-  const Options options_;
-  std::string device_;
-  std::unique_ptr<AdapterStore> store_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Backbone>> backbones_;  // Fixed after Create.
-  std::vector<std::string> backbone_names_;                                // Sorted.
-  // Declared last so that they drain first on destruction.
-  absl::flat_hash_map<std::string, std::unique_ptr<Batcher>> batchers_;
-  absl::Mutex rng_mu_;
-  absl::BitGen rng_ ABSL_GUARDED_BY(rng_mu_);
+  absl::StatusOr<PredictResult> Predict(const PredictRequest& request, const CallContext& ctx);
+  virtual absl::StatusOr<AdapterPtr> GetAdapter(const std::string& adapter_id,
+                                                const CallContext& ctx) = 0;
+  virtual absl::StatusOr<AdapterStore::Page> ListAdapters(const std::string& backbone,
+                                                          int page_size,
+                                                          const std::string& page_token,
+                                                          const CallContext& ctx) = 0;
+  virtual absl::Status DeleteAdapter(const std::string& adapter_id, const CallContext& ctx) = 0;
 };
 
 }  // namespace adaptd::engine

@@ -27,13 +27,13 @@ engine::CallContext MakeCallContext(grpc::CallbackServerContext* ctx) {
 
 }  // namespace
 
-AdaptationServiceImpl::AdaptationServiceImpl(engine::Engine* engine, engine::WorkQueue* work,
+AdaptationServiceImpl::AdaptationServiceImpl(engine::Engine* engine, adaptd::ThreadPool* work,
                                              Metrics* metrics, TokenAuthenticator* auth)
     : engine_(engine),
       work_(work),
       metrics_(metrics),
       auth_(auth),
-      store_calls_(engine->store().persistence() != nullptr ? Where::kWorkQueue : Where::kInline) {}
+      store_calls_(engine->store_info().durable ? Where::kWorkQueue : Where::kInline) {}
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::Start(grpc::CallbackServerContext* ctx,
                                                        const char* rpc, Where where,

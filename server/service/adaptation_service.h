@@ -1,7 +1,7 @@
 // The gRPC adapter for the engine: proto -> engine call -> one status
 // mapping -> metrics. Handlers never block gRPC's threads: Predict is queued
 // on the backbone's batcher and finished from its thread; Adapt runs on a
-// bounded WorkQueue; the rest are quick and run inline. Thread-safe.
+// bounded ThreadPool; the rest are quick and run inline. Thread-safe.
 #ifndef ADAPTD_SERVER_SERVICE_ADAPTATION_SERVICE_H_
 #define ADAPTD_SERVER_SERVICE_ADAPTATION_SERVICE_H_
 
@@ -11,7 +11,7 @@
 #include "adaptd/v1/adaptd.grpc.pb.h"
 #include "absl/status/status.h"
 #include "server/engine/engine.h"
-#include "server/engine/work_queue.h"
+#include "server/common/thread_pool.h"
 #include "server/service/auth.h"
 #include "server/service/metrics.h"
 
@@ -21,7 +21,7 @@ class AdaptationServiceImpl final : public adaptd::v1::AdaptationService::Callba
  public:
   // Not owned; all must outlive the service. `auth` may be null: then every
   // call belongs to the tenant "default".
-  AdaptationServiceImpl(engine::Engine* engine, engine::WorkQueue* work, Metrics* metrics,
+  AdaptationServiceImpl(engine::Engine* engine, adaptd::ThreadPool* work, Metrics* metrics,
                         TokenAuthenticator* auth);
 
   grpc::ServerUnaryReactor* ListBackbones(grpc::CallbackServerContext* ctx,
@@ -55,7 +55,7 @@ class AdaptationServiceImpl final : public adaptd::v1::AdaptationService::Callba
   static Handler Sync(std::function<absl::Status(const engine::CallContext&)> body);
 
   engine::Engine* const engine_;
-  engine::WorkQueue* const work_;
+  adaptd::ThreadPool* const work_;
   Metrics* const metrics_;
   TokenAuthenticator* const auth_;
   // Where Get, List and Delete run: inline for the memory store, on the work

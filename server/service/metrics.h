@@ -1,4 +1,4 @@
-// adaptd's Prometheus metrics (the contract table in DESIGN.md), registered
+// adaptd's Prometheus metrics (the contract table in README.md, "Metrics"), registered
 // in a registry the caller owns, so tests use their own. Thread-safe.
 #ifndef ADAPTD_SERVER_SERVICE_METRICS_H_
 #define ADAPTD_SERVER_SERVICE_METRICS_H_
@@ -12,8 +12,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "server/engine/adapter_store.h"
-#include "server/engine/types.h"
+#include "server/engine/store/adapter_store.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::service {
 

@@ -66,13 +66,7 @@ void ToProto(const engine::AdapterInfo& info, v1::Adapter* out) {
   out->set_size_bytes(info.size_bytes);
   *out->mutable_create_time() = ToProto(info.create_time);
   *out->mutable_expire_time() = ToProto(info.expire_time);
-  auto* stats = out->mutable_stats();
-  stats->set_adapt_seconds(info.stats.adapt_seconds);
-  stats->set_backbone_seconds(info.stats.backbone_seconds);
-  stats->set_steps(info.stats.steps);
-  stats->set_support_loss_before(info.stats.support_loss_before);
-  stats->set_support_loss_after(info.stats.support_loss_after);
-  stats->set_device(info.stats.device);
+  engine::CopyAdaptStats(info.stats, out->mutable_stats());
 }
 
 void ToProto(const engine::BackboneInfo& info, v1::Backbone* out) {

@@ -4,7 +4,7 @@
 
 #include "adaptd/v1/adaptd.pb.h"
 #include "server/engine/engine.h"
-#include "server/engine/types.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::service {
 

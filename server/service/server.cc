@@ -12,18 +12,17 @@
 #include <prometheus/text_serializer.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/status_macros.h"
+#include "server/common/file_util.h"
+#include "server/common/status_macros.h"
 #include "server/service/nvml.h"
 
 namespace adaptd::service {
 namespace {
 
 absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return absl::Status(text.status().code(), absl::StrCat(flag, ": ", text.status().message()));
+  return text;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
@@ -45,18 +44,9 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
   return grpc::SslServerCredentials(ssl);
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options options) {
-  if (!options.log) {
-    options.log = [](const std::string& line) { std::cerr << "adaptd: " << line << std::endl; };
-  }
-  std::unique_ptr<AdaptdServer> server(new AdaptdServer());
-  server->registry_ = std::make_shared<prometheus::Registry>();
-  server->metrics_ = std::make_unique<Metrics>(*server->registry_);
-  Metrics* metrics = server->metrics_.get();
-
-  auto& eo = options.engine;
+// Reports the engine's store, batching and model events as metrics and log lines.
+void ObserveEngine(engine::EngineOptions& eo, Metrics* metrics,
+                   const std::function<void(const std::string&)>& log) {
   eo.store.on_insert = [metrics](const engine::AdapterInfo& info) {
     metrics->AdapterInserted(info);
   };
@@ -72,20 +62,49 @@ absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options optio
   eo.batching.on_queue_depth = [metrics](const std::string& backbone, int depth) {
     metrics->SetQueueDepth(backbone, depth);
   };
-  auto log = options.log;
   eo.on_model_error = [log](const std::string& folder, const absl::Status& status) {
     log(absl::StrCat("skipping model ", folder, ": ", status.ToString()));
   };
   eo.persistence.on_error = [log](const absl::Status& status) {
     log(absl::StrCat("adapter store: ", status.message()));
   };
-  ASSIGN_OR_RETURN(server->engine_, engine::Engine::Create(eo));
-  const engine::AdapterPersistence* persistence = server->engine_->store().persistence();
-  log(absl::StrCat("adapters: ", persistence != nullptr ? persistence->Describe() : "memory only",
-                   ", ", server->engine_->store().size(), " loaded"));
-  const auto backbones = server->engine_->ListBackbones();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options options) {
+  if (!options.log) {
+    options.log = [](const std::string& line) { std::cerr << "adaptd: " << line << std::endl; };
+  }
+  std::unique_ptr<AdaptdServer> server(new AdaptdServer());
+  server->registry_ = std::make_shared<prometheus::Registry>();
+  server->metrics_ = std::make_unique<Metrics>(*server->registry_);
+  RETURN_IF_ERROR(server->StartEngine(options));
+  RETURN_IF_ERROR(server->StartMetrics(options));
+  server->work_ = std::make_unique<ThreadPool>(ThreadPool::Options{
+      options.workers > 0 ? options.workers : HardwareThreads(), std::max(1, options.max_queued)});
+  if (!options.auth_token_file.empty()) {
+    ASSIGN_OR_RETURN(server->auth_,
+                     TokenAuthenticator::FromFile(options.auth_token_file, options.log));
+    server->auth_->set_recheck(options.auth_recheck);
+    options.log(absl::StrCat("auth on: bearer tokens from ", options.auth_token_file));
+  }
+  server->service_ = std::make_unique<AdaptationServiceImpl>(
+      server->engine_.get(), server->work_.get(), server->metrics_.get(), server->auth_.get());
+  RETURN_IF_ERROR(server->StartGrpc(options));
+  return server;
+}
+
+absl::Status AdaptdServer::StartEngine(Options& options) {
+  const auto& log = options.log;
+  engine::EngineOptions& eo = options.engine;
+  ObserveEngine(eo, metrics_.get(), log);
+  ASSIGN_OR_RETURN(engine_, engine::Engine::Create(eo));
+  const engine::Engine::StoreInfo store = engine_->store_info();
+  log(absl::StrCat("adapters: ", store.description, ", ", store.adapters, " loaded"));
+  const auto backbones = engine_->ListBackbones();
   for (const auto& info : backbones) {
-    metrics->SetBackboneMemory(info);
+    metrics_->SetBackboneMemory(info);
     log(absl::StrCat("loaded backbone ", info.name, " on ", info.device, " (",
                      info.parameters, " parameters, meta-learner: ",
                      info.default_method == engine::Method::kMeta ? "yes" : "no", ")"));
@@ -94,51 +113,44 @@ absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options optio
     log(absl::StrCat("warning: no backbone loaded from ", eo.model_repository,
                      "; run `make models` to build the default one"));
   }
+  return absl::OkStatus();
+}
 
-  server->collectables_ = {server->registry_, MakeProcessCollector()};
+absl::Status AdaptdServer::StartMetrics(const Options& options) {
+  collectables_ = {registry_, MakeProcessCollector()};
   auto nvml = MakeNvmlCollector(options.nvml_library);
   if (nvml.ok()) {
-    server->collectables_.push_back(*nvml);
-    log("GPU metrics from NVML enabled");
+    collectables_.push_back(*nvml);
+    options.log("GPU metrics from NVML enabled");
   } else {
-    log(absl::StrCat("GPU metrics disabled: ", nvml.status().message()));
+    options.log(absl::StrCat("GPU metrics disabled: ", nvml.status().message()));
   }
-  if (!options.metrics_address.empty()) {
-    try {
-      server->exposer_ = std::make_unique<prometheus::Exposer>(options.metrics_address);
-    } catch (const std::exception& e) {
-      return absl::UnavailableError(
-          absl::StrCat("metrics_port: cannot listen on ", options.metrics_address, ": ", e.what()));
-    }
-    for (const auto& c : server->collectables_) server->exposer_->RegisterCollectable(c);
+  if (options.metrics_address.empty()) return absl::OkStatus();
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(options.metrics_address);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("metrics_port: cannot listen on ", options.metrics_address, ": ", e.what()));
   }
+  for (const auto& c : collectables_) exposer_->RegisterCollectable(c);
+  return absl::OkStatus();
+}
 
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  server->work_ = std::make_unique<engine::WorkQueue>(
-      options.workers > 0 ? options.workers : cores, std::max(1, options.max_queued));
-  if (!options.auth_token_file.empty()) {
-    ASSIGN_OR_RETURN(server->auth_, TokenAuthenticator::FromFile(options.auth_token_file, log));
-    server->auth_->set_recheck(options.auth_recheck);
-    log(absl::StrCat("auth on: bearer tokens from ", options.auth_token_file));
-  }
-  server->service_ = std::make_unique<AdaptationServiceImpl>(
-      server->engine_.get(), server->work_.get(), metrics, server->auth_.get());
+absl::Status AdaptdServer::StartGrpc(const Options& options) {
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, MakeCredentials(options));
-
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, credentials, &server->port_);
+  builder.AddListeningPort(options.listen_address, credentials, &port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
-  builder.RegisterService(server->service_.get());
-  server->server_ = builder.BuildAndStart();
-  if (!server->server_ || server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("port: cannot listen on ", options.listen_address));
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("port: cannot listen on ", options.listen_address));
   }
-  server->server_->GetHealthCheckService()->SetServingStatus(true);
-  return server;
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  return absl::OkStatus();
 }
 
 AdaptdServer::~AdaptdServer() { Shutdown(absl::ZeroDuration()); }

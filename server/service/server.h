@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/engine/engine.h"
-#include "server/engine/work_queue.h"
+#include "server/common/thread_pool.h"
 #include "server/service/adaptation_service.h"
 #include "server/service/auth.h"
 #include "server/service/metrics.h"
@@ -75,6 +75,11 @@ class AdaptdServer {
   void Shutdown(absl::Duration grace);
 
  private:
+  // Create's parts, in order: the engine and its observers; the metrics
+  // exposer and collectors; the gRPC server (after the service).
+  absl::Status StartEngine(Options& options);
+  absl::Status StartMetrics(const Options& options);
+  absl::Status StartGrpc(const Options& options);
   AdaptdServer() = default;
 
   std::shared_ptr<prometheus::Registry> registry_;
@@ -82,7 +87,7 @@ class AdaptdServer {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<engine::WorkQueue> work_;
+  std::unique_ptr<adaptd::ThreadPool> work_;
   std::unique_ptr<TokenAuthenticator> auth_;
   std::unique_ptr<AdaptationServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -4,17 +4,22 @@
 #include "client/bench/bench.h"
 
 #include <cmath>
-#include <fstream>
+#include <limits>
 #include <memory>
 #include <numeric>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "client/bench/arrival.h"
 #include "client/bench/engine_target.h"
+#include "client/bench/faults.h"
 #include "client/bench/grpc_target.h"
 #include "client/bench/latency_histogram.h"
 #include "client/bench/synthetic_inputs.h"
+#include "client/bench/workload.h"
+#include "server/common/file_util.h"
 #include "tests/test_util/synthetic.h"
 #include "tests/test_util/test_server.h"
 
@@ -77,7 +82,7 @@ class GrpcBenchTest : public ::testing::Test {
   std::unique_ptr<Target> NewTarget() {
     return NewGrpcTarget({server_.channel()}, "grpc " + server_.target());
   }
-  int64_t StoredAdapters() { return server_.server().engine().store().size(); }
+  int64_t StoredAdapters() { return server_.server().engine().store_info().adapters; }
 
   adaptd::testing::TestServer server_;
 };
@@ -176,7 +181,7 @@ TEST_F(GrpcBenchTest, WarmupRequestsAreNotCounted) {
 TEST(GrpcAuthBenchTest, TenantsAreIsolatedUnderLoad) {
   const std::string dir = adaptd::testing::MakeTempDir("bench_tokens");
   const std::string tokens = dir + "/tokens";
-  std::ofstream(tokens) << "tok-acme acme\ntok-globex globex\n";
+  ASSERT_TRUE(WriteFileAtomically(tokens, "tok-acme acme\ntok-globex globex\n").ok());
   adaptd::testing::TestServerOptions server_options;
   server_options.auth_token_file = tokens;
   adaptd::testing::TestServer server(server_options);
@@ -192,7 +197,7 @@ TEST(GrpcAuthBenchTest, TenantsAreIsolatedUnderLoad) {
   EXPECT_EQ(report->faults_injected, report->requests / 4);
   EXPECT_EQ(Code(*report, "NOT_FOUND"), report->faults_injected) << FormatTable(*report);
   EXPECT_EQ(report->errors, report->faults_injected);
-  EXPECT_EQ(server.server().engine().store().size(), 0);  // Each tenant deleted its own.
+  EXPECT_EQ(server.server().engine().store_info().adapters, 0);  // Each tenant deleted its own.
 
   // Without a token every call is refused, and the run does not start.
   auto anonymous = NewGrpcTarget({server.channel()}, "grpc");
@@ -222,9 +227,9 @@ TEST_F(GrpcBenchTest, ProgressLinesAreReported) {
 
 TEST(InprocessBenchTest, PredictAndFaultCountsAddUp) {
   EngineTargetOptions options;
-  options.model_repository = adaptd::testing::TinyRepository();
-  options.device = "cpu";
-  options.intra_op_threads = 1;
+  options.engine.model_repository = adaptd::testing::TinyRepository();
+  options.engine.device = "cpu";
+  options.engine.intra_op_threads = 1;
   options.threads = 4;
   auto target = NewEngineTarget(options);
   ASSERT_TRUE(target.ok()) << target.status();
@@ -245,9 +250,9 @@ TEST(InprocessBenchTest, PredictAndFaultCountsAddUp) {
 
 TEST(InprocessBenchTest, AnotherTenantsAdapterIsNotFound) {
   EngineTargetOptions options;
-  options.model_repository = adaptd::testing::TinyRepository();
-  options.device = "cpu";
-  options.intra_op_threads = 1;
+  options.engine.model_repository = adaptd::testing::TinyRepository();
+  options.engine.device = "cpu";
+  options.engine.intra_op_threads = 1;
   options.threads = 4;
   options.tenants = 3;
   auto target = NewEngineTarget(options);
@@ -295,6 +300,102 @@ TEST(ParseTest, NamesRoundTrip) {
   EXPECT_EQ(*ParseMethod(""), engine::Method::kUnspecified);
   EXPECT_FALSE(ParseScenario("train").ok());
   EXPECT_FALSE(ParseMethod("sgd").ok());
+}
+
+TEST(FormatJsonTest, EscapesNamesAndWritesNonFiniteFiguresAsNull) {
+  Report r;
+  r.target = "grpc \"quoted\" C:\\path\n";
+  r.backbone = "back\\bone\"";
+  r.scenario = "predict";
+  r.load = "closed";
+  r.throughput = std::nan("");
+  r.latency.p99_ms = std::numeric_limits<double>::infinity();
+  r.latency.p50_ms = 1.23456789;
+  r.codes["OK"] = 3;
+  r.error_samples["NOT_FOUND"] = "adapter \"x\\y\" not found";
+  OpReport op;
+  op.op = "predict";
+  op.requests = 3;
+  op.ok = 3;
+  op.codes["OK"] = 3;
+  r.ops.push_back(op);
+  const std::string text = FormatJson(r);
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n');
+  const nlohmann::ordered_json json = nlohmann::ordered_json::parse(text);
+  EXPECT_EQ(json["target"], r.target);
+  EXPECT_EQ(json["backbone"], r.backbone);
+  EXPECT_EQ(json["error_samples"]["NOT_FOUND"], r.error_samples["NOT_FOUND"]);
+  EXPECT_TRUE(json["throughput"].is_null());
+  EXPECT_TRUE(json["latency_ms"]["p99"].is_null());
+  EXPECT_DOUBLE_EQ(json["latency_ms"]["p50"].get<double>(), 1.23457);
+  EXPECT_EQ(json["ops"][0]["codes"]["OK"], 3);
+  // The keys scripts/bench.sh and other readers rely on, in their order.
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : json.items()) keys.push_back(key);
+  EXPECT_THAT(keys, ::testing::ElementsAre(
+                        "target", "scenario", "backbone", "load", "concurrency", "rate",
+                        "arrival", "adapters", "tenants", "batch", "ways", "shots", "method",
+                        "adapt_fraction", "warmup_s", "duration_s", "setup_s",
+                        "client_cpu_cores", "requests", "ok", "errors", "throughput",
+                        "latency_ms", "codes", "ops", "error_samples", "skipped", "fault"));
+  keys.clear();
+  for (const auto& [key, value] : json["ops"][0].items()) keys.push_back(key);
+  EXPECT_THAT(keys, ::testing::ElementsAre("op", "requests", "ok", "errors", "throughput",
+                                           "latency_ms", "codes"));
+  keys.clear();
+  for (const auto& [key, value] : json["latency_ms"].items()) keys.push_back(key);
+  EXPECT_THAT(keys, ::testing::ElementsAre("count", "p50", "p90", "p99", "max", "mean"));
+  keys.clear();
+  for (const auto& [key, value] : json["fault"].items()) keys.push_back(key);
+  EXPECT_THAT(keys, ::testing::ElementsAre("kind", "fraction", "code", "injected"));
+}
+
+TEST(FaultInjectorTest, HitsExactlyTheFractionEvenlySpread) {
+  const InputPool pool({1, 8, 8}, 2, 1, 1);
+  const FaultInjector faults(Fault::kNotFound, 0.1, pool.malformed(), {1, "gone"}, 2);
+  int hits = 0;
+  for (uint64_t k = 0; k < 1000; ++k) {
+    hits += faults.Hits(k);
+    if (k % 10 == 9) {
+      EXPECT_EQ(hits, static_cast<int>(k + 1) / 10) << k;
+    }
+  }
+  PredictCall call;
+  call.adapter_id = "a";
+  faults.Spoil(call);
+  EXPECT_EQ(call.adapter_id, "gone");
+  EXPECT_EQ(call.tenant, 1);
+  const FaultInjector none(Fault::kNone, 0.5, pool.malformed(), {}, 1);
+  for (uint64_t k = 0; k < 100; ++k) EXPECT_FALSE(none.Hits(k));
+}
+
+TEST(ArrivalProcessTest, GapsAverageTheRate) {
+  ArrivalProcess uniform(Arrival::kUniform, 100, 1);
+  EXPECT_EQ(uniform.NextGap(), absl::Milliseconds(10));
+  ArrivalProcess poisson(Arrival::kPoisson, 100, 1);
+  absl::Duration total;
+  for (int i = 0; i < 10000; ++i) total += poisson.NextGap();
+  EXPECT_NEAR(absl::ToDoubleSeconds(total), 100, 5);
+}
+
+TEST(WorkloadTest, SameRequestForTheSameSeedAndNumber) {
+  BenchOptions o;
+  o.scenario = Scenario::kMix;
+  o.adapt_fraction = 0.25;
+  o.batch = 2;
+  const InputPool pool({1, 8, 8}, 10, 3, 1);
+  const Workload workload(o, pool, "plain", {"a0", "a1", "a2"}, 3);
+  int adapts = 0;
+  for (uint64_t k = 0; k < 4000; ++k) adapts += workload.Kind(k) == OpKind::kAdapt;
+  EXPECT_NEAR(adapts, 1000, 100);
+  const PredictCall call = workload.Predict(7);
+  EXPECT_EQ(call.inputs, workload.Predict(7).inputs);
+  EXPECT_EQ(call.inputs.size(), 2u);
+  EXPECT_EQ(call.adapter_id, absl::StrCat("a", call.tenant));  // Adapter i is tenant i's.
+  const AdaptCall adapt = workload.Adapt(7);
+  EXPECT_EQ(adapt.backbone, "plain");
+  EXPECT_EQ(adapt.support.size(), static_cast<size_t>(o.ways * o.shots));
 }
 
 TEST(LatencyHistogramTest, PercentilesWithinHalfAPercent) {

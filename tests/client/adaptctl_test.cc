@@ -3,13 +3,13 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/file_util.h"
 #include "tests/test_util/synthetic.h"
 #include "tests/test_util/test_server.h"
 
@@ -34,8 +34,9 @@ class AdaptctlTest : public ::testing::Test {
         const fs::path folder = fs::path(*dir_) / split / absl::StrCat("c", c);
         fs::create_directories(folder);
         for (int i = first; i < first + 3; ++i) {
-          std::ofstream(folder / absl::StrCat(i, ".png"), std::ios::binary)
-              << EncodePng(SyntheticImage(c, i), kSide, kSide);
+          ASSERT_TRUE(WriteFileAtomically((folder / absl::StrCat(i, ".png")).string(),
+                                          EncodePng(SyntheticImage(c, i), kSide, kSide))
+                          .ok());
         }
       }
     }
@@ -45,9 +46,11 @@ class AdaptctlTest : public ::testing::Test {
     delete dir_;
   }
 
-  Result Run(const std::string& args) {
+  // `stdout_to`: a file for stdout alone; empty: stdout and stderr together.
+  Result Run(const std::string& args, const std::string& stdout_to = "") {
     const std::string command =
-        absl::StrCat(ADAPTCTL, " --target=", server_.target(), " ", args, " 2>&1");
+        absl::StrCat(ADAPTCTL, " --target=", server_.target(), " ", args, " 2>&1",
+                     stdout_to.empty() ? "" : " >", stdout_to);
     Result result;
     FILE* pipe = popen(command.c_str(), "r");
     if (pipe == nullptr) return result;
@@ -121,6 +124,15 @@ TEST_F(AdaptctlTest, ServerErrorsArePrintedAndExitNonZero) {
   r = Run(absl::StrCat("adapt --backbone plain --method meta ", *dir_, "/support"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.out, HasSubstr("FAILED_PRECONDITION"));
+}
+
+TEST_F(AdaptctlTest, OutputThatCannotBeWrittenIsAnError) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  Result r = Run("backbones", "/dev/full");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("error: RESOURCE_EXHAUSTED: writing the output"));
+  r = Run("--help", "/dev/full");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
 }
 
 TEST_F(AdaptctlTest, UsageErrorsExitTwo) {

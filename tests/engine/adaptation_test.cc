@@ -4,15 +4,15 @@
 // meta-training's second-order gradients against the true derivative of the
 // query loss; the one intra-op thread it adapts on; and that a META step's
 // LibTorch ops do not grow with the head.
-#include "server/engine/adaptation.h"
+#include "server/engine/adapt/adaptation.h"
 
 #include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include <gtest/gtest.h>
 
-#include "server/engine/adapter_head.h"
-#include "server/engine/meta_learner.h"
+#include "server/engine/adapt/adapter_head.h"
+#include "server/engine/adapt/meta_learner.h"
 #include "tests/test_util/feature_tasks.h"
 
 namespace adaptd::engine {

@@ -1,12 +1,12 @@
-#include "server/engine/adapter_codec.h"
+#include "server/engine/store/adapter_codec.h"
 
 #include <torch/torch.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "server/engine/adapter_head.h"
-#include "server/engine/adapter_tensors.h"
+#include "server/engine/adapt/adapter_head.h"
+#include "server/engine/adapt/adapter_tensors.h"
 
 namespace adaptd::engine {
 namespace {

@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
-#include "server/engine/adapter_store.h"
+#include "server/engine/store/adapter_store.h"
 #include "tests/test_util/fake_persistence.h"
 
 namespace adaptd::engine {

@@ -1,4 +1,4 @@
-#include "server/engine/adapter_store.h"
+#include "server/engine/store/adapter_store.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "server/engine/batcher.h"
+#include "server/engine/batching/batcher.h"
 
 #include <atomic>
 
@@ -8,9 +8,10 @@
 #include <gtest/gtest.h>
 
 #include "absl/synchronization/notification.h"
-#include "server/engine/adaptation.h"
-#include "server/engine/adapter_head.h"
-#include "server/engine/backbone.h"
+#include "server/engine/adapt/adaptation.h"
+#include "server/engine/adapt/adapter_head.h"
+#include "server/engine/model/backbone.h"
+#include "server/engine/runtime/device_scope.h"
 #include "tests/test_util/synthetic.h"
 #include "tests/test_util/test_server.h"
 
@@ -228,7 +229,7 @@ TEST_F(BatcherTest, UrgentJobGoesFirstAndFlushesWithoutWaiting) {
     ASSERT_TRUE(batcher.Submit(Inputs(0, 1), RandomHead(2, 1), nullptr, results.Callback(0)).ok());
     ASSERT_TRUE(batcher.Submit(Inputs(1, 1), RandomHead(2, 2), nullptr, results.Callback(1)).ok());
     ASSERT_TRUE(batcher
-                    .Submit(Inputs(2, 3), nullptr, nullptr, results.Callback(2), /*urgent=*/true)
+                    .Submit(Inputs(2, 3), nullptr, nullptr, results.Callback(2), Priority::kUrgent)
                     .ok());
     // The urgent job (3 inputs) runs now, with job 0 riding along to fill
     // the batch of 4; job 1 waits.

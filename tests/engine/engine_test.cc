@@ -11,9 +11,9 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/adaptation.h"
-#include "server/engine/adapter_head.h"
-#include "server/engine/torch_util.h"
+#include "server/engine/adapt/adaptation.h"
+#include "server/engine/adapt/adapter_head.h"
+#include "server/engine/runtime/torch_util.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "tests/test_util/requests.h"
@@ -216,7 +216,7 @@ TEST_F(EngineTest, SameRequestIdReturnsTheSameAdapter) {
   ASSERT_NE(first, nullptr);
   ASSERT_NE(second, nullptr);
   EXPECT_EQ(first->info.adapter_id, second->info.adapter_id);
-  EXPECT_EQ(engine_->store().size(), 1);
+  EXPECT_EQ(engine_->store_info().adapters, 1);
   CallContext other_tenant;
   other_tenant.tenant = "other";
   auto third = engine_->Adapt(request, other_tenant);
@@ -247,14 +247,14 @@ TEST_F(EngineTest, AdaptAsyncFinishesOnTheScheduledThreadLikeAdapt) {
     ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&some), absl::Seconds(30)));
   }
   EXPECT_FALSE(done);
-  EXPECT_EQ(engine_->store().size(), 0);
+  EXPECT_EQ(engine_->store_info().adapters, 0);
   scheduled[0]();
   ASSERT_TRUE(done);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ((*result)->info.method, Method::kMeta);
   EXPECT_EQ((*result)->info.stats.steps, kDefaultSteps);
   EXPECT_GT((*result)->info.stats.backbone_seconds, 0);
-  EXPECT_EQ(engine_->store().size(), 1);
+  EXPECT_EQ(engine_->store_info().adapters, 1);
   // The same head as the synchronous path computes on the same support set.
   AdapterPtr sync = MustAdapt(request);
   ASSERT_NE(sync, nullptr);
@@ -274,7 +274,7 @@ TEST_F(EngineTest, AdaptAsyncReportsARefusedScheduleAndEarlyErrors) {
       });
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(engine_->store().size(), 0);
+  EXPECT_EQ(engine_->store_info().adapters, 0);
 
   auto bad = builder_.Adapt("plain", 3, 2, Method::kPrototype);
   bad.support.clear();
@@ -332,7 +332,7 @@ TEST_F(EngineTest, BadAdaptRequestsNameTheField) {
     EXPECT_EQ(status.code(), c.code) << c.name << ": " << status;
     EXPECT_THAT(std::string(status.message()), HasSubstr(c.message)) << c.name;
   }
-  EXPECT_EQ(engine_->store().size(), 0);
+  EXPECT_EQ(engine_->store_info().adapters, 0);
 }
 
 TEST_F(EngineTest, BadPredictRequestsNameTheField) {
@@ -388,7 +388,7 @@ TEST_F(EngineTest, PassedDeadlineStopsAdaptation) {
   late.deadline = absl::Now() - absl::Seconds(1);
   auto status = engine_->Adapt(builder_.Adapt("plain", 2, 2, Method::kFinetune), late).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(engine_->store().size(), 0);
+  EXPECT_EQ(engine_->store_info().adapters, 0);
 }
 
 #ifdef ADAPTD_EXPECT_BLIS

@@ -1,4 +1,4 @@
-#include "server/engine/float_slab.h"
+#include "server/engine/adapt/float_slab.h"
 
 #include <cstdint>
 #include <set>

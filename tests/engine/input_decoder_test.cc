@@ -1,4 +1,4 @@
-#include "server/engine/input_decoder.h"
+#include "server/engine/input/input_decoder.h"
 
 #include <cmath>
 #include <cstring>

@@ -1,12 +1,13 @@
-#include "server/engine/meta_learner.h"
+#include "server/engine/adapt/meta_learner.h"
 
 #include <cmath>
 
 #include <torch/torch.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "server/engine/adaptation.h"
+#include "server/engine/adapt/adaptation.h"
 #include "tests/test_util/feature_tasks.h"
 #include "tests/test_util/synthetic.h"
 
@@ -89,31 +90,32 @@ TEST(MetaLearnerTest, SaveLoadRoundTrip) {
   EXPECT_FALSE(LoadMetaLearner("/nonexistent/meta.pt", &loaded).ok());
 }
 
-TEST(MetaLearnerTest, AdaptsAsManyKindsOfTensorAsItWasMadeFor) {
+TEST(MetaLearnerTest, StepsEachKindOfTensorAtItsOwnRate) {
   // Untrained, each kind steps at its own rate: plain SGD per kind.
-  MetaLearner meta(0.1, 16, /*kinds=*/4);
+  MetaLearner meta(0.1, 16);
   {
     torch::NoGradGuard no_grad;
-    meta->named_parameters()["log_lr"][3].fill_(std::log(2.0));
+    meta->named_parameters()["log_lr"][2].fill_(std::log(2.0));
   }
   TaskStats stats{5, 1, torch::tensor(0.5)};
-  auto plan = meta->Prepare({3, 2, 1, 4}, stats, torch::TensorOptions());
-  auto params = torch::randn({10});
-  auto grads = torch::randn({10});
+  auto plan = meta->Prepare({3, 2, 4}, stats, torch::TensorOptions());
+  auto params = torch::randn({9});
+  auto grads = torch::randn({9});
   auto update = meta->Update(plan, params, grads, 0, 5, torch::tensor(1.0));
-  auto rates = torch::tensor({0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 2.0, 2.0, 2.0, 2.0}, torch::kFloat);
+  auto rates = torch::tensor({0.1, 0.1, 0.1, 0.1, 0.1, 2.0, 2.0, 2.0, 2.0}, torch::kFloat);
   EXPECT_TRUE(torch::allclose(update, rates * grads, 1e-5, 1e-6));
   // A plan for another number of kinds is refused, not misread.
-  EXPECT_THROW(meta->Prepare({3, 2, 1}, stats, torch::TensorOptions()), c10::Error);
-  // Saved and loaded with its kinds.
-  const std::string path = testing::MakeTempDir("meta_kinds") + "/meta.pt";
-  ASSERT_TRUE(SaveMetaLearner(meta, path).ok());
-  MetaLearner loaded(0.01, 16, 4);
-  ASSERT_TRUE(LoadMetaLearner(path, &loaded).ok());
-  EXPECT_TRUE(torch::equal(loaded->named_parameters()["log_lr"], meta->named_parameters()["log_lr"]));
-  // The default (head) meta-learner cannot load it.
-  MetaLearner head;
-  EXPECT_FALSE(LoadMetaLearner(path, &head).ok());
+  EXPECT_THROW(meta->Prepare({3, 2, 1, 4}, stats, torch::TensorOptions()), c10::Error);
+}
+
+TEST(MetaLearnerTest, RefusesAFileMadeForAnotherShape) {
+  MetaLearner wide(0.1, 16);
+  const std::string path = testing::MakeTempDir("meta_shape") + "/meta.pt";
+  ASSERT_TRUE(SaveMetaLearner(wide, path).ok());
+  MetaLearner narrow(0.01, 8);
+  absl::Status status = LoadMetaLearner(path, &narrow);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("of shape"));
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "adaptd/v1/adaptd.pb.h"
-#include "server/engine/input_decoder.h"
+#include "server/engine/input/input_decoder.h"
 
 namespace {
 

@@ -95,7 +95,7 @@ TEST_F(TenantTest, MissingOrWrongTokenIsUnauthenticated) {
     EXPECT_EQ(status.error_code(), grpc::UNAUTHENTICATED);
     EXPECT_THAT(status.error_message(), HasSubstr("unknown token"));
   }
-  EXPECT_EQ(server_.server().engine().store().size(), 0);
+  EXPECT_EQ(server_.server().engine().store_info().adapters, 0);
 }
 
 TEST_F(TenantTest, AnotherTenantsAdapterIsNotFound) {

@@ -261,7 +261,7 @@ TEST_F(ServiceTest, BadInputGetsClearStatusAndTheServerKeepsServing) {
 
   // Still serving, and the stored adapter answers as before.
   EXPECT_EQ(CorrectPredictions(server_, kept, 3), baseline);
-  EXPECT_EQ(server_.server().engine().store().size(), 1);
+  EXPECT_EQ(server_.server().engine().store_info().adapters, 1);
 }
 
 TEST(ServiceLimitsTest, OversizedMessageIsResourceExhausted) {
@@ -390,7 +390,7 @@ TEST_F(ServiceTest, ConcurrentAdaptPredictDeleteLoseNothing) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(server_.server().engine().store().size(), kThreads * kRounds / 2);
+  EXPECT_EQ(server_.server().engine().store_info().adapters, kThreads * kRounds / 2);
   for (const auto& ids : kept) {
     for (const auto& id : ids) {
       grpc::ClientContext ctx;

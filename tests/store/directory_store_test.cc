@@ -17,7 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "server/engine/directory_persistence.h"
+#include "server/engine/store/directory_persistence.h"
 #include "server/engine/engine.h"
 #include "tests/test_util/requests.h"
 #include "tests/test_util/store_engines.h"
@@ -107,7 +107,7 @@ TEST_F(DirectoryStoreTest, ANewEngineOnTheFolderPredictsIdentically) {
   EXPECT_EQ(FilesIn(dir_).size(), 3u);
   auto engine = Open();
   ASSERT_NE(engine, nullptr);
-  EXPECT_EQ(engine->store().size(), 3);
+  EXPECT_EQ(engine->store_info().adapters, 3);
   for (const auto& [adapter, predictions] : before) {
     const std::string& id = adapter->info.adapter_id;
     auto got = engine->GetAdapter(id, ctx_);
@@ -167,7 +167,7 @@ TEST_F(DirectoryStoreTest, ACorruptFileIsSkippedAndTheOthersLoad) {
 
   auto engine = Open();
   ASSERT_NE(engine, nullptr);
-  EXPECT_EQ(engine->store().size(), 2);
+  EXPECT_EQ(engine->store_info().adapters, 2);
   ASSERT_EQ(errors_.size(), 3u);
   std::string all = absl::StrJoin(errors_, "\n");
   EXPECT_THAT(all, HasSubstr(flipped));
@@ -225,7 +225,7 @@ TEST_F(DirectoryStoreTest, CapacityEvictionKeepsTheFile) {
   AdapterPtr first = MustAdapt(*engine, "plain", Method::kPrototype);
   const auto before = MustPredict(*engine, first->info.adapter_id);
   MustAdapt(*engine, "tiny", Method::kPrototype);
-  EXPECT_EQ(engine->store().size(), 1);
+  EXPECT_EQ(engine->store_info().adapters, 1);
   EXPECT_EQ(FilesIn(dir_).size(), 2u);
   std::string why;
   EXPECT_TRUE(SamePredictions(MustPredict(*engine, first->info.adapter_id), before, &why)) << why;
@@ -285,7 +285,7 @@ TEST_F(DirectoryStoreTest, AFileTooLargeForTheDiskFailsAdaptAndStoresNothing) {
   EXPECT_THAT(std::string(adapter.status().message()), HasSubstr(dir_));
   EXPECT_THAT(std::string(adapter.status().message()), HasSubstr("File too large"));
   EXPECT_TRUE(FilesIn(dir_).empty());
-  EXPECT_EQ(engine->store().size(), 0);
+  EXPECT_EQ(engine->store_info().adapters, 0);
   EXPECT_TRUE(engine->ListAdapters("", 10, "", ctx_)->adapters.empty());
   // The disk has room again: the same engine stores.
   EXPECT_NE(MustAdapt(*engine, "plain", Method::kPrototype), nullptr);
@@ -303,7 +303,7 @@ TEST_F(DirectoryStoreTest, AReadOnlyFolderFailsAdaptAndStoresNothing) {
   ASSERT_FALSE(adapter.ok());
   EXPECT_EQ(adapter.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(adapter.status().message()), HasSubstr("Permission denied"));
-  EXPECT_EQ(engine->store().size(), 0);
+  EXPECT_EQ(engine->store_info().adapters, 0);
   EXPECT_TRUE(FilesIn(dir_).empty());
 }
 
@@ -320,7 +320,7 @@ TEST_F(DirectoryStoreTest, AFolderReplacedMidRunFailsAdaptAndStoresNothing) {
   EXPECT_EQ(adapter.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(adapter.status().message()), HasSubstr(dir_));
   EXPECT_THAT(std::string(adapter.status().message()), HasSubstr("Not a directory"));
-  EXPECT_EQ(engine->store().size(), 0);
+  EXPECT_EQ(engine->store_info().adapters, 0);
   EXPECT_TRUE(FilesIn(dir_).empty());
 }
 

@@ -12,7 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/engine/engine.h"
-#include "server/engine/redis_persistence.h"
+#include "server/engine/store/redis_persistence.h"
 #include "tests/test_util/redis_server.h"
 #include "tests/test_util/requests.h"
 #include "tests/test_util/store_engines.h"
@@ -78,12 +78,12 @@ TEST_F(RedisStoreTest, AReplicaPredictsIdenticallyForAnotherReplicasAdapter) {
     const std::string id = (*adapter)->info.adapter_id;
     auto on_a = PredictProbes(*a, id, ctx_);
     ASSERT_TRUE(on_a.ok()) << on_a.status();
-    const int64_t cached_on_b = b->store().size();
+    const int64_t cached_on_b = b->store_info().adapters;
     auto on_b = PredictProbes(*b, id, ctx_);
     ASSERT_TRUE(on_b.ok()) << on_b.status();
     std::string why;
     EXPECT_TRUE(SamePredictions(*on_a, *on_b, &why)) << why;
-    EXPECT_EQ(b->store().size(), cached_on_b + 1);  // Read from Redis, then cached.
+    EXPECT_EQ(b->store_info().adapters, cached_on_b + 1);  // Read from Redis, then cached.
     auto info = b->GetAdapter(id, ctx_);
     ASSERT_TRUE(info.ok());
     EXPECT_EQ((*info)->info.labels, (*adapter)->info.labels);
@@ -227,7 +227,7 @@ TEST_F(RedisStoreTest, RedisGoneMidRunRefusesAdaptAndKeepsServingCachedAdapters)
   auto adapt = Adapt(*a, ctx_);
   EXPECT_EQ(adapt.status().code(), absl::StatusCode::kUnavailable) << adapt.status();
   EXPECT_THAT(std::string(adapt.status().message()), HasSubstr(redis_->address()));
-  EXPECT_EQ(a->store().size(), 1);  // Nothing pretended stored.
+  EXPECT_EQ(a->store_info().adapters, 1);  // Nothing pretended stored.
   auto after = PredictProbes(*a, id, ctx_);
   ASSERT_TRUE(after.ok()) << after.status();
   std::string why;
@@ -265,7 +265,7 @@ TEST_F(RedisStoreTest, LocalCacheStaysBounded) {
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) ids.push_back((*Adapt(*a, ctx_))->info.adapter_id);
   for (const auto& id : ids) ASSERT_TRUE(b->GetAdapter(id, ctx_).ok());
-  EXPECT_EQ(b->store().size(), 2);
+  EXPECT_EQ(b->store_info().adapters, 2);
   for (const auto& id : ids) EXPECT_TRUE(b->GetAdapter(id, ctx_).ok()) << id;
 }
 

@@ -9,14 +9,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "server/engine/adapter_persistence.h"
-#include "server/engine/clock.h"
+#include "server/engine/store/adapter_persistence.h"
+#include "server/common/clock.h"
 
 namespace adaptd::testing {
 
 class FakePersistence : public engine::AdapterPersistence {
  public:
-  FakePersistence(bool shared, engine::Clock* clock) : shared_(shared), clock_(clock) {}
+  FakePersistence(bool shared, adaptd::Clock* clock) : shared_(shared), clock_(clock) {}
 
   // While down, every call is UNAVAILABLE.
   void SetDown(bool down) {
@@ -154,7 +154,7 @@ class FakePersistence : public engine::AdapterPersistence {
   }
 
   const bool shared_;
-  engine::Clock* const clock_;
+  adaptd::Clock* const clock_;
   absl::Mutex mu_;
   bool down_ ABSL_GUARDED_BY(mu_) = false;
   int gets_ ABSL_GUARDED_BY(mu_) = 0;

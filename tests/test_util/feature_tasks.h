@@ -10,7 +10,7 @@
 
 #include <torch/torch.h>
 
-#include "server/engine/adaptation.h"
+#include "server/engine/adapt/adaptation.h"
 
 namespace adaptd::testing {
 

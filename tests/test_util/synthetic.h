@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "server/engine/types.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::testing {
 

@@ -8,9 +8,9 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
-#include "server/engine/backbone.h"
-#include "server/engine/meta_learner.h"
-#include "server/engine/nets.h"
+#include "server/engine/model/backbone.h"
+#include "server/engine/adapt/meta_learner.h"
+#include "server/engine/model/nets.h"
 #include "tests/test_util/synthetic.h"
 
 namespace adaptd::testing {

@@ -1,4 +1,4 @@
-#include "server/engine/adaptation.h"
+#include "server/engine/adapt/adaptation.h"
 
 #include <optional>
 
@@ -6,8 +6,8 @@
 #include <torch/nn/functional.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/adapter_head.h"
-#include "server/engine/torch_util.h"
+#include "server/engine/adapt/adapter_head.h"
+#include "server/engine/runtime/torch_util.h"
 
 namespace adaptd::engine {
 namespace F = torch::nn::functional;
@@ -20,6 +20,125 @@ at::Tensor HeadLogits(const at::Tensor& features, const at::Tensor& weight,
                       const at::Tensor& bias) {
   return kHeadScale * torch::addmm(bias, features, weight.t());
 }
+
+namespace {
+
+// The task head being adapted: weight [C, D], bias [C] and a log-scale (a
+// temperature, folded into both at the end), flattened into one tensor so
+// that a step updates all three with one op. FINETUNE and META adapt the
+// same parameters.
+class HeadProblem {
+ public:
+  // The head's support loss at some parameters, and what its gradient needs.
+  struct Fit {
+    at::Tensor scale, logits, log_probs, loss;
+  };
+
+  HeadProblem(const at::Tensor& features, const at::Tensor& labels, int64_t classes)
+      : features_(features),
+        labels_(labels),
+        classes_(classes),
+        dim_(features.size(1)),
+        sizes_({classes * features.size(1), classes, 1}) {}
+
+  const std::vector<int64_t>& sizes() const { return sizes_; }
+
+  // Class means of the support features, [C, D].
+  at::Tensor Prototypes() const {
+    const int64_t n = labels_.size(0);
+    auto counts = torch::zeros({classes_}, features_.options())
+                      .index_add_(0, labels_, torch::ones({n}, features_.options()));
+    auto sums = torch::zeros({classes_, dim_}, features_.options()).index_add_(0, labels_, features_);
+    return sums / counts.unsqueeze(1);
+  }
+
+  // The prototype head, the start of every method: weight = the prototypes,
+  // bias = -|p|^2 / 2, log-scale 0.
+  at::Tensor Start(const at::Tensor& prototypes) const {
+    return torch::cat({prototypes.reshape({-1}), -0.5 * prototypes.pow(2).sum(1),
+                       torch::zeros({1}, features_.options())});
+  }
+
+  // Views of the flat tensor: weight [C, D], bias [C], log-scale [1].
+  std::vector<at::Tensor> Unflatten(const at::Tensor& flat) const {
+    auto p = flat.split_with_sizes(sizes_);
+    p[0] = p[0].view({classes_, dim_});
+    return p;
+  }
+
+  Fit FitOf(const at::Tensor& flat) const {
+    auto p = Unflatten(flat);
+    Fit f;
+    f.scale = p[2].exp();
+    f.logits = f.scale * HeadLogits(features_, p[0], p[1]);
+    f.log_probs = f.logits.log_softmax(1);
+    f.loss = F::nll_loss(f.log_probs, labels_);
+    return f;
+  }
+
+  // The loss's gradient in closed form, with no autograd history (serving):
+  // d(loss)/d(logits) = (softmax - onehot) / N, then the chain rule through
+  // scale * kHeadScale * (features . weight^T + bias). Tested against
+  // autograd's.
+  at::Tensor ClosedFormGrad(const Fit& fit, const at::Tensor& one_hot) const {
+    auto d_logits = (fit.log_probs.exp() - one_hot) / static_cast<double>(labels_.size(0));
+    auto d_head = d_logits * (kHeadScale * fit.scale);
+    return torch::cat({d_head.t().mm(features_).reshape({-1}), d_head.sum(0),
+                       (d_logits * fit.logits).sum().reshape({1})});
+  }
+
+ private:
+  const at::Tensor& features_;
+  const at::Tensor& labels_;
+  const int64_t classes_;
+  const int64_t dim_;
+  const std::vector<int64_t> sizes_;
+};
+
+// One META step. The learned step is kept only if it does not raise the
+// support loss: on tasks unlike its training tasks the meta-learner can
+// overshoot (Fashion-MNIST after glyphs did), and then the head stays where
+// it was. Chosen on the device, without a host sync, and differentiable
+// along the branch taken.
+void MetaStep(const HeadProblem& problem, MetaLearner& meta, const MetaLearnerImpl::Plan& plan,
+              const at::Tensor& grads, int step, int steps, const AdaptOptions& options,
+              at::Tensor* params, HeadProblem::Fit* fit) {
+  const bool keep_graph = options.graph != AdaptOptions::Graph::kNone;
+  const bool second_order = options.graph == AdaptOptions::Graph::kSecondOrder;
+  auto l = second_order ? fit->loss : fit->loss.detach();
+  at::Tensor candidate = *params - meta->Update(plan, *params, grads, step, steps, l);
+  HeadProblem::Fit next = problem.FitOf(candidate);
+  auto keep = next.loss <= l;
+  *params = torch::where(keep, candidate, *params);
+  if (keep_graph) {
+    *fit = problem.FitOf(*params);  // Autograd needs the loss of these very tensors.
+  } else {
+    fit->scale = torch::where(keep, next.scale, fit->scale);
+    fit->logits = torch::where(keep, next.logits, fit->logits);
+    fit->log_probs = torch::where(keep, next.log_probs, fit->log_probs);
+    fit->loss = torch::where(keep, next.loss, fit->loss);
+  }
+}
+
+// The adapted head's weight and bias with the scale folded in, and the
+// support loss before and after (one host sync for both).
+HeadResult Result(const HeadProblem& problem, const at::Tensor& params,
+                  const HeadProblem::Fit& fit, const at::Tensor& loss_before, int steps,
+                  bool keep_graph) {
+  auto head = problem.Unflatten(params);
+  at::Tensor weight = head[0] * fit.scale;
+  at::Tensor bias = head[1] * fit.scale;
+  HeadResult result;
+  auto losses = torch::stack({loss_before, fit.loss.detach()}).to(torch::kCPU, torch::kDouble);
+  result.loss_before = losses[0].item<double>();
+  result.loss_after = losses[1].item<double>();
+  result.weight = keep_graph ? weight : weight.detach();
+  result.bias = keep_graph ? bias : bias.detach();
+  result.steps = steps;
+  return result;
+}
+
+}  // namespace
 
 absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
                                      const at::Tensor& labels, int64_t num_classes,
@@ -38,117 +157,49 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
     const bool keep_graph = options.graph != AdaptOptions::Graph::kNone;
     const bool second_order = options.graph == AdaptOptions::Graph::kSecondOrder;
     // Serving records no autograd history at all: its gradients are
-    // closed-form (tested against autograd's), so nothing needs it.
+    // closed-form, so nothing needs it.
     std::optional<torch::NoGradGuard> no_grad;
     if (!keep_graph) no_grad.emplace();
-    const int64_t n = labels.size(0);
-    const int64_t dim = features.size(1);
-    auto counts = torch::zeros({num_classes}, features.options())
-                      .index_add_(0, labels, torch::ones({n}, features.options()));
-    auto sums = torch::zeros({num_classes, dim}, features.options())
-                    .index_add_(0, labels, features);
-    auto prototypes = sums / counts.unsqueeze(1);
-
-    // The head's parameters: weight, bias and a log-scale (a temperature,
-    // folded into both at the end), flattened into one tensor so that a step
-    // updates all three with one op. FINETUNE and META adapt the same ones.
-    // `Fit` is the head's support loss and what its gradient needs.
-    const std::vector<int64_t> sizes = {num_classes * dim, num_classes, 1};
-    // Views of the flat tensor: weight [C, D], bias [C], log-scale [1].
-    auto unflatten = [&](const at::Tensor& flat) {
-      auto p = flat.split_with_sizes(sizes);
-      p[0] = p[0].view({num_classes, dim});
-      return p;
-    };
-    struct Fit {
-      at::Tensor scale, logits, log_probs, loss;
-    };
-    auto fit_of = [&](const at::Tensor& flat) {
-      auto p = unflatten(flat);
-      Fit f;
-      f.scale = p[2].exp();
-      f.logits = f.scale * HeadLogits(features, p[0], p[1]);
-      f.log_probs = f.logits.log_softmax(1);
-      f.loss = F::nll_loss(f.log_probs, labels);
-      return f;
-    };
-    at::Tensor params = torch::cat({prototypes.reshape({-1}), -0.5 * prototypes.pow(2).sum(1),
-                                    torch::zeros({1}, features.options())});
+    const HeadProblem problem(features, labels, num_classes);
+    const at::Tensor prototypes = problem.Prototypes();
+    at::Tensor params = problem.Start(prototypes);
     if (keep_graph) params.requires_grad_(true);
-    Fit fit = fit_of(params);
+    HeadProblem::Fit fit = problem.FitOf(params);
     const at::Tensor loss_before = fit.loss.detach();
 
     std::optional<MetaLearnerImpl::Plan> plan;
     if (method == Method::kMeta) {
       TaskStats stats;
       stats.ways = static_cast<double>(num_classes);
-      stats.shots = static_cast<double>(n) / num_classes;
+      stats.shots = static_cast<double>(labels.size(0)) / num_classes;
       stats.spread = (features - prototypes.index_select(0, labels)).pow(2).sum(1).mean();
-      plan = (*meta)->Prepare(sizes, stats, features.options());
+      plan = (*meta)->Prepare(problem.sizes(), stats, features.options());
     }
-
     const int steps = method == Method::kPrototype ? 0 : options.steps;
-    at::Tensor targets;
+    at::Tensor one_hot;
     if (steps > 0 && !keep_graph) {
-      targets = torch::one_hot(labels, num_classes).to(features.scalar_type());
+      one_hot = torch::one_hot(labels, num_classes).to(features.scalar_type());
     }
     for (int step = 0; step < steps; ++step) {
       if (options.check) {
         absl::Status status = options.check();
         if (!status.ok()) return status;
       }
-      at::Tensor grads;
-      if (keep_graph) {
-        // Meta-training unrolls the loop through autograd; create_graph
-        // keeps the inner gradients' own derivatives (second order).
-        grads = torch::autograd::grad({fit.loss}, {params}, /*grad_outputs=*/{},
-                                      /*retain_graph=*/true, /*create_graph=*/second_order)[0];
-      } else {
-        // Serving: the same gradient in closed form, with no autograd
-        // history. d(loss)/d(logits) = (softmax - onehot) / N, then the
-        // chain rule through scale * kHeadScale * (features . weight^T + bias).
-        auto d_logits = (fit.log_probs.exp() - targets) / static_cast<double>(n);
-        auto d_head = d_logits * (kHeadScale * fit.scale);
-        grads = torch::cat({d_head.t().mm(features).reshape({-1}), d_head.sum(0),
-                            (d_logits * fit.logits).sum().reshape({1})});
-      }
+      // Meta-training unrolls the loop through autograd; create_graph keeps
+      // the inner gradients' own derivatives (second order).
+      const at::Tensor grads =
+          keep_graph ? torch::autograd::grad({fit.loss}, {params}, /*grad_outputs=*/{},
+                                             /*retain_graph=*/true,
+                                             /*create_graph=*/second_order)[0]
+                     : problem.ClosedFormGrad(fit, one_hot);
       if (method == Method::kMeta) {
-        auto l = second_order ? fit.loss : fit.loss.detach();
-        at::Tensor candidate = params - (*meta)->Update(*plan, params, grads, step, steps, l);
-        // The learned step is kept only if it does not raise the support
-        // loss: on tasks unlike its training tasks the meta-learner can
-        // overshoot (Fashion-MNIST after glyphs did), and then the head stays
-        // where it was. Chosen on the device, without a host sync, and
-        // differentiable along the branch taken.
-        Fit next = fit_of(candidate);
-        auto keep = next.loss <= l;
-        params = torch::where(keep, candidate, params);
-        if (keep_graph) {
-          fit = fit_of(params);  // Autograd needs the loss of these very tensors.
-        } else {
-          fit.scale = torch::where(keep, next.scale, fit.scale);
-          fit.logits = torch::where(keep, next.logits, fit.logits);
-          fit.log_probs = torch::where(keep, next.log_probs, fit.log_probs);
-          fit.loss = torch::where(keep, next.loss, fit.loss);
-        }
+        MetaStep(problem, *meta, *plan, grads, step, steps, options, &params, &fit);
       } else {
         params = params - options.finetune_lr * grads;
-        fit = fit_of(params);
+        fit = problem.FitOf(params);
       }
     }
-    auto head = unflatten(params);
-    at::Tensor weight = head[0] * fit.scale;
-    at::Tensor bias = head[1] * fit.scale;
-
-    HeadResult result;
-    // One host sync for both losses.
-    auto losses = torch::stack({loss_before, fit.loss.detach()}).to(torch::kCPU, torch::kDouble);
-    result.loss_before = losses[0].item<double>();
-    result.loss_after = losses[1].item<double>();
-    result.weight = keep_graph ? weight : weight.detach();
-    result.bias = keep_graph ? bias : bias.detach();
-    result.steps = steps;
-    return result;
+    return Result(problem, params, fit, loss_before, steps, keep_graph);
   });
 }
 

@@ -1,15 +1,15 @@
 // The adaptation methods, shared by adaptd and adapt-train so that what is
 // evaluated is exactly what is served. All start from class prototypes.
-#ifndef ADAPTD_SERVER_ENGINE_ADAPTATION_H_
-#define ADAPTD_SERVER_ENGINE_ADAPTATION_H_
+#ifndef ADAPTD_SERVER_ENGINE_ADAPT_ADAPTATION_H_
+#define ADAPTD_SERVER_ENGINE_ADAPT_ADAPTATION_H_
 
 #include <functional>
 
 #include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
-#include "server/engine/meta_learner.h"
-#include "server/engine/types.h"
+#include "server/engine/adapt/meta_learner.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::engine {
 
@@ -32,7 +32,7 @@ struct AdaptOptions {
   Graph graph = Graph::kNone;
   // Intra-op threads on the CPU for the calling thread while it adapts; 0
   // keeps its own. The tensors here are too small to split: one thread
-  // measured 30-50% faster than two (docs/benchmarks.md).
+  // measured 30-50% faster than two (docs/experiments/adapt-one-intra-op-thread.md).
   int intra_op_threads = 1;
   // Called before each step; a non-OK status (deadline, cancellation) stops
   // adaptation and is returned. May be empty.
@@ -63,4 +63,4 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_ADAPTATION_H_
+#endif  // ADAPTD_SERVER_ENGINE_ADAPT_ADAPTATION_H_

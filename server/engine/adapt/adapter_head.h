@@ -1,9 +1,10 @@
 // The head an adapter applies to backbone features. LibTorch types; include
 // only where tensors are used.
-#ifndef ADAPTD_SERVER_ENGINE_ADAPTER_HEAD_H_
-#define ADAPTD_SERVER_ENGINE_ADAPTER_HEAD_H_
+#ifndef ADAPTD_SERVER_ENGINE_ADAPT_ADAPTER_HEAD_H_
+#define ADAPTD_SERVER_ENGINE_ADAPT_ADAPTER_HEAD_H_
 
 #include <cstdint>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -43,6 +44,20 @@ class AdapterHead {
   at::Tensor device_;      // Heads on any other device.
 };
 
+// The rows of a batch's features that one head applies to.
+struct HeadRows {
+  const AdapterHead* head;  // Not owned; alive for the call.
+  int64_t offset;           // First row in the features.
+  int64_t count;            // Rows from `offset` on.
+};
+
+// Class probabilities for several heads at once: one batched product over
+// the heads gathered and padded to the most classes (the padding gets a
+// bias of -inf, so probability 0). Returns [sum of counts, most classes] on
+// the features' device, the heads' rows in the order given.
+// REQUIRES: `heads` not empty; features [N, D] with D the heads' width.
+at::Tensor ApplyHeads(const at::Tensor& features, const std::vector<HeadRows>& heads);
+
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_ADAPTER_HEAD_H_
+#endif  // ADAPTD_SERVER_ENGINE_ADAPT_ADAPTER_HEAD_H_

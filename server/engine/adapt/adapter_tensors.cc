@@ -1,12 +1,12 @@
-#include "server/engine/adapter_tensors.h"
+#include "server/engine/adapt/adapter_tensors.h"
 
 #include <torch/torch.h>
 
-#include "server/engine/adapter_codec.h"
-#include "server/engine/adapter_head.h"
-#include "server/engine/float_slab.h"
-#include "server/engine/status_macros.h"
-#include "server/engine/torch_util.h"
+#include "server/engine/store/adapter_codec.h"
+#include "server/engine/adapt/adapter_head.h"
+#include "server/engine/adapt/float_slab.h"
+#include "server/common/status_macros.h"
+#include "server/engine/runtime/torch_util.h"
 
 namespace adaptd::engine {
 namespace {

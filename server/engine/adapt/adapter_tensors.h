@@ -2,8 +2,8 @@
 // Encoding copies the head to host floats; decoding puts the head on the
 // device of the adapter's backbone, which the caller resolves. Stateless;
 // thread-safe.
-#ifndef ADAPTD_SERVER_ENGINE_ADAPTER_TENSORS_H_
-#define ADAPTD_SERVER_ENGINE_ADAPTER_TENSORS_H_
+#ifndef ADAPTD_SERVER_ENGINE_ADAPT_ADAPTER_TENSORS_H_
+#define ADAPTD_SERVER_ENGINE_ADAPT_ADAPTER_TENSORS_H_
 
 #include <functional>
 #include <string>
@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/engine/adapter.h"
+#include "server/engine/base/adapter.h"
 
 namespace adaptd::engine {
 
@@ -30,4 +30,4 @@ absl::StatusOr<AdapterPtr> DecodeAdapter(absl::string_view bytes,
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_ADAPTER_TENSORS_H_
+#endif  // ADAPTD_SERVER_ENGINE_ADAPT_ADAPTER_TENSORS_H_

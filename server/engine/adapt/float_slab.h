@@ -9,8 +9,8 @@
 //   float* p = FloatSlab::Allocate(n);
 //   ...
 //   FloatSlab::Free(p, n);  // the same n
-#ifndef ADAPTD_SERVER_ENGINE_FLOAT_SLAB_H_
-#define ADAPTD_SERVER_ENGINE_FLOAT_SLAB_H_
+#ifndef ADAPTD_SERVER_ENGINE_ADAPT_FLOAT_SLAB_H_
+#define ADAPTD_SERVER_ENGINE_ADAPT_FLOAT_SLAB_H_
 
 #include <cstdint>
 
@@ -28,4 +28,4 @@ class FloatSlab {
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_FLOAT_SLAB_H_
+#endif  // ADAPTD_SERVER_ENGINE_ADAPT_FLOAT_SLAB_H_

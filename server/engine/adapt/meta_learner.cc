@@ -1,4 +1,4 @@
-#include "server/engine/meta_learner.h"
+#include "server/engine/adapt/meta_learner.h"
 
 #include <cmath>
 
@@ -8,28 +8,28 @@
 #include <torch/serialize.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/input_decoder.h"
-#include "server/engine/torch_util.h"
+#include "server/engine/base/types.h"
+#include "server/engine/runtime/torch_util.h"
 
 namespace adaptd::engine {
 namespace nn = torch::nn;
 
-MetaLearnerImpl::MetaLearnerImpl(double inner_lr, int64_t hidden, int64_t kinds) {
+MetaLearnerImpl::MetaLearnerImpl(double inner_lr, int64_t hidden) {
   nn::Linear out(hidden, 1);
-  mlp_ = register_module("mlp", nn::Sequential(nn::Linear(kSharedInputs + kinds, hidden), nn::Tanh(),
+  mlp_ = register_module("mlp", nn::Sequential(nn::Linear(kSharedInputs + kKinds, hidden), nn::Tanh(),
                                                nn::Linear(hidden, hidden), nn::Tanh(), out));
   {
     torch::NoGradGuard no_grad;
     out->weight.zero_();
     out->bias.zero_();
   }
-  log_lr_ = register_parameter("log_lr", torch::full({kinds}, std::log(inner_lr)));
+  log_lr_ = register_parameter("log_lr", torch::full({kKinds}, std::log(inner_lr)));
 }
 
 MetaLearnerImpl::Plan MetaLearnerImpl::Prepare(const std::vector<int64_t>& sizes,
                                                const TaskStats& stats,
                                                const torch::TensorOptions& options) {
-  const int64_t kinds = static_cast<int64_t>(log_lr_.size(0));
+  const int64_t kinds = kKinds;
   TORCH_CHECK(static_cast<int64_t>(sizes.size()) == kinds, "the meta-learner adapts ", kinds,
               " tensors, got ", sizes.size());
   std::vector<torch::Tensor> parts;
@@ -94,7 +94,7 @@ absl::Status SaveMetaLearner(MetaLearner& meta, const std::string& path) {
 absl::Status LoadMetaLearner(const std::string& path, MetaLearner* meta) {
   return GuardTorch("loading the meta-learner " + path, [&]() -> absl::Status {
     // LibTorch's load takes whatever shapes the file has, so a file made for
-    // another number of kinds or hidden width would load and then fail at
+    // another hidden width would load and then fail at
     // every adaptation. Refuse it here instead.
     std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
     for (const auto& p : (*meta)->named_parameters()) {

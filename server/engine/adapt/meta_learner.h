@@ -16,8 +16,8 @@
 // rest. Its size does not depend on the number of ways or the feature size.
 // Not thread-safe while training; concurrent Prepare() and Update() calls in
 // eval mode under no-grad are safe.
-#ifndef ADAPTD_SERVER_ENGINE_META_LEARNER_H_
-#define ADAPTD_SERVER_ENGINE_META_LEARNER_H_
+#ifndef ADAPTD_SERVER_ENGINE_ADAPT_META_LEARNER_H_
+#define ADAPTD_SERVER_ENGINE_ADAPT_META_LEARNER_H_
 
 #include <string>
 #include <vector>
@@ -41,11 +41,10 @@ class MetaLearnerImpl : public torch::nn::Module {
   // Inputs besides the one-hot kind: g1, g2, |parameter|, loss, spread,
   // progress, log ways, log shots.
   static constexpr int kSharedInputs = 8;
-  // `kinds`: how many tensors it adapts, each with its own step size and
-  // one-hot input. The head's weight, bias and log-scale are three; an
-  // experiment that also adapts backbone layers adds more
-  // (train/block4_experiment.cc).
-  explicit MetaLearnerImpl(double inner_lr = 0.01, int64_t hidden = 32, int64_t kinds = 3);
+  // The tensors it adapts, each with its own step size and one-hot input:
+  // the head's weight, bias and log-scale.
+  static constexpr int64_t kKinds = 3;
+  explicit MetaLearnerImpl(double inner_lr = 0.01, int64_t hidden = 32);
 
   // What Update needs that is the same at every step of one task: each
   // coordinate's base step size and the inputs that depend only on the task
@@ -55,11 +54,10 @@ class MetaLearnerImpl : public torch::nn::Module {
   struct Plan {
     torch::Tensor lr;        // [N]: exp(log_lr) of each coordinate's tensor.
     torch::Tensor spread;    // [N, 1], expanded.
-    torch::Tensor per_kind;  // [N, kinds + 2]: the one-hot kind, log ways, log shots.
+    torch::Tensor per_kind;  // [N, kKinds + 2]: the one-hot kind, log ways, log shots.
   };
   // `sizes`: the coordinates of each kind of tensor, in order: for the head,
-  // its weight, its bias and its log-scale. Exactly as many as the kinds it
-  // was made for. Differentiable in the meta-learner's parameters.
+  // its weight, its bias and its log-scale (kKinds of them). Differentiable in the meta-learner's parameters.
   Plan Prepare(const std::vector<int64_t>& sizes, const TaskStats& stats,
                const torch::TensorOptions& options);
 
@@ -74,7 +72,7 @@ class MetaLearnerImpl : public torch::nn::Module {
 
  private:
   torch::nn::Sequential mlp_{nullptr};
-  torch::Tensor log_lr_;  // [kinds]: for the head, weight, bias, log-scale.
+  torch::Tensor log_lr_;  // [kKinds]: for the head, weight, bias, log-scale.
 };
 TORCH_MODULE(MetaLearner);
 
@@ -84,4 +82,4 @@ absl::Status LoadMetaLearner(const std::string& path, MetaLearner* meta);
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_META_LEARNER_H_
+#endif  // ADAPTD_SERVER_ENGINE_ADAPT_META_LEARNER_H_

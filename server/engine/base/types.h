@@ -1,7 +1,7 @@
 // Plain value types shared by the engine and its callers. No LibTorch, no
 // gRPC: the service layer converts between these and the protos.
-#ifndef ADAPTD_SERVER_ENGINE_TYPES_H_
-#define ADAPTD_SERVER_ENGINE_TYPES_H_
+#ifndef ADAPTD_SERVER_ENGINE_BASE_TYPES_H_
+#define ADAPTD_SERVER_ENGINE_BASE_TYPES_H_
 
 #include <cstdint>
 #include <string>
@@ -17,6 +17,9 @@ enum class Method { kUnspecified = 0, kMeta = 1, kFinetune = 2, kPrototype = 3 }
 enum class DType { kUnspecified = 0, kFloat32 = 1, kUint8 = 2 };
 
 const char* MethodName(Method method);  // "META", "FINETUNE", ...
+
+// Formats a shape as "[1,28,28]".
+std::string ShapeString(const std::vector<int64_t>& shape);
 
 // One input, viewing bytes owned by the caller for the duration of a call.
 struct InputRef {
@@ -63,6 +66,19 @@ struct AdaptStats {
   double compute_seconds = 0;  // Device time: CPU thread time or CUDA time.
 };
 
+// Copies the fields that every proto carrying AdaptStats shares by name (the
+// API's AdaptStats, the stored record's StoredAdaptStats), so that neither
+// caller lists them again.
+template <typename StatsProto>
+void CopyAdaptStats(const AdaptStats& stats, StatsProto* out) {
+  out->set_adapt_seconds(stats.adapt_seconds);
+  out->set_backbone_seconds(stats.backbone_seconds);
+  out->set_steps(stats.steps);
+  out->set_support_loss_before(stats.support_loss_before);
+  out->set_support_loss_after(stats.support_loss_after);
+  out->set_device(stats.device);
+}
+
 // Everything about an adapter except its head tensors.
 struct AdapterInfo {
   std::string adapter_id;
@@ -101,4 +117,4 @@ struct CallContext {
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_TYPES_H_
+#endif  // ADAPTD_SERVER_ENGINE_BASE_TYPES_H_

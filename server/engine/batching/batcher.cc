@@ -1,13 +1,13 @@
-#include "server/engine/batcher.h"
+#include "server/engine/batching/batcher.h"
 
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/adapter_head.h"
-#include "server/engine/backbone.h"
-#include "server/engine/device_scope.h"
-#include "server/engine/status_macros.h"
-#include "server/engine/torch_util.h"
+#include "server/common/status_macros.h"
+#include "server/engine/adapt/adapter_head.h"
+#include "server/engine/model/backbone.h"
+#include "server/engine/runtime/device_scope.h"
+#include "server/engine/runtime/torch_util.h"
 
 namespace adaptd::engine {
 
@@ -27,7 +27,7 @@ Batcher::~Batcher() {
 }
 
 absl::Status Batcher::Submit(at::Tensor inputs, std::shared_ptr<const AdapterHead> head,
-                             const CallContext* ctx, Done done, bool urgent) {
+                             const CallContext* ctx, Done done, Priority priority) {
   const int n = static_cast<int>(inputs.size(0));
   int depth = 0;
   {
@@ -38,8 +38,8 @@ absl::Status Batcher::Submit(at::Tensor inputs, std::shared_ptr<const AdapterHea
           "backbone ", backbone_->info().name, " is overloaded: ", queued_inputs_,
           " inputs already queued (limit ", options_.max_queued_inputs, "); retry with backoff"));
     }
-    Job job{std::move(inputs), std::move(head), ctx, std::move(done), absl::Now(), urgent};
-    if (urgent) {
+    Job job{std::move(inputs), std::move(head), ctx, std::move(done), absl::Now(), priority};
+    if (priority == Priority::kUrgent) {
       queue_.insert(queue_.begin() + urgent_jobs_, std::move(job));
       ++urgent_jobs_;
     } else {
@@ -58,51 +58,54 @@ int Batcher::queued_inputs() const {
 }
 
 void Batcher::Loop() {
-  const int max_batch = std::max(1, options_.max_batch_size);
   for (;;) {
-    std::vector<Job> jobs;
-    int depth = 0;
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Batcher* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) {
-            return b->stopping_ || !b->queue_.empty();
-          },
-          this));
-      if (queue_.empty()) return;  // Stopping, and drained.
-      const absl::Time flush_at = queue_.front().enqueued + options_.max_delay;
-      struct Ready {
-        Batcher* b;
-        int max_batch;
-      } ready{this, max_batch};
-      mu_.AwaitWithDeadline(
-          absl::Condition(
-              +[](Ready* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                return r->b->stopping_ || r->b->urgent_jobs_ > 0 ||
-                       r->b->queued_inputs_ >= r->max_batch;
-              },
-              &ready),
-          flush_at);
-      int taken = 0;
-      while (!queue_.empty()) {
-        const int n = static_cast<int>(queue_.front().inputs.size(0));
-        if (!jobs.empty() && taken + n > max_batch) break;
-        taken += n;
-        queued_inputs_ -= n;
-        if (queue_.front().urgent) --urgent_jobs_;
-        jobs.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      depth = queued_inputs_;
-    }
-    if (options_.on_queue_depth) options_.on_queue_depth(backbone_->info().name, depth);
+    std::vector<Job> jobs = NextBatch();
+    if (jobs.empty()) return;  // Stopping, and drained.
     RunBatch(jobs);
   }
 }
 
-void Batcher::RunBatch(std::vector<Job>& jobs) {
-  const std::string& name = backbone_->info().name;
-  const absl::Time now = absl::Now();
+std::vector<Batcher::Job> Batcher::NextBatch() {
+  const int max_batch = std::max(1, options_.max_batch_size);
+  std::vector<Job> jobs;
+  int depth = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Batcher* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) {
+          return b->stopping_ || !b->queue_.empty();
+        },
+        this));
+    if (queue_.empty()) return jobs;
+    const absl::Time flush_at = queue_.front().enqueued + options_.max_delay;
+    struct Ready {
+      Batcher* b;
+      int max_batch;
+    } ready{this, max_batch};
+    mu_.AwaitWithDeadline(absl::Condition(
+                              +[](Ready* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                return r->b->stopping_ || r->b->urgent_jobs_ > 0 ||
+                                       r->b->queued_inputs_ >= r->max_batch;
+                              },
+                              &ready),
+                          flush_at);
+    int taken = 0;
+    while (!queue_.empty()) {
+      const int n = static_cast<int>(queue_.front().inputs.size(0));
+      if (!jobs.empty() && taken + n > max_batch) break;
+      taken += n;
+      queued_inputs_ -= n;
+      if (queue_.front().priority == Priority::kUrgent) --urgent_jobs_;
+      jobs.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    depth = queued_inputs_;
+  }
+  if (options_.on_queue_depth) options_.on_queue_depth(backbone_->info().name, depth);
+  return jobs;
+}
+
+std::vector<Batcher::Job> Batcher::DropExpired(std::vector<Job>& jobs, absl::Time now) {
   std::vector<Job> live;
   for (auto& job : jobs) {
     if (job.ctx != nullptr && job.ctx->IsCancelled()) {
@@ -113,6 +116,33 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
       live.push_back(std::move(job));
     }
   }
+  return live;
+}
+
+namespace {
+
+// The jobs' inputs as one [total, C, H, W] batch on `device`. On CUDA each
+// part goes straight to its rows, copied asynchronously on the current
+// stream (from page-locked memory when the caller decoded into it, as the
+// engine does).
+at::Tensor StageInputs(const std::vector<at::Tensor>& parts, int64_t total, c10::Device device) {
+  if (!device.is_cuda()) return parts.size() == 1 ? parts[0] : torch::cat(parts);
+  at::Tensor batch = at::empty({total, parts[0].size(1), parts[0].size(2), parts[0].size(3)},
+                               at::TensorOptions().device(device));
+  int64_t row = 0;
+  for (const auto& part : parts) {
+    batch.narrow(0, row, part.size(0)).copy_(part, /*non_blocking=*/true);
+    row += part.size(0);
+  }
+  return batch;
+}
+
+}  // namespace
+
+void Batcher::RunBatch(std::vector<Job>& jobs) {
+  const std::string& name = backbone_->info().name;
+  const absl::Time now = absl::Now();
+  std::vector<Job> live = DropExpired(jobs, now);
   if (live.empty()) return;
   int total = 0;
   for (const auto& job : live) total += static_cast<int>(job.inputs.size(0));
@@ -124,65 +154,25 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
   absl::Status status = GuardTorch("batch on " + name, [&]() -> absl::Status {
     c10::InferenceMode guard;
     std::vector<at::Tensor> parts;
-    for (const auto& job : live) parts.push_back(job.inputs);
-    at::Tensor batch;
-    if (device.is_cuda()) {
-      // Each job's inputs go straight to their rows on the GPU, copied
-      // asynchronously on this worker's stream (from page-locked memory
-      // when the caller decoded into it, as the engine does).
-      batch = at::empty({total, parts[0].size(1), parts[0].size(2), parts[0].size(3)},
-                        at::TensorOptions().device(device));
-      int64_t row = 0;
-      for (const auto& part : parts) {
-        batch.narrow(0, row, part.size(0)).copy_(part, /*non_blocking=*/true);
-        row += part.size(0);
-      }
-    } else {
-      batch = parts.size() == 1 ? parts[0] : torch::cat(parts);
+    std::vector<HeadRows> heads;
+    int64_t row = 0;
+    for (const auto& job : live) {
+      parts.push_back(job.inputs);
+      if (job.head) heads.push_back({job.head.get(), row, job.inputs.size(0)});
+      row += job.inputs.size(0);
     }
     at::Tensor features;
     {
       AutocastScope autocast(device, options_.autocast);
-      ASSIGN_OR_RETURN(features, backbone_->Features(batch));
+      ASSIGN_OR_RETURN(features, backbone_->Features(StageInputs(parts, total, device)));
     }
-    // Gather every head, padded to the most classes, one row per input; the
-    // padded classes get a bias of -inf and so probability 0.
-    int64_t max_classes = 0;
-    for (const auto& job : live) {
-      if (job.head) max_classes = std::max(max_classes, job.head->classes());
-    }
-    at::Tensor probs;
-    if (max_classes > 0) {
-      std::vector<at::Tensor> weights, biases, rows;
-      int64_t offset = 0;
-      for (const auto& job : live) {
-        const int64_t n = job.inputs.size(0);
-        if (job.head) {
-          const int64_t pad = max_classes - job.head->classes();
-          at::Tensor w = job.head->weight(), b = job.head->bias();
-          if (pad > 0) {
-            w = torch::cat({w, torch::zeros({pad, w.size(1)}, w.options())});
-            b = torch::cat({b, torch::full({pad}, -INFINITY, b.options())});
-          }
-          weights.push_back(w.unsqueeze(0).expand({n, max_classes, w.size(1)}));
-          biases.push_back(b.unsqueeze(0).expand({n, max_classes}));
-          rows.push_back(torch::arange(offset, offset + n, torch::kLong));
-        }
-        offset += n;
-      }
-      at::Tensor index = torch::cat(rows).to(features.device());
-      at::Tensor f = features.index_select(0, index);
-      at::Tensor logits =
-          kHeadScale * (torch::bmm(torch::cat(weights), f.unsqueeze(2)).squeeze(2) + torch::cat(biases));
-      // One copy back for the whole batch; Predict reads its rows on the CPU.
-      probs = torch::softmax(logits, 1).cpu();
-    }
+    // One copy back for the whole batch; Predict reads its rows on the CPU.
+    const at::Tensor probs = heads.empty() ? at::Tensor() : ApplyHeads(features, heads).cpu();
     int64_t offset = 0, head_offset = 0;
     for (size_t i = 0; i < live.size(); ++i) {
       const int64_t n = live[i].inputs.size(0);
       if (live[i].head) {
-        outputs[i].values =
-            probs.narrow(0, head_offset, n).narrow(1, 0, live[i].head->classes());
+        outputs[i].values = probs.narrow(0, head_offset, n).narrow(1, 0, live[i].head->classes());
         head_offset += n;
       } else {
         outputs[i].values = features.narrow(0, offset, n);

@@ -9,8 +9,8 @@
 // The queue is bounded: Submit refuses with RESOURCE_EXHAUSTED at once when
 // it is full. Jobs whose deadline has passed or whose caller has gone away
 // are dropped before they run. Destruction drains the queue. Thread-safe.
-#ifndef ADAPTD_SERVER_ENGINE_BATCHER_H_
-#define ADAPTD_SERVER_ENGINE_BATCHER_H_
+#ifndef ADAPTD_SERVER_ENGINE_BATCHING_BATCHER_H_
+#define ADAPTD_SERVER_ENGINE_BATCHING_BATCHER_H_
 
 #include <deque>
 #include <functional>
@@ -24,37 +24,24 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/engine/adapter.h"
-#include "server/engine/device_scope.h"
-#include "server/engine/types.h"
+#include "server/engine/base/adapter.h"
+#include "server/engine/base/types.h"
+#include "server/engine/batching/batching_options.h"
 
 namespace adaptd::engine {
 
 class Backbone;
 
-struct BatchingOptions {
-  // Most inputs in one backbone forward.
-  int max_batch_size = 64;
-  // Longest a job waits for others to join its batch.
-  absl::Duration max_delay = absl::Milliseconds(2);
-  // Most inputs waiting; beyond it Submit answers RESOURCE_EXHAUSTED.
-  int max_queued_inputs = 8192;
-  // Mixed precision for the backbone forward; heads and outputs stay fp32.
-  Autocast autocast = Autocast::kOff;
-  // Threads running batches, each on its own CUDA stream, so that one
-  // batch's copy-in overlaps another's compute. 0: 2 on CUDA, 1 on the CPU
-  // (where LibTorch's intra-op threads already use every core).
-  int workers = 0;
-  // Observers for metrics; each may be empty. Called on the batcher thread.
-  std::function<void(const std::string& backbone, int batch_size)> on_batch;
-  std::function<void(const std::string& backbone, double queue_seconds)> on_dequeue;
-  std::function<void(const std::string& backbone, int queued_inputs)> on_queue_depth;
-};
-
 struct BatchOutput {
   at::Tensor values;  // [n, C] probabilities with a head, else [n, D] features.
   double compute_seconds = 0;  // This job's share of the batch's device time.
   double queue_seconds = 0;
+};
+
+// Where a job joins the queue.
+enum class Priority {
+  kNormal,  // Behind every queued job; waits for its batch to fill.
+  kUrgent,  // Ahead of every kNormal job, and flushes its batch at once.
 };
 
 class Batcher {
@@ -67,11 +54,12 @@ class Batcher {
   // Queues `inputs` ([n,C,H,W] float on the CPU). `head` may be null (then
   // features come back). `done` runs exactly once, on a worker thread, or
   // never if Submit returns an error. `ctx` must stay valid until `done`.
-  // An urgent job (Adapt's backbone pass, which a caller waits on before
-  // more work) goes ahead of every queued non-urgent job and flushes a batch
+  // A kUrgent job (Adapt's backbone pass, which a caller waits on before
+  // more work) goes ahead of every queued kNormal job and flushes a batch
   // at once instead of waiting for it to fill; others may ride along.
   absl::Status Submit(at::Tensor inputs, std::shared_ptr<const AdapterHead> head,
-                      const CallContext* ctx, Done done, bool urgent = false);
+                      const CallContext* ctx, Done done,
+                      Priority priority = Priority::kNormal);
 
   int queued_inputs() const;
 
@@ -82,10 +70,16 @@ class Batcher {
     const CallContext* ctx;
     Done done;
     absl::Time enqueued;
-    bool urgent;
+    Priority priority;
   };
 
   void Loop();
+  // Takes up to a batch of jobs off the queue, waiting for one to fill until
+  // the oldest job's max_delay; empty once stopping and drained.
+  std::vector<Job> NextBatch();
+  // Answers jobs whose caller went away or whose deadline passed; returns the rest.
+  static std::vector<Job> DropExpired(std::vector<Job>& jobs, absl::Time now);
+  // One backbone forward over the jobs' inputs and their heads; answers each job.
   void RunBatch(std::vector<Job>& jobs);
 
   const std::shared_ptr<Backbone> backbone_;
@@ -100,4 +94,4 @@ class Batcher {
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_BATCHER_H_
+#endif  // ADAPTD_SERVER_ENGINE_BATCHING_BATCHER_H_

@@ -1,4 +1,4 @@
-#include "server/engine/input_decoder.h"
+#include "server/engine/input/input_decoder.h"
 
 #include <cmath>
 #include <cstring>
@@ -154,10 +154,6 @@ absl::Status DecodeImage(const InputRef& input, const std::vector<int64_t>& shap
 }
 
 }  // namespace
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
-}
 
 absl::Status DecodeInput(const InputRef& input, const std::vector<int64_t>& shape,
                          const Preprocessing& pre, const DecodeLimits& limits,

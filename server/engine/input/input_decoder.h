@@ -1,8 +1,8 @@
 // Turns one API input (raw tensor or encoded image) into the backbone's float
 // input layout, validating everything a client can get wrong. Pure C++: no
 // LibTorch, so it is cheap to fuzz and test. Thread-safe (stateless).
-#ifndef ADAPTD_SERVER_ENGINE_INPUT_DECODER_H_
-#define ADAPTD_SERVER_ENGINE_INPUT_DECODER_H_
+#ifndef ADAPTD_SERVER_ENGINE_INPUT_INPUT_DECODER_H_
+#define ADAPTD_SERVER_ENGINE_INPUT_INPUT_DECODER_H_
 
 #include <cstdint>
 #include <string>
@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "server/engine/types.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::engine {
 
@@ -21,9 +21,6 @@ struct DecodeLimits {
   // decompression bombs before any pixel is decoded.
   int64_t max_image_pixels = 4096 * 4096;
 };
-
-// Formats a shape as "[1,28,28]".
-std::string ShapeString(const std::vector<int64_t>& shape);
 
 // Decodes `input` into `out`, which holds shape[0]*shape[1]*shape[2] floats
 // in CHW order. `shape` is the backbone's [C,H,W] input shape and `pre` its
@@ -36,4 +33,4 @@ absl::Status DecodeInput(const InputRef& input,
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_INPUT_DECODER_H_
+#endif  // ADAPTD_SERVER_ENGINE_INPUT_INPUT_DECODER_H_

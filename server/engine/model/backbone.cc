@@ -1,4 +1,4 @@
-#include "server/engine/backbone.h"
+#include "server/engine/model/backbone.h"
 
 #include <filesystem>
 #include <fstream>
@@ -10,10 +10,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "server/engine/adaptation.h"
-#include "server/engine/input_decoder.h"
-#include "server/engine/status_macros.h"
-#include "server/engine/torch_util.h"
+#include "server/engine/adapt/adaptation.h"
+#include "server/engine/input/input_decoder.h"
+#include "server/common/file_util.h"
+#include "server/common/status_macros.h"
+#include "server/engine/runtime/torch_util.h"
 
 namespace adaptd::engine {
 namespace fs = std::filesystem;
@@ -25,12 +26,9 @@ constexpr char kConfigFile[] = "model.pbtxt";
 
 absl::StatusOr<ModelConfig> ReadConfig(const std::string& folder) {
   const std::string path = (fs::path(folder) / kConfigFile).string();
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::stringstream text;
-  text << in.rdbuf();
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   ModelConfig config;
-  if (!google::protobuf::TextFormat::ParseFromString(text.str(), &config)) {
+  if (!google::protobuf::TextFormat::ParseFromString(text, &config)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a valid ModelConfig text proto"));
   }
   if (config.name().empty()) config.set_name(fs::path(folder).filename().string());

@@ -1,8 +1,8 @@
 // A loaded backbone: its network on the device, its configuration and, where
 // one was trained, its meta-learner. Thread-safe after creation: Features()
 // may be called from many threads at once.
-#ifndef ADAPTD_SERVER_ENGINE_BACKBONE_H_
-#define ADAPTD_SERVER_ENGINE_BACKBONE_H_
+#ifndef ADAPTD_SERVER_ENGINE_MODEL_BACKBONE_H_
+#define ADAPTD_SERVER_ENGINE_MODEL_BACKBONE_H_
 
 #include <functional>
 #include <memory>
@@ -14,9 +14,9 @@
 
 #include "absl/status/statusor.h"
 #include "adaptd/v1/model_config.pb.h"
-#include "server/engine/meta_learner.h"
-#include "server/engine/nets.h"
-#include "server/engine/types.h"
+#include "server/engine/adapt/meta_learner.h"
+#include "server/engine/model/nets.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::engine {
 
@@ -38,6 +38,7 @@ class Backbone {
   c10::Device device() const { return device_; }
   // nullptr when the backbone has no meta-learner.
   MetaLearner* meta_learner() { return meta_.is_empty() ? nullptr : &meta_; }
+  bool has_meta_learner() const { return !meta_.is_empty(); }
 
   // [N,C,H,W] float on device() -> L2-normalised features [N,D], computed
   // under inference mode.
@@ -71,4 +72,4 @@ absl::StatusOr<std::vector<std::shared_ptr<Backbone>>> LoadModelRepository(
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_BACKBONE_H_
+#endif  // ADAPTD_SERVER_ENGINE_MODEL_BACKBONE_H_

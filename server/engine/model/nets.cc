@@ -1,4 +1,4 @@
-#include "server/engine/nets.h"
+#include "server/engine/model/nets.h"
 
 #include <torch/nn/functional.h>
 #include <torch/nn/modules/activation.h>

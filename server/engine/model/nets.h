@@ -1,7 +1,7 @@
 // The project's native backbone architectures, as LibTorch modules.
 // Not thread-safe while training; concurrent forwards in eval mode are safe.
-#ifndef ADAPTD_SERVER_ENGINE_NETS_H_
-#define ADAPTD_SERVER_ENGINE_NETS_H_
+#ifndef ADAPTD_SERVER_ENGINE_MODEL_NETS_H_
+#define ADAPTD_SERVER_ENGINE_MODEL_NETS_H_
 
 #include <memory>
 #include <string>
@@ -56,4 +56,4 @@ absl::StatusOr<std::shared_ptr<FeatureNet>> MakeFeatureNet(
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_NETS_H_
+#endif  // ADAPTD_SERVER_ENGINE_MODEL_NETS_H_

@@ -1,4 +1,4 @@
-#include "server/engine/device_scope.h"
+#include "server/engine/runtime/device_scope.h"
 
 #include <optional>
 #include <vector>
@@ -7,7 +7,7 @@
 #include <torch/version.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/torch_util.h"
+#include "server/engine/runtime/torch_util.h"
 
 #ifdef ADAPTD_WITH_CUDA
 #include <ATen/cuda/CUDAEvent.h>

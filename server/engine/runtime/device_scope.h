@@ -5,8 +5,8 @@
 //   DeviceScope scope(device);       // On CUDA: this thread's own stream.
 //   ... queue work ...
 //   double seconds = scope.Finish(); // Waits; CUDA-event or thread-CPU time.
-#ifndef ADAPTD_SERVER_ENGINE_DEVICE_SCOPE_H_
-#define ADAPTD_SERVER_ENGINE_DEVICE_SCOPE_H_
+#ifndef ADAPTD_SERVER_ENGINE_RUNTIME_DEVICE_SCOPE_H_
+#define ADAPTD_SERVER_ENGINE_RUNTIME_DEVICE_SCOPE_H_
 
 #include <memory>
 #include <string>
@@ -15,16 +15,9 @@
 #include <c10/core/ScalarType.h>
 
 #include "absl/status/statusor.h"
+#include "server/engine/runtime/autocast.h"
 
 namespace adaptd::engine {
-
-// Mixed precision for backbone forwards: off, or autocast to fp16 or bf16
-// (CUDA takes both; LibTorch's CPU autocast takes bf16 only).
-enum class Autocast { kOff, kFloat16, kBFloat16 };
-
-// "off", "fp16", "bf16"; INVALID_ARGUMENT names the flag otherwise.
-absl::StatusOr<Autocast> ParseAutocast(const std::string& spec);
-const char* AutocastName(Autocast autocast);
 
 // Runs the calling thread's LibTorch work for `device` on a stream of its
 // own (CUDA: one per thread from LibTorch's pool, kept for the thread's
@@ -66,4 +59,4 @@ class AutocastScope {
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_DEVICE_SCOPE_H_
+#endif  // ADAPTD_SERVER_ENGINE_RUNTIME_DEVICE_SCOPE_H_

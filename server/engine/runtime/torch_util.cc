@@ -1,4 +1,4 @@
-#include "server/engine/torch_util.h"
+#include "server/engine/runtime/torch_util.h"
 
 #include <dlfcn.h>
 #include <time.h>

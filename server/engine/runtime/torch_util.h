@@ -1,7 +1,7 @@
 // The LibTorch fence: exceptions become statuses here, and device and thread
 // settings are parsed in one place.
-#ifndef ADAPTD_SERVER_ENGINE_TORCH_UTIL_H_
-#define ADAPTD_SERVER_ENGINE_TORCH_UTIL_H_
+#ifndef ADAPTD_SERVER_ENGINE_RUNTIME_TORCH_UTIL_H_
+#define ADAPTD_SERVER_ENGINE_RUNTIME_TORCH_UTIL_H_
 
 #include <exception>
 #include <string>
@@ -64,4 +64,4 @@ double ThreadCpuSeconds();
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_TORCH_UTIL_H_
+#endif  // ADAPTD_SERVER_ENGINE_RUNTIME_TORCH_UTIL_H_

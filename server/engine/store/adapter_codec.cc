@@ -1,6 +1,6 @@
-#include "server/engine/adapter_codec.h"
+#include "server/engine/store/adapter_codec.h"
 
-#include <zlib.h>
+#include "server/common/crc32.h"
 
 #include <algorithm>
 #include <cstring>
@@ -35,17 +35,6 @@ uint32_t GetU32(const char* in) {
   return v;
 }
 
-uint32_t Crc32(absl::string_view data) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  // zlib takes uInt lengths; feed large payloads in pieces.
-  while (!data.empty()) {
-    const size_t n = std::min<size_t>(data.size(), 1u << 30);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(n));
-    data.remove_prefix(n);
-  }
-  return static_cast<uint32_t>(crc);
-}
-
 std::string FloatBytes(const std::vector<float>& v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
 }
@@ -76,14 +65,8 @@ std::string EncodeAdapterRecord(const AdapterInfo& info, const HeadData& head) {
   stored.set_size_bytes(info.size_bytes);
   stored.set_create_time_unix_nanos(Nanos(info.create_time));
   stored.set_expire_time_unix_nanos(Nanos(info.expire_time));
-  auto* stats = stored.mutable_stats();
-  stats->set_adapt_seconds(info.stats.adapt_seconds);
-  stats->set_backbone_seconds(info.stats.backbone_seconds);
-  stats->set_steps(info.stats.steps);
-  stats->set_support_loss_before(info.stats.support_loss_before);
-  stats->set_support_loss_after(info.stats.support_loss_after);
-  stats->set_device(info.stats.device);
-  stats->set_compute_seconds(info.stats.compute_seconds);
+  CopyAdaptStats(info.stats, stored.mutable_stats());
+  stored.mutable_stats()->set_compute_seconds(info.stats.compute_seconds);
   auto* h = stored.mutable_head();
   h->set_classes(head.classes);
   h->set_dim(head.dim);

@@ -10,8 +10,8 @@
 //   ASSIGN_OR_RETURN(DecodedAdapter decoded, DecodeAdapterRecord(bytes));
 //
 // Stateless functions; thread-safe.
-#ifndef ADAPTD_SERVER_ENGINE_ADAPTER_CODEC_H_
-#define ADAPTD_SERVER_ENGINE_ADAPTER_CODEC_H_
+#ifndef ADAPTD_SERVER_ENGINE_STORE_ADAPTER_CODEC_H_
+#define ADAPTD_SERVER_ENGINE_STORE_ADAPTER_CODEC_H_
 
 #include <cstdint>
 #include <string>
@@ -19,7 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/engine/types.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::engine {
 
@@ -50,4 +50,4 @@ absl::StatusOr<DecodedAdapter> DecodeAdapterRecord(absl::string_view bytes);
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_ADAPTER_CODEC_H_
+#endif  // ADAPTD_SERVER_ENGINE_STORE_ADAPTER_CODEC_H_

@@ -12,8 +12,8 @@
 //
 //   ASSIGN_OR_RETURN(auto persistence, OpenAdapterPersistence(options, clock));
 //   ASSIGN_OR_RETURN(std::string id, persistence->Put(info, bytes, quota));
-#ifndef ADAPTD_SERVER_ENGINE_ADAPTER_PERSISTENCE_H_
-#define ADAPTD_SERVER_ENGINE_ADAPTER_PERSISTENCE_H_
+#ifndef ADAPTD_SERVER_ENGINE_STORE_ADAPTER_PERSISTENCE_H_
+#define ADAPTD_SERVER_ENGINE_STORE_ADAPTER_PERSISTENCE_H_
 
 #include <cstdint>
 #include <functional>
@@ -26,8 +26,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/engine/clock.h"
-#include "server/engine/types.h"
+#include "server/common/clock.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::engine {
 
@@ -92,24 +92,6 @@ class AdapterPersistence {
   virtual absl::Status LoadAll(const std::function<void(AdapterRecord)>& visit) = 0;
 };
 
-// Which backend, and its settings: the --adapter_store family of flags.
-struct PersistenceOptions {
-  // "memory" (no persistence), "directory" or "redis".
-  std::string backend = "memory";
-  // directory: the folder, created if missing; one file per adapter.
-  std::string directory;
-  // redis: host:port of the server.
-  std::string redis_address = "127.0.0.1:6379";
-  // redis: limit on connecting and on each command.
-  absl::Duration redis_timeout = absl::Seconds(1);
-  // redis: prefix of every key, so deployments can share one Redis.
-  std::string redis_key_prefix = "adaptd:";
-  // redis: most connections open at once.
-  int redis_connections = 4;
-  // Problems no caller sees (a corrupt file skipped at start). Empty: stderr.
-  std::function<void(const absl::Status&)> on_error;
-};
-
 // Whether `adapter_id` is safe as a file name and a key part: 1 to 128
 // characters of [A-Za-z0-9_-]. Others cannot be stored, so they are NOT_FOUND.
 inline bool IsValidAdapterId(absl::string_view adapter_id) {
@@ -130,13 +112,6 @@ inline absl::Status TenantOverQuota(absl::string_view tenant, int64_t limit,
       absl::StrCat("tenant \"", tenant, "\" is over its quota of ", limit, " ", what));
 }
 
-// nullptr for "memory". The directory is opened and scanned, Redis is
-// connected to and pinged, so a bad setting fails here: INVALID_ARGUMENT for
-// an unknown backend or a missing setting, UNAVAILABLE when the directory or
-// Redis cannot be used.
-absl::StatusOr<std::shared_ptr<AdapterPersistence>> OpenAdapterPersistence(
-    const PersistenceOptions& options, Clock* clock);
-
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_ADAPTER_PERSISTENCE_H_
+#endif  // ADAPTD_SERVER_ENGINE_STORE_ADAPTER_PERSISTENCE_H_

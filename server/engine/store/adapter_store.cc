@@ -1,7 +1,7 @@
-#include "server/engine/adapter_store.h"
+#include "server/engine/store/adapter_store.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/status_macros.h"
+#include "server/common/status_macros.h"
 
 namespace adaptd::engine {
 namespace {

@@ -25,8 +25,8 @@
 //   ASSIGN_OR_RETURN(auto store, AdapterStore::Create({.max_adapters = 10}));
 //   RETURN_IF_ERROR(store->Insert(adapter));
 //   ASSIGN_OR_RETURN(AdapterPtr a, store->Get(id, tenant));
-#ifndef ADAPTD_SERVER_ENGINE_ADAPTER_STORE_H_
-#define ADAPTD_SERVER_ENGINE_ADAPTER_STORE_H_
+#ifndef ADAPTD_SERVER_ENGINE_STORE_ADAPTER_STORE_H_
+#define ADAPTD_SERVER_ENGINE_STORE_ADAPTER_STORE_H_
 
 #include <cstdint>
 #include <functional>
@@ -43,9 +43,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "server/engine/adapter.h"
-#include "server/engine/adapter_persistence.h"
-#include "server/engine/clock.h"
+#include "server/engine/base/adapter.h"
+#include "server/engine/store/adapter_persistence.h"
+#include "server/common/clock.h"
 
 namespace adaptd::engine {
 
@@ -186,4 +186,4 @@ class AdapterStore {
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_ADAPTER_STORE_H_
+#endif  // ADAPTD_SERVER_ENGINE_STORE_ADAPTER_STORE_H_

@@ -1,4 +1,4 @@
-#include "server/engine/directory_persistence.h"
+#include "server/engine/store/directory_persistence.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,8 +11,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/engine/adapter_codec.h"
-#include "server/engine/status_macros.h"
+#include "server/engine/store/adapter_codec.h"
+#include "server/common/file_util.h"
+#include "server/common/status_macros.h"
 
 namespace adaptd::engine {
 namespace {
@@ -38,54 +39,12 @@ std::string RequestKey(const std::string& tenant, const std::string& request_id)
   return absl::StrCat(tenant.size(), ":", tenant, request_id);
 }
 
-// Reads a whole file. NOT_FOUND if it does not exist.
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(path, " does not exist"));
-    return IoError("open", path, errno);
-  }
-  std::string out;
-  struct stat st;
-  if (fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  while (true) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      close(fd);
-      return IoError("read", path, err);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
-
-// Writes, fsyncs and closes a new file at `path`. On failure the file may be
-// left behind; the caller removes it.
-absl::Status WriteAndSync(const std::string& path, absl::string_view bytes) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return IoError("create", path, errno);
-  while (!bytes.empty()) {
-    const ssize_t n = write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      close(fd);
-      return IoError("write", path, err);
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  if (fsync(fd) != 0) {
-    const int err = errno;
-    close(fd);
-    return IoError("fsync", path, err);
-  }
-  if (close(fd) != 0) return IoError("close", path, errno);
-  return absl::OkStatus();
+// A stored record's bytes. NOT_FOUND if it does not exist; UNAVAILABLE if
+// it cannot be read.
+absl::StatusOr<std::string> ReadRecord(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (bytes.ok() || absl::IsNotFound(bytes.status())) return bytes;
+  return absl::UnavailableError(absl::StrCat("adapter store: ", bytes.status().message()));
 }
 
 }  // namespace
@@ -108,7 +67,7 @@ absl::StatusOr<std::unique_ptr<DirectoryPersistence>> DirectoryPersistence::Open
   std::unique_ptr<DirectoryPersistence> dir(new DirectoryPersistence(options, dir_fd));
   // Fail at start, not at the first Adapt, when the folder is not writable.
   const std::string probe = options.directory + "/.adaptd-probe.tmp";
-  absl::Status writable = WriteAndSync(probe, "probe");
+  absl::Status writable = WriteAndSync(probe, "probe", 0640);
   unlink(probe.c_str());
   if (!writable.ok()) {
     return absl::UnavailableError(absl::StrCat("adapter_dir: ", options.directory,
@@ -157,7 +116,7 @@ absl::Status DirectoryPersistence::Scan() {
     }
     if (!absl::EndsWith(name, kSuffix)) continue;
     const std::string id = name.substr(0, name.size() - kSuffix.size());
-    absl::StatusOr<std::string> bytes = ReadFile(path);
+    absl::StatusOr<std::string> bytes = ReadRecord(path);
     if (!bytes.ok()) {
       report(absl::Status(bytes.status().code(),
                           absl::StrCat("adapter store: skipping ", path, ": ",
@@ -240,17 +199,12 @@ absl::Status DirectoryPersistence::SyncDirectory() {
 
 absl::Status DirectoryPersistence::WriteRecord(const std::string& id, absl::string_view bytes) {
   const std::string path = PathOf(id);
-  const std::string temp = absl::StrCat(path, kTempSuffix);
-  absl::Status status = WriteAndSync(temp, bytes);
-  if (!status.ok()) {
-    unlink(temp.c_str());
-    return status;
-  }
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    status = IoError("rename", temp, errno);
-    unlink(temp.c_str());
-    return status;
-  }
+  AtomicWriteOptions write;
+  write.temp_suffix = std::string(kTempSuffix);
+  write.mode = 0640;
+  write.create_parents = false;
+  absl::Status status = WriteFileAtomically(path, bytes, write);
+  if (!status.ok()) return absl::UnavailableError(absl::StrCat("adapter store: ", status.message()));
   status = SyncDirectory();
   // Not known to be durable, so not acknowledged: take it back.
   if (!status.ok()) unlink(path.c_str());
@@ -320,7 +274,7 @@ absl::StatusOr<std::string> DirectoryPersistence::Get(const std::string& adapter
       return not_found();
     }
   }
-  absl::StatusOr<std::string> bytes = ReadFile(PathOf(adapter_id));
+  absl::StatusOr<std::string> bytes = ReadRecord(PathOf(adapter_id));
   if (absl::IsNotFound(bytes.status())) return not_found();  // Deleted meanwhile.
   return bytes;
 }
@@ -379,7 +333,7 @@ absl::StatusOr<AdapterPersistence::ListChunk> DirectoryPersistence::List(
     }
   }
   for (const auto& id : ids) {
-    absl::StatusOr<std::string> bytes = ReadFile(PathOf(id));
+    absl::StatusOr<std::string> bytes = ReadRecord(PathOf(id));
     if (absl::IsNotFound(bytes.status())) continue;  // Deleted meanwhile.
     if (!bytes.ok()) return bytes.status();
     chunk.records.push_back({id, *std::move(bytes)});
@@ -397,7 +351,7 @@ absl::Status DirectoryPersistence::LoadAll(const std::function<void(AdapterRecor
     }
   }
   for (const auto& id : ids) {
-    absl::StatusOr<std::string> bytes = ReadFile(PathOf(id));
+    absl::StatusOr<std::string> bytes = ReadRecord(PathOf(id));
     if (absl::IsNotFound(bytes.status())) continue;
     if (!bytes.ok()) {
       if (options_.on_error) options_.on_error(bytes.status());

@@ -11,8 +11,8 @@
 // idempotency. A file that fails its checksum or does not parse is skipped
 // and reported through Options::on_error; the others load. Expired files are
 // deleted when seen. Thread-safe.
-#ifndef ADAPTD_SERVER_ENGINE_DIRECTORY_PERSISTENCE_H_
-#define ADAPTD_SERVER_ENGINE_DIRECTORY_PERSISTENCE_H_
+#ifndef ADAPTD_SERVER_ENGINE_STORE_DIRECTORY_PERSISTENCE_H_
+#define ADAPTD_SERVER_ENGINE_STORE_DIRECTORY_PERSISTENCE_H_
 
 #include <cstdint>
 #include <functional>
@@ -24,8 +24,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "server/engine/adapter_persistence.h"
-#include "server/engine/clock.h"
+#include "server/engine/store/adapter_persistence.h"
+#include "server/common/clock.h"
 
 namespace adaptd::engine {
 
@@ -99,4 +99,4 @@ class DirectoryPersistence : public AdapterPersistence {
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_DIRECTORY_PERSISTENCE_H_
+#endif  // ADAPTD_SERVER_ENGINE_STORE_DIRECTORY_PERSISTENCE_H_

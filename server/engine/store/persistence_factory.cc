@@ -1,10 +1,10 @@
-#include "server/engine/adapter_persistence.h"
+#include "server/engine/store/persistence_factory.h"
 
 #include <iostream>
 
-#include "server/engine/directory_persistence.h"
-#include "server/engine/redis_persistence.h"
-#include "server/engine/status_macros.h"
+#include "server/engine/store/directory_persistence.h"
+#include "server/engine/store/redis_persistence.h"
+#include "server/common/status_macros.h"
 
 namespace adaptd::engine {
 

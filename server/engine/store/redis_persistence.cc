@@ -1,4 +1,4 @@
-#include "server/engine/redis_persistence.h"
+#include "server/engine/store/redis_persistence.h"
 
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
@@ -9,7 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "server/engine/status_macros.h"
+#include "server/common/status_macros.h"
 
 namespace adaptd::engine {
 namespace {

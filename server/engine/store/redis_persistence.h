@@ -23,8 +23,8 @@
 // fresh one (every command here is safe to repeat). After a failed dial,
 // calls fail fast with UNAVAILABLE for Options::reconnect_backoff.
 // Thread-safe.
-#ifndef ADAPTD_SERVER_ENGINE_REDIS_PERSISTENCE_H_
-#define ADAPTD_SERVER_ENGINE_REDIS_PERSISTENCE_H_
+#ifndef ADAPTD_SERVER_ENGINE_STORE_REDIS_PERSISTENCE_H_
+#define ADAPTD_SERVER_ENGINE_STORE_REDIS_PERSISTENCE_H_
 
 #include <memory>
 #include <string>
@@ -32,8 +32,8 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "server/engine/adapter_persistence.h"
-#include "server/engine/clock.h"
+#include "server/engine/store/adapter_persistence.h"
+#include "server/common/clock.h"
 
 struct redisContext;
 struct redisReply;
@@ -115,4 +115,4 @@ class RedisPersistence : public AdapterPersistence {
 
 }  // namespace adaptd::engine
 
-#endif  // ADAPTD_SERVER_ENGINE_REDIS_PERSISTENCE_H_
+#endif  // ADAPTD_SERVER_ENGINE_STORE_REDIS_PERSISTENCE_H_
