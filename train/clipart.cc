@@ -4,18 +4,19 @@
 #include <atomic>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "server/engine/status_macros.h"
+#include "server/common/status_macros.h"
+#include "server/common/thread_pool.h"
 #include "train/random.h"
+#include "server/common/file_util.h"
+#include "train/splits.h"
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_resize.h>
@@ -69,8 +70,9 @@ struct Ink {
 
 Ink LoadInk(const fs::path& path) {
   Ink ink;
-  std::ifstream in(path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const absl::StatusOr<std::string> read = ReadFile(path.string());
+  if (!read.ok()) return ink;
+  const std::string& bytes = *read;
   if (bytes.empty() || bytes.size() > (1u << 28)) return ink;
   int w = 0, h = 0, comp = 0;
   std::unique_ptr<unsigned char, void (*)(void*)> rgba(
@@ -205,30 +207,23 @@ absl::StatusOr<Dataset> RenderClipart(const ClipartOptions& o, int* skipped,
   const int n = static_cast<int>(drawings.size());
   // Renders per drawing, in drawing order; empty when it was skipped.
   std::vector<std::vector<uint8_t>> renders(n);
-  std::atomic<int> next{0}, done{0};
+  std::atomic<int> done{0};
   std::mutex progress_mu;
-  auto work = [&] {
-    for (int k = next++; k < n; k = next++) {
-      Ink ink = LoadInk(drawings[k].path);
-      if (!ink.pixels.empty()) {
-        renders[k].resize(static_cast<size_t>(o.instances) * kImagePixels);
-        Rng rng(MixSeed(o.seed, {Fnv1a(drawings[k].name)}));
-        for (int i = 0; i < o.instances; ++i) {
-          Render(ink, o, &rng, renders[k].data() + static_cast<size_t>(i) * kImagePixels);
-        }
-      }
-      const int finished = ++done;
-      if (progress) {
-        std::lock_guard<std::mutex> lock(progress_mu);
-        progress(finished, n);
+  ParallelFor(n, o.threads, [&](int k, int) {
+    Ink ink = LoadInk(drawings[k].path);
+    if (!ink.pixels.empty()) {
+      renders[k].resize(static_cast<size_t>(o.instances) * kImagePixels);
+      Rng rng(MixSeed(o.seed, {Fnv1a(drawings[k].name)}));
+      for (int i = 0; i < o.instances; ++i) {
+        Render(ink, o, &rng, renders[k].data() + static_cast<size_t>(i) * kImagePixels);
       }
     }
-  };
-  const int threads =
-      o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-  for (auto& t : pool) t.join();
+    const int finished = ++done;
+    if (progress) {
+      std::lock_guard<std::mutex> lock(progress_mu);
+      progress(finished, n);
+    }
+  });
 
   Dataset data;
   int dropped = 0;

@@ -7,7 +7,7 @@
 // Classes are grouped by category, the folder up to `category_depth` below
 // the root ("animals/birds"), and the categories are split into meta-train,
 // meta-val and meta-test, each category weighing the same. GroupsAsClasses
-// (data.h) turns the exemplars into category tasks ("which of these five
+// (dataset.h) turns the exemplars into category tasks ("which of these five
 // kinds of thing is this drawing"), a cross-domain validation set for a
 // glyph-trained backbone: different drawings of a kind share a category,
 // as different garments share a Fashion-MNIST class.
@@ -24,7 +24,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "train/data.h"
+#include "train/dataset.h"
+#include "train/splits.h"
 
 namespace adaptd::train {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/status_macros.h"
+#include "server/common/status_macros.h"
 #include "train/random.h"
 
 namespace adaptd::train {

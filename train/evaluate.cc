@@ -5,20 +5,23 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <map>
+#include <utility>
 
+#include <nlohmann/json.hpp>
 #include <torch/nn/functional.h>
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "server/engine/adaptation.h"
-#include "server/engine/backbone.h"
-#include "server/engine/status_macros.h"
-#include "server/engine/torch_util.h"
+#include "server/common/file_util.h"
+#include "server/common/status_macros.h"
+#include "server/engine/adapt/adaptation.h"
+#include "server/engine/model/backbone.h"
+#include "server/engine/runtime/torch_util.h"
 #include "train/episodes.h"
 #include "train/features.h"
+#include "train/json_report.h"
 #include "train/plot.h"
 #include "train/progress.h"
 
@@ -34,6 +37,30 @@ struct MethodSpec {
 
 struct Sample {
   double accuracy, adapt_ms, compute_ms, loss_before, loss_after;
+};
+
+// Per episode, for one method and setting.
+struct Samples {
+  std::vector<double> accuracy, adapt_ms, compute_ms, loss_before, loss_after;
+};
+
+// A data set evaluated: its backbone features and raw pixels (PIXELS' features).
+struct Domain {
+  std::string name;
+  const Dataset* data;
+  at::Tensor features;
+  at::Tensor pixels;
+  std::vector<std::pair<int, int>> settings;
+};
+
+// What every task of one evaluation shares.
+struct EvalContext {
+  const EvalOptions& options;
+  std::vector<MethodSpec> methods;  // META, when there is one, comes last.
+  double finetune_lr = 0;
+  engine::MetaLearner* meta = nullptr;  // Null when the model has none.
+  Progress progress;
+  int64_t done = 0;
 };
 
 absl::StatusOr<Sample> RunTask(const EpisodeTensors& task, engine::Method method, int steps, double lr,
@@ -88,6 +115,181 @@ double ModelFinetuneLr(const engine::Backbone& backbone) {
   return lr > 0 ? lr : engine::kDefaultInnerLr;
 }
 
+std::vector<MethodSpec> Methods(bool meta) {
+  std::vector<MethodSpec> methods = {{"PIXELS", engine::Method::kPrototype, 0, true},
+                                     {"PROTOTYPE", engine::Method::kPrototype, 0},
+                                     {"FINETUNE-5", engine::Method::kFinetune, 5},
+                                     {"FINETUNE-50", engine::Method::kFinetune, 50}};
+  if (meta) methods.push_back({"META-5", engine::Method::kMeta, 5});
+  return methods;
+}
+
+EvalRow MakeRow(const std::string& domain, const std::string& method, int ways, int shots,
+                const Samples& s) {
+  EvalRow row;
+  row.domain = domain;
+  row.method = method;
+  row.ways = ways;
+  row.shots = shots;
+  row.episodes = static_cast<int>(s.accuracy.size());
+  row.accuracy = Mean(s.accuracy);
+  row.ci95 = Ci95(s.accuracy);
+  row.adapt_ms_mean = Mean(s.adapt_ms);
+  row.adapt_ms_p95 = P95(s.adapt_ms);
+  row.compute_ms_mean = Mean(s.compute_ms);
+  row.loss_before = Mean(s.loss_before);
+  row.loss_after = Mean(s.loss_after);
+  return row;
+}
+
+// `spec` on every episode of `sampler`.
+absl::StatusOr<Samples> RunEpisodes(EvalContext& ctx, const Domain& domain, const MethodSpec& spec,
+                                    const EpisodeSampler& sampler) {
+  Samples s;
+  for (int e = 0; e < ctx.options.episodes; ++e) {
+    EpisodeTensors task =
+        GatherEpisode(spec.pixels ? domain.pixels : domain.features, sampler.Sample(e));
+    ASSIGN_OR_RETURN(Sample one, RunTask(task, spec.method, spec.steps, ctx.finetune_lr, ctx.meta));
+    s.accuracy.push_back(one.accuracy);
+    s.adapt_ms.push_back(one.adapt_ms);
+    s.compute_ms.push_back(one.compute_ms);
+    s.loss_before.push_back(one.loss_before);
+    s.loss_after.push_back(one.loss_after);
+    if (ctx.options.progress) {
+      const EpisodeOptions& eo = sampler.options();
+      ctx.progress.Update(++ctx.done, absl::StrCat(domain.name, " ", eo.ways, "-way ", eo.shots,
+                                                   "-shot ", spec.name));
+    }
+  }
+  return s;
+}
+
+// Every method on the same episodes of one setting: a row each, and META's
+// paired difference to each of the others.
+absl::Status EvaluateSetting(EvalContext& ctx, const Domain& domain, int ways, int shots,
+                             EvalReport* report) {
+  ASSIGN_OR_RETURN(EpisodeSampler sampler,
+                   EpisodeSampler::Create(*domain.data, {ways, shots, ctx.options.queries,
+                                                         ctx.options.seed}));
+  std::map<std::string, std::vector<double>> accuracies;  // Per method, per episode.
+  for (const auto& spec : ctx.methods) {
+    ASSIGN_OR_RETURN(Samples s, RunEpisodes(ctx, domain, spec, sampler));
+    report->rows.push_back(MakeRow(domain.name, spec.name, ways, shots, s));
+    accuracies[spec.name] = std::move(s.accuracy);
+  }
+  if (ctx.meta == nullptr) return absl::OkStatus();
+  const std::vector<double>& mine = accuracies[ctx.methods.back().name];  // META, added last.
+  for (const auto& spec : ctx.methods) {
+    if (spec.method == engine::Method::kMeta) continue;
+    std::vector<double> diff(mine.size());
+    for (size_t e = 0; e < mine.size(); ++e) diff[e] = mine[e] - accuracies[spec.name][e];
+    report->paired.push_back({domain.name, spec.name, ways, shots, Mean(diff), Ci95(diff)});
+  }
+  return absl::OkStatus();
+}
+
+// Accuracy against adaptation steps, in-domain 5-way, FINETUNE and META.
+absl::Status AccuracyCurve(const EvalContext& ctx, const Dataset& test,
+                           const at::Tensor& test_features, EvalReport* report) {
+  const EvalOptions& options = ctx.options;
+  for (int shots : {1, 5}) {
+    ASSIGN_OR_RETURN(EpisodeSampler sampler,
+                     EpisodeSampler::Create(test, {5, shots, options.queries, options.seed + 1}));
+    for (const auto& [name, method] : std::vector<std::pair<std::string, engine::Method>>{
+             {"FINETUNE", engine::Method::kFinetune}, {"META", engine::Method::kMeta}}) {
+      if (method == engine::Method::kMeta && ctx.meta == nullptr) continue;
+      for (int steps : options.curve_steps) {
+        std::vector<double> acc;
+        for (int e = 0; e < options.curve_episodes; ++e) {
+          EpisodeTensors task = GatherEpisode(test_features, sampler.Sample(e));
+          ASSIGN_OR_RETURN(Sample s, RunTask(task, steps == 0 ? engine::Method::kPrototype : method,
+                                             steps, ctx.finetune_lr, ctx.meta));
+          acc.push_back(s.accuracy);
+        }
+        report->curve.push_back({name, shots, steps, Mean(acc), Ci95(acc)});
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The in-domain test set (features given), then each non-empty cross domain.
+absl::StatusOr<std::vector<Domain>> MakeDomains(const engine::Backbone& backbone,
+                                                const Dataset& test,
+                                                const at::Tensor& test_features,
+                                                const std::vector<CrossDomain>& cross,
+                                                const EvalOptions& options) {
+  std::vector<Domain> domains = {
+      {"glyphs", &test, test_features, PixelFeatures(test), options.settings}};
+  for (const CrossDomain& c : cross) {
+    if (c.data.size() == 0) continue;
+    ASSIGN_OR_RETURN(at::Tensor features, EmbedDataset(backbone, c.data));
+    domains.push_back({c.name, &c.data, features, PixelFeatures(c.data), options.cross_settings});
+  }
+  return domains;
+}
+
+// REPORT.json: the rows, META's paired differences and the curve, figures
+// rounded as the Markdown shows them or finer.
+nlohmann::ordered_json EvalJson(const EvalReport& report) {
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const auto& r : report.rows) {
+    rows.push_back({{"domain", r.domain},
+                    {"method", r.method},
+                    {"ways", r.ways},
+                    {"shots", r.shots},
+                    {"episodes", r.episodes},
+                    {"accuracy", Rounded(r.accuracy, 5)},
+                    {"ci95", Rounded(r.ci95, 5)},
+                    {"adapt_ms_mean", Rounded(r.adapt_ms_mean, 4)},
+                    {"adapt_ms_p95", Rounded(r.adapt_ms_p95, 4)},
+                    {"compute_ms_mean", Rounded(r.compute_ms_mean, 4)},
+                    {"support_loss_before", Rounded(r.loss_before, 5)},
+                    {"support_loss_after", Rounded(r.loss_after, 5)}});
+  }
+  nlohmann::ordered_json paired = nlohmann::ordered_json::array();
+  for (const auto& p : report.paired) {
+    paired.push_back({{"domain", p.domain},
+                      {"baseline", p.baseline},
+                      {"ways", p.ways},
+                      {"shots", p.shots},
+                      {"delta", Rounded(p.delta, 5)},
+                      {"ci95", Rounded(p.ci95, 5)}});
+  }
+  nlohmann::ordered_json curve = nlohmann::ordered_json::array();
+  for (const auto& c : report.curve) {
+    curve.push_back({{"method", c.method},
+                     {"shots", c.shots},
+                     {"steps", c.steps},
+                     {"accuracy", Rounded(c.accuracy, 5)},
+                     {"ci95", Rounded(c.ci95, 5)}});
+  }
+  return {{"finetune_lr", report.finetune_lr},
+          {"peak_rss_mb", Rounded(report.peak_rss_mb, 3)},
+          {"backbone_ms_per_image", Rounded(report.backbone_ms_per_image, 6)},
+          {"rows", std::move(rows)},
+          {"meta_minus_baseline", std::move(paired)},
+          {"curve", std::move(curve)}};
+}
+
+// REPORT.png: one line per method and shots.
+absl::Status WriteCurvePlot(const EvalReport& report, const std::string& path) {
+  std::vector<PlotSeries> series;
+  for (const auto& c : report.curve) {
+    const std::string name = absl::StrCat(c.method, " ", c.shots, "-shot");
+    auto it = std::find_if(series.begin(), series.end(),
+                           [&](const PlotSeries& s) { return s.name == name; });
+    if (it == series.end()) {
+      series.push_back({name, {}, {}});
+      it = series.end() - 1;
+    }
+    it->x.push_back(c.steps);
+    it->y.push_back(100 * c.accuracy);
+  }
+  return WriteLinePlot(path, "5-way accuracy against adaptation steps (glyphs meta-test)",
+                       "adaptation steps", "accuracy %", series);
+}
+
 }  // namespace
 
 absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<CrossDomain>& cross,
@@ -104,98 +306,19 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<Cross
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - embed_start)
             .count() /
         std::max<int64_t>(1, test.size());
-    std::vector<MethodSpec> methods = {{"PIXELS", engine::Method::kPrototype, 0, true},
-                                       {"PROTOTYPE", engine::Method::kPrototype, 0},
-                                       {"FINETUNE-5", engine::Method::kFinetune, 5},
-                                       {"FINETUNE-50", engine::Method::kFinetune, 50}};
-    if (meta != nullptr) methods.push_back({"META-5", engine::Method::kMeta, 5});
-
-    struct Domain {
-      std::string name;
-      const Dataset* data;
-      at::Tensor features;
-      at::Tensor pixels;
-      std::vector<std::pair<int, int>> settings;
-    };
-    std::vector<Domain> domains = {{"glyphs", &test, test_features, PixelFeatures(test), options.settings}};
-    for (const CrossDomain& c : cross) {
-      if (c.data.size() == 0) continue;
-      ASSIGN_OR_RETURN(at::Tensor features, EmbedDataset(*backbone, c.data));
-      domains.push_back({c.name, &c.data, features, PixelFeatures(c.data), options.cross_settings});
-    }
+    ASSIGN_OR_RETURN(std::vector<Domain> domains,
+                     MakeDomains(*backbone, test, test_features, cross, options));
+    const std::vector<MethodSpec> methods = Methods(meta != nullptr);
     int64_t total = 0;
     for (const auto& d : domains) total += d.settings.size() * methods.size() * options.episodes;
-    Progress progress("eval", total);
-    int64_t done = 0;
+    EvalContext ctx{options, methods, report.finetune_lr, meta, Progress("eval", total)};
     for (const auto& domain : domains) {
       for (const auto& [ways, shots] : domain.settings) {
-        ASSIGN_OR_RETURN(EpisodeSampler sampler,
-                         EpisodeSampler::Create(*domain.data, {ways, shots, options.queries,
-                                                               options.seed}));
-        std::map<std::string, std::vector<double>> accuracies;  // Per method, per episode.
-        for (const auto& spec : methods) {
-          std::vector<double>& acc = accuracies[spec.name];
-          std::vector<double> ms, cpu, before, after;
-          for (int e = 0; e < options.episodes; ++e) {
-            EpisodeTensors task = GatherEpisode(spec.pixels ? domain.pixels : domain.features, sampler.Sample(e));
-            ASSIGN_OR_RETURN(Sample s,
-                             RunTask(task, spec.method, spec.steps, report.finetune_lr, meta));
-            acc.push_back(s.accuracy);
-            ms.push_back(s.adapt_ms);
-            cpu.push_back(s.compute_ms);
-            before.push_back(s.loss_before);
-            after.push_back(s.loss_after);
-            if (options.progress) {
-              progress.Update(++done, absl::StrCat(domain.name, " ", ways, "-way ", shots,
-                                                   "-shot ", spec.name));
-            }
-          }
-          EvalRow row;
-          row.domain = domain.name;
-          row.method = spec.name;
-          row.ways = ways;
-          row.shots = shots;
-          row.episodes = options.episodes;
-          row.accuracy = Mean(acc);
-          row.ci95 = Ci95(acc);
-          row.adapt_ms_mean = Mean(ms);
-          row.adapt_ms_p95 = P95(ms);
-          row.compute_ms_mean = Mean(cpu);
-          row.loss_before = Mean(before);
-          row.loss_after = Mean(after);
-          report.rows.push_back(row);
-        }
-        if (meta == nullptr) continue;
-        const std::vector<double>& mine = accuracies[methods.back().name];  // META, added last.
-        for (const auto& spec : methods) {
-          if (spec.method == engine::Method::kMeta) continue;
-          std::vector<double> diff(mine.size());
-          for (size_t e = 0; e < mine.size(); ++e) diff[e] = mine[e] - accuracies[spec.name][e];
-          report.paired.push_back({domain.name, spec.name, ways, shots, Mean(diff), Ci95(diff)});
-        }
+        RETURN_IF_ERROR(EvaluateSetting(ctx, domain, ways, shots, &report));
       }
     }
-    if (options.progress) progress.Finish("done");
-    // Accuracy against steps, in-domain 5-way.
-    for (int shots : {1, 5}) {
-      ASSIGN_OR_RETURN(EpisodeSampler sampler,
-                       EpisodeSampler::Create(test, {5, shots, options.queries, options.seed + 1}));
-      for (const auto& [name, method] :
-           std::vector<std::pair<std::string, engine::Method>>{{"FINETUNE", engine::Method::kFinetune},
-                                                               {"META", engine::Method::kMeta}}) {
-        if (method == engine::Method::kMeta && meta == nullptr) continue;
-        for (int steps : options.curve_steps) {
-          std::vector<double> acc;
-          for (int e = 0; e < options.curve_episodes; ++e) {
-            EpisodeTensors task = GatherEpisode(test_features, sampler.Sample(e));
-            ASSIGN_OR_RETURN(Sample s, RunTask(task, steps == 0 ? engine::Method::kPrototype : method,
-                                               steps, report.finetune_lr, meta));
-            acc.push_back(s.accuracy);
-          }
-          report.curve.push_back({name, shots, steps, Mean(acc), Ci95(acc)});
-        }
-      }
-    }
+    if (options.progress) ctx.progress.Finish("done");
+    RETURN_IF_ERROR(AccuracyCurve(ctx, test, test_features, &report));
     report.peak_rss_mb = PeakRssMb();
     return report;
   });
@@ -241,86 +364,43 @@ absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
   });
 }
 
+std::string EvalMarkdown(const EvalReport& report) {
+  std::string out =
+      "| domain | setting | method | accuracy (95% CI) | adapt ms mean / p95 | compute ms "
+      "| support loss before -> after |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& r : report.rows) {
+    absl::StrAppend(&out, absl::StrFormat(
+        "| %s | %d-way %d-shot | %s | %.2f%% ± %.2f | %.3f / %.3f | %.3f | %.3f -> %.3f |\n",
+        r.domain, r.ways, r.shots, r.method, 100 * r.accuracy, 100 * r.ci95, r.adapt_ms_mean,
+        r.adapt_ms_p95, r.compute_ms_mean, r.loss_before, r.loss_after));
+  }
+  if (!report.paired.empty()) {
+    absl::StrAppend(&out,
+                    "\nMETA-5 minus each baseline, paired over the same episodes (95% CI); "
+                    "beyond its CI when the interval excludes 0:\n\n"
+                    "| domain | setting | baseline | META - baseline |\n|---|---|---|---|\n");
+    for (const auto& p : report.paired) {
+      absl::StrAppend(&out, absl::StrFormat(
+          "| %s | %d-way %d-shot | %s | %+.2f ± %.2f points%s |\n", p.domain, p.ways, p.shots,
+          p.baseline, 100 * p.delta, 100 * p.ci95,
+          std::abs(p.delta) > p.ci95 ? (p.delta > 0 ? " (better)" : " (worse)") : ""));
+    }
+  }
+  absl::StrAppend(&out, absl::StrFormat(
+      "\nFINETUNE learning rate %.4g; peak RSS %.0f MB; backbone %.3f ms per image "
+      "(feature extraction, not in the adapt times above).\n",
+      report.finetune_lr, report.peak_rss_mb, report.backbone_ms_per_image));
+  return out;
+}
+
 absl::Status WriteEvalReport(const EvalReport& report, const std::string& json_path,
                              const std::string& markdown_path, const std::string& plot_path) {
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    out << "{\n  \"finetune_lr\": " << report.finetune_lr
-        << ",\n  \"peak_rss_mb\": " << report.peak_rss_mb
-        << ",\n  \"backbone_ms_per_image\": " << report.backbone_ms_per_image << ",\n  \"rows\": [\n";
-    for (size_t i = 0; i < report.rows.size(); ++i) {
-      const auto& r = report.rows[i];
-      out << absl::StrFormat(
-          "    {\"domain\": \"%s\", \"method\": \"%s\", \"ways\": %d, \"shots\": %d, "
-          "\"episodes\": %d, \"accuracy\": %.5f, \"ci95\": %.5f, \"adapt_ms_mean\": %.4f, "
-          "\"adapt_ms_p95\": %.4f, \"compute_ms_mean\": %.4f, \"support_loss_before\": %.5f, "
-          "\"support_loss_after\": %.5f}%s\n",
-          r.domain, r.method, r.ways, r.shots, r.episodes, r.accuracy, r.ci95, r.adapt_ms_mean,
-          r.adapt_ms_p95, r.compute_ms_mean, r.loss_before, r.loss_after,
-          i + 1 < report.rows.size() ? "," : "");
-    }
-    out << "  ],\n  \"meta_minus_baseline\": [\n";
-    for (size_t i = 0; i < report.paired.size(); ++i) {
-      const auto& p = report.paired[i];
-      out << absl::StrFormat(
-          "    {\"domain\": \"%s\", \"baseline\": \"%s\", \"ways\": %d, \"shots\": %d, "
-          "\"delta\": %.5f, \"ci95\": %.5f}%s\n",
-          p.domain, p.baseline, p.ways, p.shots, p.delta, p.ci95,
-          i + 1 < report.paired.size() ? "," : "");
-    }
-    out << "  ],\n  \"curve\": [\n";
-    for (size_t i = 0; i < report.curve.size(); ++i) {
-      const auto& c = report.curve[i];
-      out << absl::StrFormat(
-          "    {\"method\": \"%s\", \"shots\": %d, \"steps\": %d, \"accuracy\": %.5f, \"ci95\": "
-          "%.5f}%s\n",
-          c.method, c.shots, c.steps, c.accuracy, c.ci95, i + 1 < report.curve.size() ? "," : "");
-    }
-    out << "  ]\n}\n";
-    if (!out.flush()) return absl::InternalError(absl::StrCat(json_path, ": write failed"));
-  }
+  if (!json_path.empty()) RETURN_IF_ERROR(WriteJsonFile(json_path, EvalJson(report)));
   if (!markdown_path.empty()) {
-    std::ofstream out(markdown_path);
-    out << "| domain | setting | method | accuracy (95% CI) | adapt ms mean / p95 | compute ms "
-           "| support loss before -> after |\n|---|---|---|---|---|---|---|\n";
-    for (const auto& r : report.rows) {
-      out << absl::StrFormat("| %s | %d-way %d-shot | %s | %.2f%% ± %.2f | %.3f / %.3f | %.3f | %.3f -> %.3f |\n",
-                             r.domain, r.ways, r.shots, r.method, 100 * r.accuracy, 100 * r.ci95,
-                             r.adapt_ms_mean, r.adapt_ms_p95, r.compute_ms_mean, r.loss_before,
-                             r.loss_after);
-    }
-    if (!report.paired.empty()) {
-      out << "\nMETA-5 minus each baseline, paired over the same episodes (95% CI); "
-             "beyond its CI when the interval excludes 0:\n\n"
-             "| domain | setting | baseline | META - baseline |\n|---|---|---|---|\n";
-      for (const auto& p : report.paired) {
-        out << absl::StrFormat("| %s | %d-way %d-shot | %s | %+.2f ± %.2f points%s |\n", p.domain,
-                               p.ways, p.shots, p.baseline, 100 * p.delta, 100 * p.ci95,
-                               std::abs(p.delta) > p.ci95 ? (p.delta > 0 ? " (better)" : " (worse)")
-                                                          : "");
-      }
-    }
-    out << absl::StrFormat(
-        "\nFINETUNE learning rate %.4g; peak RSS %.0f MB; backbone %.3f ms per image "
-        "(feature extraction, not in the adapt times above).\n",
-        report.finetune_lr, report.peak_rss_mb, report.backbone_ms_per_image);
-    if (!out.flush()) return absl::InternalError(absl::StrCat(markdown_path, ": write failed"));
+    RETURN_IF_ERROR(WriteFileAtomically(markdown_path, EvalMarkdown(report)));
   }
   if (!plot_path.empty() && !report.curve.empty()) {
-    std::vector<PlotSeries> series;
-    for (const auto& c : report.curve) {
-      const std::string name = absl::StrCat(c.method, " ", c.shots, "-shot");
-      auto it = std::find_if(series.begin(), series.end(),
-                             [&](const PlotSeries& s) { return s.name == name; });
-      if (it == series.end()) {
-        series.push_back({name, {}, {}});
-        it = series.end() - 1;
-      }
-      it->x.push_back(c.steps);
-      it->y.push_back(100 * c.accuracy);
-    }
-    RETURN_IF_ERROR(WriteLinePlot(plot_path, "5-way accuracy against adaptation steps (glyphs meta-test)",
-                                  "adaptation steps", "accuracy %", series));
+    RETURN_IF_ERROR(WriteCurvePlot(report, plot_path));
   }
   return absl::OkStatus();
 }

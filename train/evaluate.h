@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "train/data.h"
+#include "train/dataset.h"
 
 namespace adaptd::train {
 
@@ -85,7 +85,13 @@ absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
     const std::vector<Dataset>& val, const std::string& model_dir,
     const std::vector<double>& grid, int episodes, uint64_t seed, double* best);
 
-// Writes the report as JSON, a Markdown table and a PNG plot of the curve.
+// The report as Markdown: a table of the rows, META's paired differences
+// and the run's figures.
+std::string EvalMarkdown(const EvalReport& report);
+
+// Writes the report as JSON (NaN as null), Markdown (EvalMarkdown) and a PNG
+// plot of the curve; an empty path skips that file. Each file is written
+// atomically, its folders made as needed.
 absl::Status WriteEvalReport(const EvalReport& report, const std::string& json_path,
                              const std::string& markdown_path, const std::string& plot_path);
 

@@ -5,11 +5,11 @@
 #include <torch/serialize.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/backbone.h"
-#include "server/engine/nets.h"
-#include "server/engine/status_macros.h"
-#include "server/engine/torch_util.h"
-#include "train/data.h"
+#include "server/engine/model/backbone.h"
+#include "server/engine/model/nets.h"
+#include "server/common/status_macros.h"
+#include "server/engine/runtime/torch_util.h"
+#include "train/dataset.h"
 
 namespace adaptd::train {
 

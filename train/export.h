@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "adaptd/v1/model_config.pb.h"
-#include "server/engine/types.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::train {
 

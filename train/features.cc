@@ -3,8 +3,8 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/input_decoder.h"
-#include "server/engine/status_macros.h"
+#include "server/engine/input/input_decoder.h"
+#include "server/common/status_macros.h"
 
 namespace adaptd::train {
 

@@ -8,8 +8,8 @@
 #include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
-#include "server/engine/backbone.h"
-#include "train/data.h"
+#include "server/engine/model/backbone.h"
+#include "train/dataset.h"
 #include "train/episodes.h"
 
 namespace adaptd::train {

@@ -7,12 +7,8 @@
 #include <cmath>
 #include <map>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-
-extern "C" {
-#include <stb/stb_image_write.h>
-}
+#include "train/png_out.h"
 
 namespace adaptd::train {
 namespace {
@@ -153,10 +149,7 @@ absl::Status WriteLinePlot(const std::string& path, const std::string& title,
     canvas.Box(kWidth - kRight + 20, ly - 10, kWidth - kRight + 40, ly, c);
     text.Draw(canvas, series[s].name, kWidth - kRight + 48, ly, 14, 0);
   }
-  if (!stbi_write_png(path.c_str(), kWidth, kHeight, 3, canvas.pixels().data(), kWidth * 3)) {
-    return absl::InternalError(absl::StrCat(path, ": cannot write PNG"));
-  }
-  return absl::OkStatus();
+  return WritePngFile(path, canvas.pixels().data(), kWidth, kHeight, /*channels=*/3);
 }
 
 }  // namespace adaptd::train

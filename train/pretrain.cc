@@ -11,25 +11,25 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 
-#include <torch/nn/modules/dropout.h>
+#include <nlohmann/json.hpp>
 #include <torch/nn/functional.h>
+#include <torch/nn/modules/dropout.h>
 #include <torch/optim/adam.h>
 #include <torch/serialize.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
-#include "server/engine/adaptation.h"
-#include "server/engine/backbone.h"
-#include "server/engine/input_decoder.h"
-#include "server/engine/nets.h"
-#include "server/engine/status_macros.h"
-#include "server/engine/torch_util.h"
+#include "server/common/status_macros.h"
+#include "server/engine/adapt/adaptation.h"
+#include "server/engine/model/backbone.h"
+#include "server/engine/model/nets.h"
+#include "server/engine/runtime/torch_util.h"
+#include "train/checkpoint.h"
 #include "train/episodes.h"
 #include "train/export.h"
 #include "train/features.h"
+#include "train/json_report.h"
 #include "train/progress.h"
 #include "train/random.h"
 
@@ -118,73 +118,85 @@ std::string RunKey(const PretrainOptions& o, const Dataset& train) {
                          train.num_classes(), train.size(), o.seed, o.batch_size);
 }
 
-absl::Status SaveCheckpoint(const std::string& path, Classifier& model,
-                            torch::optim::Adam& optimizer, const Position& pos,
-                            const std::string& key) {
-  return engine::GuardTorch("saving checkpoint " + path, [&]() -> absl::Status {
-    torch::serialize::OutputArchive archive, model_archive, optim_archive;
-    model->save(model_archive);
-    optimizer.save(optim_archive);
+// One run: the model, its optimiser, where the run stands and where it is
+// checkpointed.
+struct Run {
+  Run(const Dataset& train, const PretrainOptions& options,
+      std::shared_ptr<engine::FeatureNet> net, const std::string& checkpoint_path)
+      : train(train),
+        options(options),
+        model(std::move(net), train.num_classes(), options.dropout),
+        optimizer(model->parameters(),
+                  torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay)),
+        checkpoint(checkpoint_path, RunKey(options, train)),
+        // Drops the last partial batch.
+        steps_per_epoch(train.size() / options.batch_size) {}
+
+  const Dataset& train;
+  const PretrainOptions& options;
+  Classifier model;
+  torch::optim::Adam optimizer;
+  Checkpointer checkpoint;
+  const int64_t steps_per_epoch;
+  Position pos;
+};
+
+// The model, the optimiser and the position, so that a resumed run takes
+// the same path as one never interrupted.
+absl::Status SaveCheckpoint(Run& run) {
+  return run.checkpoint.Save([&](torch::serialize::OutputArchive& archive) {
+    torch::serialize::OutputArchive model_archive, optim_archive;
+    run.model->save(model_archive);
+    run.optimizer.save(optim_archive);
+    const Position& pos = run.pos;
     archive.write("model", model_archive);
     archive.write("optimizer", optim_archive);
-    archive.write("run", c10::IValue(key));
     archive.write("position", torch::tensor({pos.epoch, pos.step, pos.steps_done}, torch::kInt64));
     archive.write("epoch_loss", ToTensor(pos.epoch_loss));
     archive.write("epoch_accuracy", ToTensor(pos.epoch_accuracy));
-    archive.write("epoch_sums", torch::tensor({pos.loss_sum, pos.correct, pos.seen}, torch::kFloat64));
-    const std::string tmp = path + ".tmp";
-    archive.save_to(tmp);
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) return absl::InternalError(absl::StrCat(path, ": ", ec.message()));
-    return absl::OkStatus();
+    archive.write("epoch_sums",
+                  torch::tensor({pos.loss_sum, pos.correct, pos.seen}, torch::kFloat64));
   });
 }
 
-absl::Status LoadCheckpoint(const std::string& path, Classifier& model,
-                            torch::optim::Adam& optimizer, Position* pos, const std::string& key) {
-  return engine::GuardTorch("loading checkpoint " + path, [&]() -> absl::Status {
-    torch::serialize::InputArchive archive, model_archive, optim_archive;
-    archive.load_from(path);
-    c10::IValue run;
-    archive.read("run", run);
-    if (!run.isString() || run.toStringRef() != key) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(path, " is from another run (", run.isString() ? run.toStringRef() : "?",
-                       "; this run is ", key, "); remove it or drop --resume"));
-    }
+// FAILED_PRECONDITION when the checkpoint is another run's: pretraining does
+// not start over on its own.
+absl::Status LoadCheckpoint(Run& run) {
+  const absl::Status loaded = run.checkpoint.Load([&](torch::serialize::InputArchive& archive) {
+    torch::serialize::InputArchive model_archive, optim_archive;
     archive.read("model", model_archive);
     archive.read("optimizer", optim_archive);
-    model->load(model_archive);
-    optimizer.load(optim_archive);
+    run.model->load(model_archive);
+    run.optimizer.load(optim_archive);
     Tensor position, loss, accuracy, sums;
     archive.read("position", position);
     archive.read("epoch_loss", loss);
     archive.read("epoch_accuracy", accuracy);
     archive.read("epoch_sums", sums);
-    pos->epoch = position[0].item<int64_t>();
-    pos->step = position[1].item<int64_t>();
-    pos->steps_done = position[2].item<int64_t>();
-    pos->epoch_loss = FromTensor(loss);
-    pos->epoch_accuracy = FromTensor(accuracy);
+    Position& pos = run.pos;
+    pos.epoch = position[0].item<int64_t>();
+    pos.step = position[1].item<int64_t>();
+    pos.steps_done = position[2].item<int64_t>();
+    pos.epoch_loss = FromTensor(loss);
+    pos.epoch_accuracy = FromTensor(accuracy);
     const auto s = FromTensor(sums);
-    pos->loss_sum = s.at(0);
-    pos->correct = s.at(1);
-    pos->seen = s.at(2);
-    return absl::OkStatus();
+    pos.loss_sum = s.at(0);
+    pos.correct = s.at(1);
+    pos.seen = s.at(2);
   });
+  if (absl::IsFailedPrecondition(loaded)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(loaded.message(), "; remove it or drop --resume"));
+  }
+  return loaded;
 }
 
+// backbone.pt: the network alone, what `export` loads.
 absl::Status SaveWeights(engine::FeatureNet& net, const std::string& path) {
   return engine::GuardTorch("saving " + path, [&]() -> absl::Status {
     torch::serialize::OutputArchive archive;
     net.save(archive);
-    const std::string tmp = path + ".tmp";
-    archive.save_to(tmp);
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) return absl::InternalError(absl::StrCat(path, ": ", ec.message()));
-    return absl::OkStatus();
+    return SaveArchive(archive, path);
   });
 }
 
@@ -234,29 +246,40 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateOn(const engine::Backbone& ba
   return results;
 }
 
-std::string ReportJson(const PretrainOptions& o, const PretrainReport& r, const Dataset& train) {
-  std::vector<std::string> val;
+// report.json: the options, the training history and meta-val accuracy.
+nlohmann::ordered_json ReportJson(const PretrainOptions& o, const PretrainReport& r,
+                                  const Dataset& train) {
+  nlohmann::ordered_json val = nlohmann::ordered_json::array();
   for (const auto& v : r.val) {
-    val.push_back(absl::StrFormat(
-        R"({"ways": %d, "shots": %d, "episodes": %d, "accuracy": %.4f, "ci95": %.4f})", v.ways,
-        v.shots, v.episodes, v.accuracy, v.ci95));
+    val.push_back({{"ways", v.ways},
+                   {"shots", v.shots},
+                   {"episodes", v.episodes},
+                   {"accuracy", Rounded(v.accuracy, 4)},
+                   {"ci95", Rounded(v.ci95, 4)}});
   }
   auto nums = [](const std::vector<double>& v) {
-    return absl::StrJoin(v, ", ", [](std::string* out, double d) {
-      absl::StrAppend(out, absl::StrFormat("%.4f", d));
-    });
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (double d : v) out.push_back(Rounded(d, 4));
+    return out;
   };
-  return absl::StrFormat(
-      "{\n  \"arch\": \"%s\", \"classes\": %d, \"images\": %d,\n"
-      "  \"epochs\": %d, \"batch_size\": %d, \"lr\": %g, \"weight_decay\": %g, \"dropout\": %g,\n"
-      "  \"max_shift\": %d, \"seed\": %d,\n"
-      "  \"epochs_done\": %d, \"steps_done\": %d,\n"
-      "  \"epoch_loss\": [%s],\n  \"epoch_accuracy\": [%s],\n"
-      "  \"train_seconds\": %.1f, \"train_cpu_seconds\": %.1f, \"images_per_second\": %.1f,\n"
-      "  \"meta_val_prototype\": [%s]\n}\n",
-      o.arch, train.num_classes(), train.size(), o.epochs, o.batch_size, o.lr, o.weight_decay,
-      o.dropout, o.max_shift, o.seed, r.epochs_done, r.steps_done, nums(r.epoch_loss),
-      nums(r.epoch_accuracy), r.train_seconds, r.train_cpu_seconds, r.images_per_second, absl::StrJoin(val, ", "));
+  return {{"arch", o.arch},
+          {"classes", train.num_classes()},
+          {"images", train.size()},
+          {"epochs", o.epochs},
+          {"batch_size", o.batch_size},
+          {"lr", o.lr},
+          {"weight_decay", o.weight_decay},
+          {"dropout", o.dropout},
+          {"max_shift", o.max_shift},
+          {"seed", o.seed},
+          {"epochs_done", r.epochs_done},
+          {"steps_done", r.steps_done},
+          {"epoch_loss", nums(r.epoch_loss)},
+          {"epoch_accuracy", nums(r.epoch_accuracy)},
+          {"train_seconds", Rounded(r.train_seconds, 1)},
+          {"train_cpu_seconds", Rounded(r.train_cpu_seconds, 1)},
+          {"images_per_second", Rounded(r.images_per_second, 1)},
+          {"meta_val_prototype", std::move(val)}};
 }
 
 // Set by SIGINT/SIGTERM while a run is in progress: the run checkpoints at
@@ -309,6 +332,148 @@ absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
   return train.Validate();
 }
 
+// One optimiser step on batch pos.step of the epoch's `order`; advances the
+// position and returns the loss. INTERNAL when the loss is not finite.
+absl::StatusOr<double> Step(Run& run, const std::vector<int64_t>& order) {
+  const PretrainOptions& options = run.options;
+  Position& pos = run.pos;
+  Rng rng(MixSeed(options.seed, {static_cast<uint64_t>(pos.epoch),
+                                 static_cast<uint64_t>(pos.step), 0xa4u}));
+  torch::manual_seed(rng.Next() >> 1);  // Dropout.
+  const int64_t* batch = order.data() + pos.step * options.batch_size;
+  Tensor x = MakeBatch(run.train, batch, options.batch_size, options.max_shift, &rng);
+  std::vector<int64_t> y(options.batch_size);
+  for (int i = 0; i < options.batch_size; ++i) y[i] = run.train.labels[batch[i]];
+  Tensor target = torch::tensor(y, torch::kInt64);
+  Tensor logits = run.model->forward(x);
+  Tensor loss = torch::nn::functional::cross_entropy(logits, target);
+  run.optimizer.zero_grad();
+  loss.backward();
+  run.optimizer.step();
+  const double l = loss.item<double>();
+  if (!std::isfinite(l)) {
+    return absl::InternalError(absl::StrCat("pretrain: loss became ", l, " at epoch ",
+                                            pos.epoch + 1, " step ", pos.step + 1,
+                                            "; lower --lr"));
+  }
+  const double correct = logits.argmax(1).eq(target).sum().item<double>();
+  pos.loss_sum += l * options.batch_size;
+  pos.correct += correct;
+  pos.seen += options.batch_size;
+  ++pos.step;
+  ++pos.steps_done;
+  return l;
+}
+
+// Closes a finished epoch: its mean loss and accuracy join the history.
+void EndEpoch(Run& run) {
+  Position& pos = run.pos;
+  pos.epoch_loss.push_back(pos.loss_sum / pos.seen);
+  pos.epoch_accuracy.push_back(pos.correct / pos.seen);
+  if (run.options.progress) {
+    std::fprintf(stderr, "%spretrain: epoch %lld/%d loss %.4f accuracy %.4f\n",
+                 isatty(2) ? "\r\033[K" : "", static_cast<long long>(pos.epoch + 1),
+                 run.options.epochs, pos.epoch_loss.back(), pos.epoch_accuracy.back());
+  }
+  ++pos.epoch;
+  pos.step = 0;
+  pos.loss_sum = pos.correct = pos.seen = 0;
+}
+
+// Trains until `stop_at` steps are done in all, checkpointing at the end of
+// every epoch and every options.checkpoint_seconds; fills the report's
+// step losses and this run's times. CANCELLED, after a checkpoint, on
+// SIGINT or SIGTERM.
+absl::Status TrainSteps(Run& run, int64_t stop_at, PretrainReport* report) {
+  const PretrainOptions& options = run.options;
+  Position& pos = run.pos;
+  Progress progress("pretrain step", stop_at, pos.steps_done);
+  const auto start = std::chrono::steady_clock::now();
+  const std::clock_t cpu_start = std::clock();
+  auto last_checkpoint = start;
+  int64_t images = 0;
+  run.model->train();
+  std::vector<int64_t> order(run.train.size());
+  while (pos.steps_done < stop_at) {
+    // The epoch's order and every step's randomness come from the seed and
+    // the position alone, so a resumed run takes the same path.
+    for (int64_t i = 0; i < run.train.size(); ++i) order[i] = i;
+    Rng shuffle(MixSeed(options.seed, {static_cast<uint64_t>(pos.epoch), 0x5u}));
+    shuffle.Shuffle(order);
+    while (pos.step < run.steps_per_epoch && pos.steps_done < stop_at) {
+      ASSIGN_OR_RETURN(const double loss, Step(run, order));
+      report->step_loss.push_back(static_cast<float>(loss));
+      images += options.batch_size;
+      if (options.progress) {
+        const double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        progress.Update(pos.steps_done,
+                        absl::StrFormat("epoch %d/%d step %d/%d loss %.3f acc %.3f | %.0f img/s",
+                                        pos.epoch + 1, options.epochs, pos.step,
+                                        run.steps_per_epoch, pos.loss_sum / pos.seen,
+                                        pos.correct / pos.seen, images / std::max(secs, 1e-9)));
+      }
+      if (options.on_step) options.on_step(pos.steps_done);
+      if (g_interrupted.load()) {
+        RETURN_IF_ERROR(SaveCheckpoint(run));
+        if (options.progress) progress.Finish("interrupted");
+        return absl::CancelledError(absl::StrCat(
+            "interrupted at step ", pos.steps_done, "; checkpoint saved in ",
+            run.checkpoint.path(), "; run again with --resume to continue"));
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (options.checkpoint_seconds > 0 &&
+          std::chrono::duration<double>(now - last_checkpoint).count() >
+              options.checkpoint_seconds) {
+        RETURN_IF_ERROR(SaveCheckpoint(run));
+        last_checkpoint = now;
+      }
+    }
+    if (pos.step >= run.steps_per_epoch) EndEpoch(run);
+    RETURN_IF_ERROR(SaveCheckpoint(run));
+    last_checkpoint = std::chrono::steady_clock::now();
+  }
+  if (options.progress) progress.Finish("done");
+  report->train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report->images_per_second = images / std::max(report->train_seconds, 1e-9);
+  report->train_cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  return absl::OkStatus();
+}
+
+// The position's history in the report; a partial last epoch (max_steps)
+// counts as one.
+void ReportPosition(const Position& pos, PretrainReport* report) {
+  report->epochs_done = static_cast<int>(pos.epoch);
+  report->steps_done = pos.steps_done;
+  report->epoch_loss = pos.epoch_loss;
+  report->epoch_accuracy = pos.epoch_accuracy;
+  if (pos.seen > 0) {
+    report->epoch_loss.push_back(pos.loss_sum / pos.seen);
+    report->epoch_accuracy.push_back(pos.correct / pos.seen);
+  }
+}
+
+// Meta-val PROTOTYPE accuracy of the trained backbone, as adaptd would adapt.
+absl::StatusOr<std::vector<FewShotResult>> EvaluateVal(Run& run, const Dataset& val) {
+  const PretrainOptions& options = run.options;
+  ASSIGN_OR_RETURN(auto backbone,
+                   engine::Backbone::FromNet(
+                       MakeModelConfig("pretrain", options.arch, run.model->net().feature_dim()),
+                       run.model->net_ptr(), engine::MetaLearner(nullptr), c10::Device(c10::kCPU)));
+  ProtoEvalOptions eval;
+  eval.episodes = options.eval_episodes;
+  eval.seed = options.seed;
+  eval.threads = options.threads;
+  ASSIGN_OR_RETURN(std::vector<FewShotResult> results, EvaluateOn(*backbone, val, eval));
+  for (const auto& r : results) {
+    std::fprintf(stderr,
+                 "pretrain: meta-val PROTOTYPE %d-way %d-shot: %.2f%% +- %.2f (%d episodes)\n",
+                 r.ways, r.shots, 100 * r.accuracy, 100 * r.ci95, r.episodes);
+  }
+  return results;
+}
+
 }  // namespace
 
 absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val,
@@ -317,156 +482,45 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
   std::error_code ec;
   fs::create_directories(options.work_dir, ec);
   if (ec) return absl::InternalError(absl::StrCat(options.work_dir, ": ", ec.message()));
-  const std::string checkpoint = (fs::path(options.work_dir) / kCheckpointFile).string();
-  const std::string key = RunKey(options, train);
   engine::ConfigureTorchThreads(options.threads, 1);
 
   return engine::GuardTorch("pretrain", [&]() -> absl::StatusOr<PretrainReport> {
     torch::manual_seed(MixSeed(options.seed, {Mix64(0x1417)}) >> 1);
     ASSIGN_OR_RETURN(std::shared_ptr<engine::FeatureNet> net,
                      engine::MakeFeatureNet(options.arch, {1, kImageSide, kImageSide}));
-    Classifier model(net, train.num_classes(), options.dropout);
-    torch::optim::Adam optimizer(
-        model->parameters(), torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay));
-
-    Position pos;
-    if (options.resume && fs::exists(checkpoint)) {
-      RETURN_IF_ERROR(LoadCheckpoint(checkpoint, model, optimizer, &pos, key));
-      std::fprintf(stderr, "pretrain: resuming %s at epoch %lld step %lld\n", checkpoint.c_str(),
-                   static_cast<long long>(pos.epoch + 1), static_cast<long long>(pos.step));
+    Run run(train, options, std::move(net),
+            (fs::path(options.work_dir) / kCheckpointFile).string());
+    if (options.resume && run.checkpoint.Exists()) {
+      RETURN_IF_ERROR(LoadCheckpoint(run));
+      std::fprintf(stderr, "pretrain: resuming %s at epoch %lld step %lld\n",
+                   run.checkpoint.path().c_str(), static_cast<long long>(run.pos.epoch + 1),
+                   static_cast<long long>(run.pos.step));
     } else if (options.resume) {
       std::fprintf(stderr, "pretrain: no checkpoint in %s; starting afresh\n",
                    options.work_dir.c_str());
     }
 
     InterruptGuard interrupt_guard;
-    const int64_t steps_per_epoch = train.size() / options.batch_size;  // Drops the last partial batch.
-    const int64_t total_steps = steps_per_epoch * options.epochs;
+    const int64_t total_steps = run.steps_per_epoch * options.epochs;
     const int64_t stop_at =
         options.max_steps > 0 ? std::min(total_steps, options.max_steps) : total_steps;
     if (options.progress) {
       std::fprintf(stderr,
                  "pretrain: %s on %d classes, %lld images; %lld steps of %d per epoch, %d epochs\n",
                  options.arch.c_str(), train.num_classes(), static_cast<long long>(train.size()),
-                 static_cast<long long>(steps_per_epoch), options.batch_size, options.epochs);
+                 static_cast<long long>(run.steps_per_epoch), options.batch_size, options.epochs);
     }
-
     PretrainReport report;
-    Progress progress("pretrain step", stop_at, pos.steps_done);
-    const auto start = std::chrono::steady_clock::now();
-    const std::clock_t cpu_start = std::clock();
-    auto last_checkpoint = start;
-    int64_t images = 0;
-    model->train();
-    std::vector<int64_t> order(train.size());
-    while (pos.steps_done < stop_at) {
-      // The epoch's order and every step's randomness come from the seed and
-      // the position alone, so a resumed run takes the same path.
-      for (int64_t i = 0; i < train.size(); ++i) order[i] = i;
-      Rng shuffle(MixSeed(options.seed, {static_cast<uint64_t>(pos.epoch), 0x5u}));
-      shuffle.Shuffle(order);
-      while (pos.step < steps_per_epoch && pos.steps_done < stop_at) {
-        Rng rng(MixSeed(options.seed, {static_cast<uint64_t>(pos.epoch),
-                                       static_cast<uint64_t>(pos.step), 0xa4u}));
-        torch::manual_seed(rng.Next() >> 1);  // Dropout.
-        const int64_t* batch = order.data() + pos.step * options.batch_size;
-        Tensor x = MakeBatch(train, batch, options.batch_size, options.max_shift, &rng);
-        std::vector<int64_t> y(options.batch_size);
-        for (int i = 0; i < options.batch_size; ++i) y[i] = train.labels[batch[i]];
-        Tensor target = torch::tensor(y, torch::kInt64);
-        Tensor logits = model->forward(x);
-        Tensor loss = torch::nn::functional::cross_entropy(logits, target);
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-        const double l = loss.item<double>();
-        if (!std::isfinite(l)) {
-          return absl::InternalError(absl::StrCat("pretrain: loss became ", l, " at epoch ",
-                                                  pos.epoch + 1, " step ", pos.step + 1,
-                                                  "; lower --lr"));
-        }
-        const double correct = logits.argmax(1).eq(target).sum().item<double>();
-        report.step_loss.push_back(static_cast<float>(l));
-        pos.loss_sum += l * options.batch_size;
-        pos.correct += correct;
-        pos.seen += options.batch_size;
-        ++pos.step;
-        ++pos.steps_done;
-        images += options.batch_size;
-        if (options.progress) {
-          const double secs =
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          progress.Update(pos.steps_done,
-                          absl::StrFormat("epoch %d/%d step %d/%d loss %.3f acc %.3f | %.0f img/s",
-                                          pos.epoch + 1, options.epochs, pos.step,
-                                          steps_per_epoch, pos.loss_sum / pos.seen,
-                                          pos.correct / pos.seen, images / std::max(secs, 1e-9)));
-        }
-        if (options.on_step) options.on_step(pos.steps_done);
-        if (g_interrupted.load()) {
-          RETURN_IF_ERROR(SaveCheckpoint(checkpoint, model, optimizer, pos, key));
-          if (options.progress) progress.Finish("interrupted");
-          return absl::CancelledError(absl::StrCat(
-              "interrupted at step ", pos.steps_done, "; checkpoint saved in ", checkpoint,
-              "; run again with --resume to continue"));
-        }
-        const auto now = std::chrono::steady_clock::now();
-        if (options.checkpoint_seconds > 0 &&
-            std::chrono::duration<double>(now - last_checkpoint).count() >
-                options.checkpoint_seconds) {
-          RETURN_IF_ERROR(SaveCheckpoint(checkpoint, model, optimizer, pos, key));
-          last_checkpoint = now;
-        }
-      }
-      if (pos.step >= steps_per_epoch) {
-        pos.epoch_loss.push_back(pos.loss_sum / pos.seen);
-        pos.epoch_accuracy.push_back(pos.correct / pos.seen);
-        if (options.progress) {
-          std::fprintf(stderr, "%spretrain: epoch %lld/%d loss %.4f accuracy %.4f\n",
-                       isatty(2) ? "\r\033[K" : "", static_cast<long long>(pos.epoch + 1),
-                       options.epochs, pos.epoch_loss.back(), pos.epoch_accuracy.back());
-        }
-        ++pos.epoch;
-        pos.step = 0;
-        pos.loss_sum = pos.correct = pos.seen = 0;
-      }
-      RETURN_IF_ERROR(SaveCheckpoint(checkpoint, model, optimizer, pos, key));
-      last_checkpoint = std::chrono::steady_clock::now();
-    }
-    if (options.progress) progress.Finish("done");
-    report.train_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    report.images_per_second = images / std::max(report.train_seconds, 1e-9);
-    report.train_cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-    report.epochs_done = static_cast<int>(pos.epoch);
-    report.steps_done = pos.steps_done;
-    report.epoch_loss = pos.epoch_loss;
-    report.epoch_accuracy = pos.epoch_accuracy;
-    if (pos.seen > 0) {  // A partial last epoch (max_steps).
-      report.epoch_loss.push_back(pos.loss_sum / pos.seen);
-      report.epoch_accuracy.push_back(pos.correct / pos.seen);
-    }
+    RETURN_IF_ERROR(TrainSteps(run, stop_at, &report));
+    ReportPosition(run.pos, &report);
     report.weights_path = (fs::path(options.work_dir) / kWeightsFile).string();
-    model->eval();
-    RETURN_IF_ERROR(SaveWeights(model->net(), report.weights_path));
-
+    run.model->eval();
+    RETURN_IF_ERROR(SaveWeights(run.model->net(), report.weights_path));
     if (options.eval_episodes > 0 && val.num_classes() >= 5) {
-      ASSIGN_OR_RETURN(auto backbone,
-                       engine::Backbone::FromNet(
-                           MakeModelConfig("pretrain", options.arch, model->net().feature_dim()),
-                           model->net_ptr(), engine::MetaLearner(nullptr), c10::Device(c10::kCPU)));
-      ProtoEvalOptions eval;
-      eval.episodes = options.eval_episodes;
-      eval.seed = options.seed;
-      eval.threads = options.threads;
-      ASSIGN_OR_RETURN(report.val, EvaluateOn(*backbone, val, eval));
-      for (const auto& r : report.val) {
-        std::fprintf(stderr, "pretrain: meta-val PROTOTYPE %d-way %d-shot: %.2f%% +- %.2f (%d episodes)\n",
-                     r.ways, r.shots, 100 * r.accuracy, 100 * r.ci95, r.episodes);
-      }
+      ASSIGN_OR_RETURN(report.val, EvaluateVal(run, val));
     }
-    const std::string json = (fs::path(options.work_dir) / "report.json").string();
-    std::ofstream(json) << ReportJson(options, report, train);
+    RETURN_IF_ERROR(WriteJsonFile((fs::path(options.work_dir) / "report.json").string(),
+                                  ReportJson(options, report, train)));
     return report;
   });
 }

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "train/data.h"
+#include "train/dataset.h"
 
 namespace adaptd::train {
 

@@ -5,10 +5,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -49,6 +50,46 @@ std::string ReadText(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// Each paired delta in an eval report is META's accuracy minus the
+// baseline's (same episodes); there are `expected` of them.
+void ExpectPairedDeltasMatchRows(const std::string& json_path, int expected) {
+  const nlohmann::json json = nlohmann::json::parse(ReadText(json_path));
+  std::map<std::string, double> accuracy;  // "WAYSxSHOTS method" -> accuracy.
+  auto setting = [](const nlohmann::json& row) {
+    return absl::StrCat(row["ways"].get<int>(), "x", row["shots"].get<int>());
+  };
+  for (const auto& row : json["rows"]) {
+    accuracy[setting(row) + " " + row["method"].get<std::string>()] = row["accuracy"].get<double>();
+  }
+  int deltas = 0;
+  for (const auto& p : json["meta_minus_baseline"]) {
+    const std::string at = setting(p) + " ";
+    EXPECT_NEAR(p["delta"].get<double>(),
+                accuracy[at + "META-5"] - accuracy[at + p["baseline"].get<std::string>()], 2e-5)
+        << p.dump();
+    ++deltas;
+  }
+  EXPECT_EQ(deltas, expected) << json.dump(2);
+}
+
+// tune-finetune's table lists every rate of the grid (`rates` of them) and
+// "best:" names the rate with the highest accuracy.
+void ExpectBestRateChosen(const std::string& output, size_t rates) {
+  std::map<double, double> accuracy_at;  // lr -> printed accuracy.
+  double best_accuracy = -1, chosen = -1;
+  for (absl::string_view line : absl::StrSplit(output, '\n')) {
+    double lr = 0, accuracy = 0;
+    if (std::sscanf(std::string(line).c_str(), "| %lf | %lf%% |", &lr, &accuracy) == 2) {
+      accuracy_at[lr] = accuracy;
+      best_accuracy = std::max(best_accuracy, accuracy);
+    }
+    if (absl::StartsWith(line, "best: ")) chosen = std::stod(std::string(line.substr(6)));
+  }
+  EXPECT_EQ(accuracy_at.size(), rates) << output;
+  ASSERT_EQ(accuracy_at.count(chosen), 1u) << output;
+  EXPECT_EQ(accuracy_at[chosen], best_accuracy) << "not the best rate: " << output;
 }
 
 TEST(AdaptTrainCliTest, EveryCommandHasHelp) {
@@ -116,7 +157,9 @@ TEST(AdaptTrainCliTest, TinyPipelineFromGlyphsToAServableModel) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("meta-val PROTOTYPE 5-way 1-shot"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("ETA"), std::string::npos) << r.output;
-  EXPECT_TRUE(fs::exists(work + "/report.json"));
+  const nlohmann::json pretrained = nlohmann::json::parse(ReadText(work + "/report.json"));
+  EXPECT_EQ(pretrained["steps_done"], 3) << pretrained.dump(2);
+  EXPECT_EQ(pretrained["meta_val_prototype"].size(), 2u) << pretrained.dump(2);
 
   const std::string model = dir / "models/tiny";
   r = RunTool(absl::StrCat("export --weights ", work, "/backbone.pt --name tiny --out ", model));
@@ -138,6 +181,9 @@ TEST(AdaptTrainCliTest, TinyPipelineFromGlyphsToAServableModel) {
                            " --settings 5x1 --queries 1 --val_every 0 --threads 1"));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("metatrain training: + "), std::string::npos) << r.output;
+  const nlohmann::json metatrained = nlohmann::json::parse(ReadText(work + "/meta/report.json"));
+  EXPECT_EQ(metatrained["steps_done"], 3) << metatrained.dump(2);
+  EXPECT_EQ(metatrained["meta_batch"], 2) << metatrained.dump(2);
   const std::string meta_model = dir / "models/tiny-meta";
   r = RunTool(absl::StrCat("export --weights ", work, "/backbone.pt --meta_learner ", work,
                            "/meta/meta_learner.pt --name tiny --out ", meta_model));
@@ -151,30 +197,8 @@ TEST(AdaptTrainCliTest, TinyPipelineFromGlyphsToAServableModel) {
   EXPECT_NE(table.find("| glyphs | 20-way 5-shot | META-5 |"), std::string::npos) << table;
   EXPECT_NE(table.find("META-5 minus each baseline"), std::string::npos) << table;
   EXPECT_TRUE(fs::exists(report + ".png"));
-  // Each paired delta is META's accuracy minus the baseline's (same episodes).
-  const std::string json = ReadText(report + ".json");
-  auto number = [](const std::string& line, const std::string& key) {
-    const size_t at = line.find("\"" + key + "\": ");
-    return at == std::string::npos ? NAN : std::stod(line.substr(at + key.size() + 4));
-  };
-  std::map<std::string, double> accuracy;  // "setting method" -> accuracy.
-  int deltas = 0;
-  for (absl::string_view view : absl::StrSplit(json, '\n')) {
-    const std::string line(view);
-    const std::string setting = absl::StrCat(number(line, "ways"), "x", number(line, "shots"));
-    if (line.find("\"method\"") != std::string::npos && line.find("\"ways\"") != std::string::npos) {
-      const size_t at = line.find("\"method\": \"") + 11;
-      accuracy[setting + " " + line.substr(at, line.find('"', at) - at)] = number(line, "accuracy");
-    } else if (line.find("\"baseline\"") != std::string::npos) {
-      const size_t at = line.find("\"baseline\": \"") + 13;
-      const std::string baseline = line.substr(at, line.find('"', at) - at);
-      EXPECT_NEAR(number(line, "delta"),
-                  accuracy[setting + " META-5"] - accuracy[setting + " " + baseline], 2e-5)
-          << line;
-      ++deltas;
-    }
-  }
-  EXPECT_EQ(deltas, 4 * 4) << json;  // 4 settings x PIXELS, PROTOTYPE, FINETUNE-5, FINETUNE-50.
+  // 4 settings x PIXELS, PROTOTYPE, FINETUNE-5, FINETUNE-50.
+  ExpectPairedDeltasMatchRows(report + ".json", 4 * 4);
 
   r = RunTool(absl::StrCat("export --weights ", dir / "missing.pt", " --out ", dir / "models/x"));
   EXPECT_EQ(r.code, 1);
@@ -215,19 +239,7 @@ TEST(AdaptTrainCliTest, GroupsAsClassesTrainChooseAndEvaluate) {
                            ":groups --lr_grid 0.003,0.1,1,10 --val_episodes 4 --threads 1"));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("tune-finetune meta-val: + 5 classes"), std::string::npos) << r.output;
-  std::map<double, double> accuracy_at;  // lr -> printed accuracy.
-  double best_accuracy = -1, chosen = -1;
-  for (absl::string_view line : absl::StrSplit(r.output, '\n')) {
-    double lr = 0, accuracy = 0;
-    if (std::sscanf(std::string(line).c_str(), "| %lf | %lf%% |", &lr, &accuracy) == 2) {
-      accuracy_at[lr] = accuracy;
-      best_accuracy = std::max(best_accuracy, accuracy);
-    }
-    if (absl::StartsWith(line, "best: ")) chosen = std::stod(std::string(line.substr(6)));
-  }
-  EXPECT_EQ(accuracy_at.size(), 4u) << r.output;
-  ASSERT_EQ(accuracy_at.count(chosen), 1u) << r.output;
-  EXPECT_EQ(accuracy_at[chosen], best_accuracy) << "not the best rate: " << r.output;
+  ExpectBestRateChosen(r.output, 4);
   r = RunTool(absl::StrCat("tune-finetune --model ", model, " --data ", data, " --lr_grid 0.1,x"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("--lr_grid: \"x\" is not a positive number"), std::string::npos)

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "train/data.h"
+#include "train/dataset.h"
 #include "train/random.h"
 
 namespace adaptd::train::testing {

@@ -1,7 +1,5 @@
-#include "train/data.h"
-
-#include "train/clipart.h"
-
+// The data set, its splits, its cache, the readers and PNG output
+// (dataset.h, splits.h, data_cache.h, loaders.h, png_out.h), and clip art.
 #include <zlib.h>
 
 #include <algorithm>
@@ -13,6 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/train/test_data.h"
+#include "train/clipart.h"
+#include "train/data_cache.h"
+#include "train/dataset.h"
+#include "train/loaders.h"
+#include "train/png_out.h"
+#include "train/splits.h"
 
 extern "C" {
 #include <stb/stb_image_write.h>

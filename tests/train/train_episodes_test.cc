@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/train/test_data.h"
+#include "train/splits.h"
 
 namespace adaptd::train {
 namespace {

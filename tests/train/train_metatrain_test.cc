@@ -9,8 +9,8 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/adaptation.h"
-#include "server/engine/backbone.h"
+#include "server/engine/adapt/adaptation.h"
+#include "server/engine/model/backbone.h"
 #include "server/engine/engine.h"
 #include "tests/test_util/synthetic.h"
 #include "tests/test_util/tiny_models.h"

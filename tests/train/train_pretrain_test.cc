@@ -9,8 +9,8 @@
 #include <torch/serialize.h>
 
 #include "gtest/gtest.h"
-#include "server/engine/backbone.h"
-#include "server/engine/nets.h"
+#include "server/engine/model/backbone.h"
+#include "server/engine/model/nets.h"
 #include "tests/train/test_data.h"
 #include "train/export.h"
 

@@ -1,0 +1,312 @@
+// adapt-train data ...: data set caches from rendered glyphs and clip art,
+// Omniglot and class folders, split by group; and what a cache holds.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "server/common/status_macros.h"
+#include "train/clipart.h"
+#include "train/cmd_util.h"
+#include "train/command.h"
+#include "train/data_cache.h"
+#include "train/dataset.h"
+#include "train/flags.h"
+#include "train/glyphs.h"
+#include "train/loaders.h"
+#include "train/png_out.h"
+#include "train/progress.h"
+#include "train/splits.h"
+
+ABSL_FLAG(std::string, font_dir, "/usr/share/fonts", "Folder searched recursively for .ttf/.otf/.ttc fonts.");
+ABSL_FLAG(int, instances, 20, "Images rendered per character.");
+ABSL_FLAG(int, clipart_instances, 10, "data clipart: renders per drawing.");
+ABSL_FLAG(int, max_images, 0, "data clipart: at most this many drawings (seeded choice); 0: all.");
+ABSL_FLAG(int, category_depth, 2,
+          "data clipart: a drawing's category is the folder this many levels below --root.");
+ABSL_FLAG(int, max_classes_per_script, 40, "Characters kept per script (a seeded choice when a script has more).");
+ABSL_FLAG(int, min_classes_per_script, 14, "Scripts with fewer usable characters are left out.");
+ABSL_FLAG(int, max_scripts, 0, "Use at most this many scripts (a seeded choice); 0 for all.");
+ABSL_FLAG(double, elastic_rms, 0.6, "Elastic distortion: RMS displacement in pixels (scaled per image by 0.5-1.5).");
+ABSL_FLAG(double, max_rotation, 12, "Largest random rotation, in degrees.");
+ABSL_FLAG(bool, force, false, "Rebuild the cache even if it is up to date.");
+ABSL_FLAG(std::string, preview, "", "Also write a PNG grid of some classes here.");
+ABSL_FLAG(double, train_fraction, 0.6, "Share of classes (whole groups) for meta-train.");
+ABSL_FLAG(double, val_fraction, 0.15, "Share of classes (whole groups) for meta-val; the rest is meta-test.");
+ABSL_FLAG(uint64_t, split_seed, 1, "Seed of the split by group (kept apart from --seed on purpose).");
+ABSL_FLAG(std::string, root, "", "Data root: Omniglot's <alphabet>/<character>/*.png (several roots comma-separated) or <class>/*.{png,jpg}.");
+ABSL_FLAG(int, max_per_class, 0, "Read at most this many images per class; 0 for all.");
+ABSL_FLAG(std::string, groups, "", "Comma-separated group (script) names to show; empty for a spread of all.");
+ABSL_FLAG(int, rows, 40, "Classes (rows) in the preview grid.");
+ABSL_FLAG(int, per_row, 20, "Images per row in the preview grid.");
+
+namespace adaptd::train {
+namespace {
+namespace fs = std::filesystem;
+
+// --train_fraction, --val_fraction and --split_seed.
+SplitOptions SplitFlags() {
+  SplitOptions s;
+  s.train_fraction = absl::GetFlag(FLAGS_train_fraction);
+  s.val_fraction = absl::GetFlag(FLAGS_val_fraction);
+  s.seed = absl::GetFlag(FLAGS_split_seed);
+  return s;
+}
+
+// Sizes, and the groups of each split.
+void PrintSummary(const Dataset& data) {
+  std::vector<int> classes_in(data.num_groups(), 0);
+  for (int32_t g : data.class_groups) ++classes_in[g];
+  std::printf("%lld images, %d classes, %d groups\n", static_cast<long long>(data.size()),
+              data.num_classes(), data.num_groups());
+  if (data.group_splits.empty()) return;
+  for (Split split : {Split::kTrain, Split::kVal, Split::kTest}) {
+    int groups = 0, classes = 0;
+    std::vector<std::string> names;
+    for (int g = 0; g < data.num_groups(); ++g) {
+      if (data.group_splits[g] != split) continue;
+      ++groups;
+      classes += classes_in[g];
+      names.push_back(data.group_names[g]);
+    }
+    std::printf("  %-5s %4d groups, %5d classes: %s\n", SplitName(split), groups, classes,
+                absl::StrJoin(names, " ").c_str());
+  }
+}
+
+// Writes the cache and says what it holds.
+absl::Status SaveAndSummarise(const Dataset& data, const std::string& meta,
+                              const std::string& out) {
+  RETURN_IF_ERROR(SaveDataset(data, meta, out));
+  std::printf("wrote %s: ", out.c_str());
+  PrintSummary(data);
+  return absl::OkStatus();
+}
+
+// Splits `data` by group as the split flags say, then saves it.
+absl::Status SaveWithSplits(Dataset data, const std::string& meta, const std::string& out) {
+  RETURN_IF_ERROR(AssignSplitsByGroup(&data, SplitFlags()));
+  return SaveAndSummarise(data, meta, out);
+}
+
+// True, and says so, when `out` holds a cache written with the same `meta`
+// (and --force is off).
+bool CacheUpToDate(const std::string& out, const std::string& meta, const char* same) {
+  if (absl::GetFlag(FLAGS_force) || !fs::exists(out)) return false;
+  auto existing = ReadDatasetMeta(out);
+  if (!existing.ok() || *existing != meta) return false;
+  std::printf("%s is up to date (same %s); --force rebuilds it\n", out.c_str(), same);
+  return true;
+}
+
+// A progress line for work that reports (done, total) and learns its total
+// on the first report.
+class CountingProgress {
+ public:
+  explicit CountingProgress(std::string what) : what_(std::move(what)), progress_(what_, 0) {}
+  std::function<void(int, int)> Callback() {
+    return [this](int done, int total) {
+      if (!started_) {
+        progress_ = Progress(what_, total);
+        started_ = true;
+      }
+      progress_.Update(done, "");
+    };
+  }
+  void Finish() { progress_.Finish(""); }
+
+ private:
+  std::string what_;
+  Progress progress_;
+  bool started_ = false;
+};
+
+// --preview: a PNG grid of --rows classes spread over `data`.
+absl::Status MaybeWritePreview(const Dataset& data) {
+  const std::string preview = absl::GetFlag(FLAGS_preview);
+  if (preview.empty()) return absl::OkStatus();
+  std::vector<int32_t> rows;
+  const int n = std::max(1, absl::GetFlag(FLAGS_rows));
+  for (int i = 0; i < n && i < data.num_classes(); ++i) {
+    rows.push_back(static_cast<int32_t>(static_cast<int64_t>(i) * data.num_classes() / n));
+  }
+  return WriteImageGrid(preview, data, rows, absl::GetFlag(FLAGS_per_row));
+}
+
+absl::Status RunDataGlyphs(const std::vector<std::string>&) {
+  GlyphOptions o;
+  o.font_dir = absl::GetFlag(FLAGS_font_dir);
+  o.instances = absl::GetFlag(FLAGS_instances);
+  o.max_classes_per_script = absl::GetFlag(FLAGS_max_classes_per_script);
+  o.min_classes_per_script = absl::GetFlag(FLAGS_min_classes_per_script);
+  o.max_scripts = absl::GetFlag(FLAGS_max_scripts);
+  o.elastic_rms = absl::GetFlag(FLAGS_elastic_rms);
+  o.max_rotation_degrees = absl::GetFlag(FLAGS_max_rotation);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  const std::string out = OutOr("data/glyphs.bin");
+  ASSIGN_OR_RETURN(std::string fingerprint, GlyphFingerprint(o));
+  const SplitOptions split = SplitFlags();
+  const std::string meta = absl::StrFormat("%s split=%g/%g/%d", fingerprint, split.train_fraction,
+                                           split.val_fraction, split.seed);
+  if (CacheUpToDate(out, meta, "options and fonts")) return absl::OkStatus();
+  CountingProgress progress("glyphs: classes");
+  GlyphReport report;
+  auto data = RenderGlyphs(o, &report, progress.Callback());
+  if (!data.ok()) return data.status();
+  progress.Finish();
+  std::printf("rendered %d scripts, %d classes, %lld images from %d font faces "
+              "(choosing %.1fs, rendering %.1fs)\n",
+              report.scripts, report.classes, static_cast<long long>(report.images), report.fonts,
+              report.select_seconds, report.render_seconds);
+  RETURN_IF_ERROR(MaybeWritePreview(*data));
+  return SaveWithSplits(*std::move(data), meta, out);
+}
+
+absl::Status RunDataOmniglot(const std::vector<std::string>&) {
+  const std::string roots = absl::GetFlag(FLAGS_root);
+  if (roots.empty()) return absl::InvalidArgumentError("--root: required");
+  ImageLoadOptions options{ImageLoadOptions::Invert::kAuto, absl::GetFlag(FLAGS_max_per_class)};
+  Dataset merged;
+  for (absl::string_view root : absl::StrSplit(roots, ',', absl::SkipWhitespace())) {
+    ASSIGN_OR_RETURN(Dataset part, LoadOmniglot(std::string(root), options));
+    // Alphabets are unique across Omniglot's background and evaluation sets.
+    AppendDataset(std::move(part), &merged);
+  }
+  return SaveWithSplits(std::move(merged), absl::StrCat("omniglot root=", roots),
+                        OutOr("data/omniglot.bin"));
+}
+
+absl::Status RunDataFolders(const std::vector<std::string>&) {
+  const std::string root = absl::GetFlag(FLAGS_root);
+  if (root.empty()) return absl::InvalidArgumentError("--root: required");
+  ImageLoadOptions options;
+  options.max_per_class = absl::GetFlag(FLAGS_max_per_class);
+  ASSIGN_OR_RETURN(Dataset data, LoadClassFolders(root, options));
+  return SaveWithSplits(std::move(data), absl::StrCat("folders root=", root),
+                        OutOr("data/folders.bin"));
+}
+
+absl::Status RunDataClipart(const std::vector<std::string>&) {
+  ClipartOptions o;
+  const std::string root = absl::GetFlag(FLAGS_root);
+  if (!root.empty()) o.root = root;
+  o.instances = absl::GetFlag(FLAGS_clipart_instances);
+  o.max_images = absl::GetFlag(FLAGS_max_images);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  o.category_depth = absl::GetFlag(FLAGS_category_depth);
+  o.split = SplitFlags();
+  const std::string out = OutOr("data/clipart.bin");
+  const std::string meta = ClipartFingerprint(o);
+  if (CacheUpToDate(out, meta, "options and drawings")) return absl::OkStatus();
+  CountingProgress progress("clipart: drawings");
+  int skipped = 0;
+  auto data = RenderClipart(o, &skipped, progress.Callback());
+  if (!data.ok()) return data.status();
+  progress.Finish();
+  if (skipped > 0)
+    std::printf("skipped %d drawings that would not decode or were empty\n", skipped);
+  RETURN_IF_ERROR(MaybeWritePreview(*data));
+  return SaveAndSummarise(*data, meta, out);  // RenderClipart splits by category.
+}
+
+absl::Status RunDataInfo(const std::vector<std::string>& args) {
+  const std::string path = args.empty() ? absl::GetFlag(FLAGS_data) : args[0];
+  std::string meta;
+  ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(path, &meta));
+  std::printf("%s\n  %s\n", path.c_str(), meta.c_str());
+  PrintSummary(data);
+  return absl::OkStatus();
+}
+
+absl::Status RunDataPreview(const std::vector<std::string>& args) {
+  const std::string path = args.empty() ? absl::GetFlag(FLAGS_data) : args[0];
+  ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(path));
+  const std::string out = OutOr("data/preview.png");
+  std::vector<int32_t> candidates;
+  const std::string groups = absl::GetFlag(FLAGS_groups);
+  std::vector<std::string> wanted = absl::StrSplit(groups, ',', absl::SkipWhitespace());
+  for (int32_t c = 0; c < data.num_classes(); ++c) {
+    const std::string& g = data.group_names[data.class_groups[c]];
+    if (wanted.empty() || std::find(wanted.begin(), wanted.end(), g) != wanted.end()) {
+      candidates.push_back(c);
+    }
+  }
+  if (candidates.empty()) return absl::NotFoundError(absl::StrCat("--groups: no classes in ", groups));
+  const int n = std::min<int>(std::max(1, absl::GetFlag(FLAGS_rows)), candidates.size());
+  std::vector<int32_t> rows;
+  for (int i = 0; i < n; ++i) rows.push_back(candidates[static_cast<size_t>(i) * candidates.size() / n]);
+  RETURN_IF_ERROR(WriteImageGrid(out, data, rows, absl::GetFlag(FLAGS_per_row)));
+  std::printf("wrote %s: %d classes\n", out.c_str(), n);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Command DataGlyphsCommand() {
+  return {"data glyphs", "[--out data/glyphs.bin]",
+          "Render the Omniglot-like glyph set from the installed fonts and split it by script.",
+          "Characters are grouped into scripts by font family (Noto Sans/Serif Devanagari ->\n"
+          "Devanagari) or, for blocks many fonts share, by Unicode block (Latin, Greek, Arrows).\n"
+          "Instances vary by font, weight, affine and elastic distortion; 28x28, ink bright.\n"
+          "Whole scripts go to meta-train / meta-val / meta-test. The cache is rebuilt only\n"
+          "when the options or the installed fonts change.",
+          {"out", "font_dir", "instances", "max_classes_per_script", "min_classes_per_script",
+           "max_scripts", "elastic_rms", "max_rotation", "seed", "threads", "train_fraction",
+           "val_fraction", "split_seed", "force", "preview", "rows", "per_row"},
+          RunDataGlyphs};
+}
+
+Command DataOmniglotCommand() {
+  return {"data omniglot", "--root DIR[,DIR...] [--out data/omniglot.bin]",
+          "Read Omniglot's layout (<alphabet>/<character>/*.png) into a cache, split by alphabet.",
+          "Omniglot's dark-on-white images are inverted so ink is bright, and resized to 28x28.\n"
+          "Pass images_background and images_evaluation together, comma-separated.",
+          {"root", "out", "max_per_class", "train_fraction", "val_fraction", "split_seed"}, RunDataOmniglot};
+}
+
+Command DataFoldersCommand() {
+  return {"data folders", "--root DIR [--out data/folders.bin]",
+          "Read a class-folder image set (<class>/*.{png,jpg}) into a cache, split by class.",
+          "Images are converted to gray and resized to 28x28 as adaptd resizes them.",
+          {"root", "out", "max_per_class", "train_fraction", "val_fraction", "split_seed"}, RunDataFolders};
+}
+
+Command DataClipartCommand() {
+  return {"data clipart", "[--root /usr/share/openclipart/png] [--out data/clipart.bin]",
+          "Render clip-art exemplar classes (one per PNG, warped copies), split by category.",
+          "Each drawing's filled shape becomes a class of --clipart_instances randomly rotated,\n"
+          "sheared, scaled and shifted 28x28 renders, object bright on dark like the glyphs.\n"
+          "Grouped by category (the folder --category_depth levels down, e.g. animals/birds),\n"
+          "categories split into meta-train/val/test, each weighing the same. As\n"
+          "data/clipart.bin, `metatrain --extra_data` draws exemplar tasks from its meta-train\n"
+          "split; as data/clipart.bin:groups, category tasks (make models uses both, and\n"
+          "the meta-val categories to choose the meta-learner; `eval --cross_data` scores the\n"
+          "meta-test categories). Needs the openclipart-png package (or any folder of PNGs).",
+          {"root", "out", "clipart_instances", "max_images", "category_depth", "seed", "threads",
+           "train_fraction", "val_fraction", "split_seed", "force", "preview", "rows", "per_row"},
+          RunDataClipart};
+}
+
+Command DataInfoCommand() {
+  return {"data info", "[FILE]", "Print what a data set cache holds and how it is split.", "",
+          {"data"}, RunDataInfo};
+}
+
+Command DataPreviewCommand() {
+  return {"data preview", "[FILE] [--out data/preview.png]",
+          "Write a PNG grid of a cache's images, one class per row.", "",
+          {"data", "out", "groups", "rows", "per_row"}, RunDataPreview};
+}
+
+}  // namespace adaptd::train

@@ -1,0 +1,44 @@
+// adapt-train export: a model repository folder adaptd loads.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/status_macros.h"
+#include "train/cmd_util.h"
+#include "train/command.h"
+#include "train/export.h"
+#include "train/flags.h"
+
+ABSL_FLAG(std::string, weights, "data/pretrain-conv4/backbone.pt", "Backbone weights written by pretrain.");
+ABSL_FLAG(std::string, meta_learner, "", "Optional meta-learner file to ship with the model.");
+ABSL_FLAG(std::string, name, "glyphs-conv4", "Model name in model.pbtxt (what clients ask for).");
+
+namespace adaptd::train {
+namespace {
+
+absl::Status RunExport(const std::vector<std::string>&) {
+  ExportOptions o;
+  o.arch = absl::GetFlag(FLAGS_arch);
+  o.weights = absl::GetFlag(FLAGS_weights);
+  o.meta_learner = absl::GetFlag(FLAGS_meta_learner);
+  o.name = absl::GetFlag(FLAGS_name);
+  o.out_dir = OutOr(absl::StrCat("models/", o.name));
+  o.finetune_lr = absl::GetFlag(FLAGS_finetune_lr);
+  RETURN_IF_ERROR(ExportPretrained(o));
+  std::printf("exported %s (%s) to %s\n", o.name.c_str(), o.arch.c_str(), o.out_dir.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Command ExportCommand() {
+  return {"export", "[--weights data/pretrain-conv4/backbone.pt] [--out models/NAME]",
+          "Write a model repository folder (model.pbtxt + weights) that adaptd loads.",
+          "The folder is loaded back the way adaptd loads it before the command succeeds.",
+          {"weights", "arch", "name", "out", "meta_learner", "finetune_lr"}, RunExport};
+}
+
+}  // namespace adaptd::train

@@ -1,0 +1,57 @@
+#include "train/cmd_util.h"
+
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/common/status_macros.h"
+#include "train/data_cache.h"
+#include "train/flags.h"
+#include "train/splits.h"
+
+namespace adaptd::train {
+
+std::string OutOr(const std::string& fallback) {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  return out.empty() ? fallback : out;
+}
+
+absl::StatusOr<std::vector<Dataset>> SplitOfEach(const std::string& list, Split split,
+                                                 absl::string_view what) {
+  std::vector<Dataset> out;
+  for (absl::string_view spec : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
+    ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(spec));
+    out.push_back(data.group_splits.empty() ? std::move(data) : SplitClasses(data, split));
+    std::printf("%s: + %d classes, %lld images from %s\n", std::string(what).c_str(),
+                out.back().num_classes(), static_cast<long long>(out.back().size()),
+                std::string(spec).c_str());
+  }
+  return out;
+}
+
+absl::StatusOr<std::pair<Dataset, Dataset>> TrainAndVal() {
+  ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(absl::GetFlag(FLAGS_data)));
+  if (data.group_splits.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(absl::GetFlag(FLAGS_data), " has no train/val/test split"));
+  }
+  return std::make_pair(SplitClasses(data, Split::kTrain), SplitClasses(data, Split::kVal));
+}
+
+absl::StatusOr<std::vector<Dataset>> ExtraTrainSets(absl::string_view command) {
+  return SplitOfEach(absl::GetFlag(FLAGS_extra_data), Split::kTrain,
+                     absl::StrCat(command, " training"));
+}
+
+absl::StatusOr<std::vector<Dataset>> ValSets(Dataset own, absl::string_view command) {
+  std::vector<Dataset> val;
+  val.push_back(std::move(own));
+  ASSIGN_OR_RETURN(
+      std::vector<Dataset> more,
+      SplitOfEach(absl::GetFlag(FLAGS_val_data), Split::kVal, absl::StrCat(command, " meta-val")));
+  for (Dataset& set : more) val.push_back(std::move(set));
+  return val;
+}
+
+}  // namespace adaptd::train

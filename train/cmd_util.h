@@ -1,0 +1,40 @@
+// What several adapt-train commands do with the shared flags (flags.h):
+// default outputs, and the splits of --data, --extra_data and --val_data.
+// Progress and results are printed on stdout. Not thread-safe (reads flags
+// and prints); for the command thread.
+#ifndef ADAPTD_TRAIN_CMD_UTIL_H_
+#define ADAPTD_TRAIN_CMD_UTIL_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "train/dataset.h"
+
+namespace adaptd::train {
+
+// --out, or `fallback` when it is empty.
+std::string OutOr(const std::string& fallback);
+
+// One split of each cache in a comma-separated list (all of a cache when it
+// is unsplit), printing what each adds as "<what>: + N classes, ...".
+absl::StatusOr<std::vector<Dataset>> SplitOfEach(const std::string& list, Split split,
+                                                 absl::string_view what);
+
+// --data's meta-train and meta-val classes. FAILED_PRECONDITION when --data
+// has no split.
+absl::StatusOr<std::pair<Dataset, Dataset>> TrainAndVal();
+
+// The meta-train classes of each --extra_data cache, announced as
+// "<command> training".
+absl::StatusOr<std::vector<Dataset>> ExtraTrainSets(absl::string_view command);
+
+// `own` (--data's meta-val classes), then the meta-val classes of each
+// --val_data cache, announced as "<command> meta-val".
+absl::StatusOr<std::vector<Dataset>> ValSets(Dataset own, absl::string_view command);
+
+}  // namespace adaptd::train
+
+#endif  // ADAPTD_TRAIN_CMD_UTIL_H_

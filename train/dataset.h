@@ -1,0 +1,73 @@
+// In-memory data sets for adapt-train: 28x28 grayscale images with class ids,
+// class names and the group (alphabet, script) each class belongs to, and
+// the operations that pick or merge classes.
+//
+// Pixels follow MNIST's convention: ink or object bright, background dark.
+// A model's preprocessing scales them to [0,1] and then applies mean/std, as
+// adaptd does for UINT8 tensors and images.
+//
+// No LibTorch here. Plain values; not thread-safe to mutate, safe to read
+// from many threads.
+#ifndef ADAPTD_TRAIN_DATASET_H_
+#define ADAPTD_TRAIN_DATASET_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace adaptd::train {
+
+inline constexpr int kImageSide = 28;
+inline constexpr int kImagePixels = kImageSide * kImageSide;
+
+// Which part of an experiment a group serves (splits.h assigns them).
+enum class Split : uint8_t { kUnassigned = 0, kTrain = 1, kVal = 2, kTest = 3 };
+const char* SplitName(Split split);  // "unassigned", "train", "val", "test"
+
+struct Dataset {
+  std::vector<uint8_t> pixels;           // size() * kImagePixels, row-major.
+  std::vector<int32_t> labels;           // Per image: class id.
+  std::vector<std::string> class_names;  // Per class; unique.
+  std::vector<int32_t> class_groups;     // Per class: index into group_names.
+  std::vector<std::string> group_names;  // Alphabets or scripts; unique.
+  // Per group: which split it belongs to. Empty, or one entry per group.
+  std::vector<Split> group_splits;
+
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  int num_classes() const { return static_cast<int>(class_names.size()); }
+  int num_groups() const { return static_cast<int>(group_names.size()); }
+  const uint8_t* image(int64_t i) const { return pixels.data() + i * kImagePixels; }
+
+  // Appends a group / class and returns its id. REQUIRES: `group` valid.
+  int32_t AddGroup(std::string name);
+  int32_t AddClass(std::string name, int32_t group);
+  // Appends one image of kImagePixels bytes. REQUIRES: `label` valid.
+  void AddImage(int32_t label, const uint8_t* image);
+
+  // Image indices of each class, in dataset order.
+  std::vector<std::vector<int64_t>> IndicesByClass() const;
+  // Checks sizes and ids are consistent; INVALID_ARGUMENT naming what is not.
+  absl::Status Validate() const;
+};
+
+// The groups as classes: one class per group, named after it, holding the
+// first image of each of the group's classes. For exemplar sets whose
+// groups are categories (clip art: one class per drawing, grouped by
+// folder) this gives category tasks whose support and query never show the
+// same drawing. Each class is its own group and keeps its group's split.
+// Groups without images are left out.
+Dataset GroupsAsClasses(const Dataset& data);
+
+// Keeps `classes` (renumbered 0.. in the order given), their images and
+// their groups (renumbered, split assignments kept).
+Dataset SelectClasses(const Dataset& data, const std::vector<int32_t>& classes);
+
+// Appends `part`'s groups, classes and images to `merged`, renumbered after
+// its own. Split assignments are kept when both have them, else dropped.
+void AppendDataset(Dataset part, Dataset* merged);
+
+}  // namespace adaptd::train
+
+#endif  // ADAPTD_TRAIN_DATASET_H_

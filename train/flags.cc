@@ -1,0 +1,31 @@
+#include "train/flags.h"
+
+#include "absl/flags/flag.h"
+#include "train/loaders.h"
+
+ABSL_FLAG(std::string, out, "", "Output file or folder (each command says which; most have a default).");
+ABSL_FLAG(std::string, data, "data/glyphs.bin",
+          "A data set cache written by `adapt-train data ...`. Wherever a cache is named, "
+          "FILE:groups means its groups as classes (data/clipart.bin:groups: clip-art "
+          "categories, one drawing per image).");
+ABSL_FLAG(std::string, extra_data, "",
+          "More caches, comma-separated, whose meta-train classes (all classes when unsplit) "
+          "join training, e.g. data/clipart.bin: pretrain adds them to its classifier, "
+          "metatrain draws tasks from each cache in turn.");
+ABSL_FLAG(std::string, val_data, "",
+          "metatrain, tune-finetune: more caches, comma-separated, whose meta-val splits join "
+          "--data's in choosing the meta-learner kept or FINETUNE's rate, e.g. "
+          "data/clipart.bin:groups.");
+ABSL_FLAG(uint64_t, seed, 1, "Random seed; the same seed gives the same result.");
+ABSL_FLAG(int, threads, 0, "Worker threads (FreeType rendering, LibTorch intra-op); 0 for one per core.");
+ABSL_FLAG(std::string, arch, "conv4", "Native backbone architecture: conv4 or resnet12.");
+ABSL_FLAG(bool, resume, false, "Continue from work_dir/checkpoint.pt after an interrupt.");
+ABSL_FLAG(double, checkpoint_seconds, 120, "Also checkpoint this often within an epoch.");
+ABSL_FLAG(std::string, fashion_dir, adaptd::train::kFashionMnistDir, "Folder with Fashion-MNIST's IDX .gz files.");
+ABSL_FLAG(std::string, model, "models/glyphs-conv4", "A model folder (model.pbtxt + weights).");
+ABSL_FLAG(int, episodes, 600, "Episodes per setting.");
+ABSL_FLAG(int, queries, 15, "Query images per class in each episode.");
+ABSL_FLAG(int, val_episodes, 200, "metatrain, tune-finetune: meta-val episodes per check.");
+ABSL_FLAG(double, finetune_lr, 0,
+          "export: FINETUNE's learning rate written to model.pbtxt (0: leave the default). "
+          "eval: FINETUNE's rate (0: the model's).");

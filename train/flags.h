@@ -1,0 +1,27 @@
+// The flags several adapt-train commands read. A flag only one command
+// reads is defined in that command's file (cmd_*.cc).
+#ifndef ADAPTD_TRAIN_FLAGS_H_
+#define ADAPTD_TRAIN_FLAGS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/flags/declare.h"
+
+ABSL_DECLARE_FLAG(std::string, out);
+ABSL_DECLARE_FLAG(std::string, data);
+ABSL_DECLARE_FLAG(std::string, extra_data);
+ABSL_DECLARE_FLAG(std::string, val_data);
+ABSL_DECLARE_FLAG(uint64_t, seed);
+ABSL_DECLARE_FLAG(int, threads);
+ABSL_DECLARE_FLAG(std::string, arch);
+ABSL_DECLARE_FLAG(bool, resume);
+ABSL_DECLARE_FLAG(double, checkpoint_seconds);
+ABSL_DECLARE_FLAG(std::string, fashion_dir);
+ABSL_DECLARE_FLAG(std::string, model);
+ABSL_DECLARE_FLAG(int, episodes);
+ABSL_DECLARE_FLAG(int, queries);
+ABSL_DECLARE_FLAG(int, val_episodes);
+ABSL_DECLARE_FLAG(double, finetune_lr);
+
+#endif  // ADAPTD_TRAIN_FLAGS_H_
