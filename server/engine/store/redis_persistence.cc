@@ -187,6 +187,17 @@ std::string RedisPersistence::TenantKey(absl::string_view tenant, absl::string_v
   return absl::StrCat(options_.key_prefix, "t:", tenant.size(), ":", tenant, ":", what);
 }
 
+std::array<std::string, 6> RedisPersistence::ScriptKeys(absl::string_view id,
+                                                        const AdapterInfo& info) const {
+  return {AdapterKey(id),
+          info.request_id.empty() ? absl::StrCat(options_.key_prefix, "r:none")
+                                  : RequestKey(info.tenant, info.request_id),
+          TenantKey(info.tenant, "ids"),
+          TenantKey(info.tenant, "exp"),
+          TenantKey(info.tenant, "size"),
+          TenantKey(info.tenant, "bytes")};
+}
+
 absl::StatusOr<std::pair<RedisPersistence::ContextPtr, bool>> RedisPersistence::Acquire() {
   {
     absl::MutexLock lock(&mu_);
@@ -282,13 +293,7 @@ absl::StatusOr<std::string> RedisPersistence::Put(const AdapterInfo& info,
                                                                  absl::Milliseconds(1))));
   const std::string script = absl::StrCat(kPruneLua, kPutLua);
   const bool has_request = !info.request_id.empty();
-  const std::string keys[] = {AdapterKey(id),
-                              has_request ? RequestKey(info.tenant, info.request_id)
-                                          : absl::StrCat(options_.key_prefix, "r:none"),
-                              TenantKey(info.tenant, "ids"),
-                              TenantKey(info.tenant, "exp"),
-                              TenantKey(info.tenant, "size"),
-                              TenantKey(info.tenant, "bytes")};
+  const std::array<std::string, 6> keys = ScriptKeys(id, info);
   const std::string ttl = absl::StrCat(ttl_ms);
   const std::string expire = absl::StrCat(UnixMillis(info.expire_time));
   const std::string now_ms = absl::StrCat(UnixMillis(now));
@@ -355,13 +360,7 @@ absl::StatusOr<std::string> RedisPersistence::FindByRequestId(const std::string&
 absl::Status RedisPersistence::Delete(const AdapterInfo& info) {
   if (!IsValidAdapterId(info.adapter_id)) return absl::OkStatus();
   const bool has_request = !info.request_id.empty();
-  const std::string keys[] = {AdapterKey(info.adapter_id),
-                              has_request ? RequestKey(info.tenant, info.request_id)
-                                          : absl::StrCat(options_.key_prefix, "r:none"),
-                              TenantKey(info.tenant, "ids"),
-                              TenantKey(info.tenant, "exp"),
-                              TenantKey(info.tenant, "size"),
-                              TenantKey(info.tenant, "bytes")};
+  const std::array<std::string, 6> keys = ScriptKeys(info.adapter_id, info);
   return Run({"EVAL", kDeleteLua, "6", keys[0], keys[1], keys[2], keys[3], keys[4], keys[5],
               info.adapter_id, has_request ? "1" : "0"})
       .status();

@@ -26,6 +26,7 @@
 #ifndef ADAPTD_SERVER_ENGINE_STORE_REDIS_PERSISTENCE_H_
 #define ADAPTD_SERVER_ENGINE_STORE_REDIS_PERSISTENCE_H_
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -100,6 +101,10 @@ class RedisPersistence : public AdapterPersistence {
   std::string AdapterKey(absl::string_view id) const;
   std::string RequestKey(absl::string_view tenant, absl::string_view request_id) const;
   std::string TenantKey(absl::string_view tenant, absl::string_view what) const;
+  // The six keys the put and delete scripts touch for one adapter: its
+  // record, its request id (a placeholder without one), and its tenant's
+  // ids, expiries, count and bytes.
+  std::array<std::string, 6> ScriptKeys(absl::string_view id, const AdapterInfo& info) const;
   absl::Status Unreachable(absl::string_view why) const;
 
   const Options options_;
