@@ -19,7 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(libabsl-dev libabsl20220623 libprotobuf-dev libprotobuf32 protobuf-compiler
-      libprotoc32 libhiredis-dev libhiredis0.14 libstb-dev libstb0 zlib1g-dev nlohmann-json3-dev)
+      libprotoc32 libhiredis-dev libhiredis0.14 libstb-dev libstb0 zlib1g-dev nlohmann-json3-dev
+      libjpeg62-turbo-dev libjpeg62-turbo)
 
 if [[ "${1:-run}" == fetch ]]; then
   mkdir -p .gpudeps

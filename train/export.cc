@@ -8,6 +8,7 @@
 #include "server/engine/model/backbone.h"
 #include "server/engine/model/nets.h"
 #include "server/common/status_macros.h"
+#include "server/engine/input/preprocessing.h"
 #include "server/engine/runtime/torch_util.h"
 #include "train/dataset.h"
 
@@ -32,12 +33,7 @@ v1::ModelConfig MakeModelConfig(const std::string& name, const std::string& arch
   config.add_input_shape(pre.channels);
   config.add_input_shape(pre.resize_height);
   config.add_input_shape(pre.resize_width);
-  auto* p = config.mutable_preprocessing();
-  p->set_resize_height(pre.resize_height);
-  p->set_resize_width(pre.resize_width);
-  p->set_channels(pre.channels);
-  for (float m : pre.mean) p->add_mean(m);
-  for (float s : pre.std) p->add_std(s);
+  engine::PreprocessingToProto(pre, config.mutable_preprocessing());
   config.set_feature_dim(feature_dim);
   config.set_format(arch);
   config.set_backbone_file("backbone.pt");  // ExportModel sets it too.

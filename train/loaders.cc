@@ -10,22 +10,15 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "server/common/status_macros.h"
 #include "server/common/file_util.h"
+#include "server/common/status_macros.h"
+#include "server/engine/input/image_ops.h"
 
-extern "C" {
-#include <stb/stb_image.h>
-#include <stb/stb_image_resize.h>
-}
 
 namespace adaptd::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-struct StbFree {
-  void operator()(unsigned char* p) const { stbi_image_free(p); }
-};
 
 bool IsImageFile(const fs::path& p) {
   const std::string ext = absl::AsciiStrToLower(p.extension().string());
@@ -69,34 +62,25 @@ absl::Status LoadClassImages(const fs::path& dir, int32_t label, const ImageLoad
 
 absl::StatusOr<std::vector<uint8_t>> DecodeTo28Gray(const std::string& bytes,
                                                     const ImageLoadOptions& options) {
-  if (bytes.empty() || bytes.size() > (1u << 30)) return absl::InvalidArgumentError("empty or too large");
-  int w = 0, h = 0, comp = 0;
-  std::unique_ptr<unsigned char, StbFree> decoded(
-      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
-                            static_cast<int>(bytes.size()), &w, &h, &comp, 1));
-  if (!decoded) {
-    return absl::InvalidArgumentError(absl::StrCat("not a decodable PNG or JPEG (",
-                                                   stbi_failure_reason(), ")"));
-  }
+  // adaptd's own preprocessing (engine/input/image_ops.h): what the server
+  // does to an image sent to a 28x28 grey model is what training saw.
+  ASSIGN_OR_RETURN(engine::Pixels decoded,
+                   engine::DecodePixels(bytes, int64_t{1} << 30, int64_t{1} << 28));
+  const engine::Pixels grey = engine::ToColour(decoded, 1, {0, 0, 0});
   bool invert = options.invert == ImageLoadOptions::Invert::kAlways;
   if (options.invert == ImageLoadOptions::Invert::kAuto) {
     int64_t sum = 0, n = 0;
-    for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) {
-        if (y == 0 || y == h - 1 || x == 0 || x == w - 1) {
-          sum += decoded.get()[y * w + x];
+    for (int y = 0; y < grey.height; ++y) {
+      for (int x = 0; x < grey.width; ++x) {
+        if (y == 0 || y == grey.height - 1 || x == 0 || x == grey.width - 1) {
+          sum += grey.at(y, x, 0);
           ++n;
         }
       }
     }
     invert = sum > 127 * n;
   }
-  std::vector<uint8_t> out(kImagePixels);
-  if (w == kImageSide && h == kImageSide) {
-    std::memcpy(out.data(), decoded.get(), kImagePixels);
-  } else if (!stbir_resize_uint8(decoded.get(), w, h, 0, out.data(), kImageSide, kImageSide, 0, 1)) {
-    return absl::InvalidArgumentError("could not be resized");
-  }
+  std::vector<uint8_t> out = engine::ResizeBilinear(grey, kImageSide, kImageSide).data;
   if (invert) {
     for (auto& p : out) p = static_cast<uint8_t>(255 - p);
   }

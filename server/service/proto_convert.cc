@@ -1,6 +1,7 @@
 #include "server/service/proto_convert.h"
 
 #include "google/protobuf/util/time_util.h"
+#include "server/engine/input/preprocessing.h"
 
 namespace adaptd::service {
 namespace {
@@ -79,12 +80,7 @@ void ToProto(const engine::BackboneInfo& info, v1::Backbone* out) {
   out->set_default_method(ToProto(info.default_method));
   out->set_parameters(info.parameters);
   out->set_memory_bytes(info.memory_bytes);
-  auto* pre = out->mutable_preprocessing();
-  pre->set_resize_height(info.preprocessing.resize_height);
-  pre->set_resize_width(info.preprocessing.resize_width);
-  pre->set_channels(info.preprocessing.channels);
-  for (float m : info.preprocessing.mean) pre->add_mean(m);
-  for (float s : info.preprocessing.std) pre->add_std(s);
+  engine::PreprocessingToProto(info.preprocessing, out->mutable_preprocessing());
 }
 
 void ToProto(const engine::Prediction& prediction, v1::Prediction* out) {

@@ -30,7 +30,7 @@ ALLOWED = {
     'server/engine': ['server/common', 'server/engine/base', 'server/engine/input',
                       'server/engine/store', 'server/engine/runtime', 'server/engine/adapt',
                       'server/engine/model', 'server/engine/batching'],
-    'server/service': ['server/common', 'server/engine', 'server/engine/base',
+    'server/service': ['server/common', 'server/engine', 'server/engine/base', 'server/engine/input',
                        'server/engine/store'],
 }
 # The engine's public face: no LibTorch behind these.

@@ -3,6 +3,7 @@
 #ifndef ADAPTD_SERVER_ENGINE_BASE_TYPES_H_
 #define ADAPTD_SERVER_ENGINE_BASE_TYPES_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -35,12 +36,20 @@ struct LabeledInput {
   InputRef input;
 };
 
+// How an image becomes model input (the proto's Preprocessing, validated).
 struct Preprocessing {
-  int resize_height = 0;
+  enum class ResizeMode {
+    kStretch,      // Both sides to the input size at once.
+    kShorterSide,  // The shorter side to resize_shorter_side, then the centre crop.
+  };
+  int resize_height = 0;  // The model's input height and width.
   int resize_width = 0;
-  int channels = 1;
+  int channels = 1;         // 1: grey, 3: RGB.
   std::vector<float> mean;  // Per channel; empty means 0.
   std::vector<float> std;   // Per channel; empty means 1.
+  ResizeMode resize_mode = ResizeMode::kStretch;
+  int resize_shorter_side = 0;  // kShorterSide; 0: min(resize_height, resize_width).
+  std::array<uint8_t, 3> background = {0, 0, 0};  // Alpha is composited over it.
 };
 
 struct BackboneInfo {

@@ -1,5 +1,6 @@
 #include "server/engine/input/input_decoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -7,11 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/engine/input/image_ops.h"
 
-extern "C" {
-#include <stb/stb_image.h>
-#include <stb/stb_image_resize.h>
-}
 
 namespace adaptd::engine {
 namespace {
@@ -23,16 +21,14 @@ absl::Status Invalid(absl::string_view field, absl::string_view suffix,
   return absl::InvalidArgumentError(absl::StrCat(field, suffix, ": ", message));
 }
 
-// Applies scale-to-[0,1] and mean/std to CHW uint8 pixels.
+// Scale-to-[0,1] and mean/std on CHW uint8 pixels, as ToNormalizedCHW.
 void Normalize(const uint8_t* pixels, int64_t channels, int64_t plane,
                const Preprocessing& pre, float* out) {
   for (int64_t c = 0; c < channels; ++c) {
     const float mean = c < static_cast<int64_t>(pre.mean.size()) ? pre.mean[c] : 0.f;
     const float std = c < static_cast<int64_t>(pre.std.size()) ? pre.std[c] : 1.f;
-    const float scale = 1.f / (255.f * std);
-    const float shift = mean / std;
     for (int64_t i = 0; i < plane; ++i) {
-      out[c * plane + i] = pixels[c * plane + i] * scale - shift;
+      out[c * plane + i] = NormalizePixel(pixels[c * plane + i], mean, std);
     }
   }
 }
@@ -91,65 +87,29 @@ absl::Status DecodeTensor(const InputRef& input,
   return absl::OkStatus();
 }
 
-struct StbFree {
-  void operator()(unsigned char* p) const { stbi_image_free(p); }
-};
-
 absl::Status DecodeImage(const InputRef& input, const std::vector<int64_t>& shape,
                          const Preprocessing& pre, const DecodeLimits& limits,
                          absl::string_view field, float* out) {
-  if (input.data.empty()) return Invalid(field, ".image", "is empty");
-  if (static_cast<int64_t>(input.data.size()) > limits.max_image_bytes) {
-    return Invalid(field, ".image",
-                   absl::StrCat(input.data.size(), " bytes exceeds the decode limit of ",
-                                limits.max_image_bytes, " bytes"));
-  }
-  if (input.data.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
-    return Invalid(field, ".image", "too large");
-  }
-  const auto* bytes = reinterpret_cast<const stbi_uc*>(input.data.data());
-  const int len = static_cast<int>(input.data.size());
-  int w = 0, h = 0, comp = 0;
-  if (!stbi_info_from_memory(bytes, len, &w, &h, &comp)) {
-    return Invalid(field, ".image",
-                   absl::StrCat("not a decodable PNG or JPEG (", stbi_failure_reason(), ")"));
-  }
-  if (w <= 0 || h <= 0 ||
-      static_cast<int64_t>(w) * static_cast<int64_t>(h) > limits.max_image_pixels) {
-    return Invalid(field, ".image",
-                   absl::StrCat(w, "x", h, " pixels exceeds the decode limit of ",
-                                limits.max_image_pixels, " pixels"));
-  }
   const int channels = static_cast<int>(shape[0]);
   if (channels != 1 && channels != 3) {
     return absl::FailedPreconditionError(
         absl::StrCat("backbone input has ", channels, " channels; images need 1 or 3"));
   }
-  std::unique_ptr<unsigned char, StbFree> decoded(
-      stbi_load_from_memory(bytes, len, &w, &h, &comp, channels));
-  if (!decoded) {
-    return Invalid(field, ".image",
-                   absl::StrCat("corrupt image (", stbi_failure_reason(), ")"));
-  }
+  absl::StatusOr<Pixels> decoded =
+      DecodePixels(input.data, limits.max_image_bytes, limits.max_image_pixels);
+  if (!decoded.ok()) return Invalid(field, ".image", decoded.status().message());
+  Pixels p = ToColour(*decoded, channels, pre.background);
   const int out_h = static_cast<int>(shape[1]);
   const int out_w = static_cast<int>(shape[2]);
-  std::vector<unsigned char> resized;
-  const unsigned char* hwc = decoded.get();
-  if (w != out_w || h != out_h) {
-    resized.resize(static_cast<size_t>(out_w) * out_h * channels);
-    if (!stbir_resize_uint8(decoded.get(), w, h, 0, resized.data(), out_w, out_h, 0,
-                            channels)) {
-      return Invalid(field, ".image", "could not be resized");
-    }
-    hwc = resized.data();
+  if (pre.resize_mode == Preprocessing::ResizeMode::kShorterSide) {
+    const int shorter = pre.resize_shorter_side > 0 ? pre.resize_shorter_side
+                                                    : std::min(out_h, out_w);
+    const auto [w, h] = ShorterSideSize(p.width, p.height, shorter);
+    p = CenterCrop(ResizeBilinear(p, std::max(w, 1), std::max(h, 1)), out_w, out_h);
+  } else {
+    p = ResizeBilinear(p, out_w, out_h);
   }
-  // HWC -> CHW.
-  const int64_t plane = static_cast<int64_t>(out_h) * out_w;
-  std::vector<uint8_t> chw(plane * channels);
-  for (int64_t i = 0; i < plane; ++i) {
-    for (int c = 0; c < channels; ++c) chw[c * plane + i] = hwc[i * channels + c];
-  }
-  Normalize(chw.data(), channels, plane, pre, out);
+  ToNormalizedCHW(p, pre.mean, pre.std, out);
   return absl::OkStatus();
 }
 

@@ -1,8 +1,6 @@
 #include "server/engine/model/backbone.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <google/protobuf/text_format.h>
 #include <torch/script.h>
@@ -11,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/engine/adapt/adaptation.h"
+#include "server/engine/input/preprocessing.h"
 #include "server/engine/input/input_decoder.h"
 #include "server/common/file_util.h"
 #include "server/common/status_macros.h"
@@ -46,17 +45,9 @@ absl::Status ValidateConfig(const ModelConfig& config) {
   }
   if (config.feature_dim() <= 0) return absl::InvalidArgumentError("feature_dim: must be positive");
   if (config.backbone_file().empty()) return absl::InvalidArgumentError("backbone_file: is empty");
-  const auto& pre = config.preprocessing();
-  const int channels = static_cast<int>(config.input_shape(0));
-  for (float s : pre.std()) {
-    if (!(s > 0)) return absl::InvalidArgumentError("preprocessing.std: must be positive");
-  }
-  if ((pre.mean_size() != 0 && pre.mean_size() != channels) ||
-      (pre.std_size() != 0 && pre.std_size() != channels)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("preprocessing: mean and std need one value per channel (", channels, ")"));
-  }
-  return absl::OkStatus();
+  return PreprocessingFromProto(config.preprocessing(),
+                                {config.input_shape().begin(), config.input_shape().end()})
+      .status();
 }
 
 int64_t ModuleBytes(const torch::nn::Module& module, int64_t* parameters) {
@@ -97,12 +88,8 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Make(const ModelConfig& conf
     backbone->meta_->eval();
   }
   info.default_method = backbone->meta_.is_empty() ? Method::kPrototype : Method::kMeta;
-  const auto& pre = config.preprocessing();
-  info.preprocessing.channels = static_cast<int>(info.input_shape[0]);
-  info.preprocessing.resize_height = static_cast<int>(info.input_shape[1]);
-  info.preprocessing.resize_width = static_cast<int>(info.input_shape[2]);
-  info.preprocessing.mean.assign(pre.mean().begin(), pre.mean().end());
-  info.preprocessing.std.assign(pre.std().begin(), pre.std().end());
+  ASSIGN_OR_RETURN(info.preprocessing,
+                   PreprocessingFromProto(config.preprocessing(), info.input_shape));
 
   // A dry run checks the declared feature size and warms the allocator up.
   ASSIGN_OR_RETURN(at::Tensor probe,
@@ -202,15 +189,7 @@ absl::Status ExportModel(const std::string& folder, ModelConfig config, FeatureN
   }
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
-  const std::string tmp = (dir / "model.pbtxt.tmp").string();
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return absl::InternalError(absl::StrCat(tmp, ": write failed"));
-  }
-  fs::rename(tmp, dir / kConfigFile, ec);
-  if (ec) return absl::InternalError(absl::StrCat(folder, ": ", ec.message()));
-  return absl::OkStatus();
+  return WriteFileAtomically((dir / kConfigFile).string(), text);
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<Backbone>>> LoadModelRepository(
