@@ -13,8 +13,6 @@
 #include "train/flags.h"
 
 ABSL_FLAG(std::string, weights, "data/pretrain-conv4/backbone.pt", "Backbone weights written by pretrain.");
-ABSL_FLAG(std::string, meta_learner, "", "Optional meta-learner file to ship with the model.");
-ABSL_FLAG(std::string, name, "glyphs-conv4", "Model name in model.pbtxt (what clients ask for).");
 
 namespace adaptd::train {
 namespace {

@@ -15,6 +15,7 @@ const std::vector<Command>& AllCommands() {
       FashionMnistPngCommand(),
       PretrainCommand(),
       ExportCommand(),
+      ImportCommand(),
       ProtoEvalCommand(),
       TuneFinetuneCommand(),
       MetaTrainCommand(),

@@ -35,6 +35,7 @@ Command DataPreviewCommand();      // cmd_data.cc
 Command FashionMnistPngCommand();  // cmd_fashion_png.cc
 Command PretrainCommand();         // cmd_pretrain.cc
 Command ExportCommand();           // cmd_export.cc
+Command ImportCommand();           // cmd_import.cc
 Command ProtoEvalCommand();        // cmd_proto_eval.cc
 Command TuneFinetuneCommand();     // cmd_tune_finetune.cc
 Command MetaTrainCommand();        // cmd_metatrain.cc

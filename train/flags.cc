@@ -29,3 +29,5 @@ ABSL_FLAG(int, val_episodes, 200, "metatrain, tune-finetune: meta-val episodes p
 ABSL_FLAG(double, finetune_lr, 0,
           "export: FINETUNE's learning rate written to model.pbtxt (0: leave the default). "
           "eval: FINETUNE's rate (0: the model's).");
+ABSL_FLAG(std::string, meta_learner, "", "Optional meta-learner file to ship with the model.");
+ABSL_FLAG(std::string, name, "glyphs-conv4", "Model name in model.pbtxt (what clients ask for).");

@@ -23,5 +23,7 @@ ABSL_DECLARE_FLAG(int, episodes);
 ABSL_DECLARE_FLAG(int, queries);
 ABSL_DECLARE_FLAG(int, val_episodes);
 ABSL_DECLARE_FLAG(double, finetune_lr);
+ABSL_DECLARE_FLAG(std::string, meta_learner);
+ABSL_DECLARE_FLAG(std::string, name);
 
 #endif  // ADAPTD_TRAIN_FLAGS_H_

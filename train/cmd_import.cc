@@ -1,0 +1,104 @@
+// adapt-train import: a user's TorchScript image backbone as a model folder.
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/status_macros.h"
+#include "train/cmd_util.h"
+#include "train/command.h"
+#include "train/flags.h"
+#include "train/import.h"
+
+ABSL_FLAG(std::string, torchscript, "",
+          "import: the module, saved by torch.jit.save (scripted or traced); forward takes "
+          "[B,C,H,W] floats and returns [B,D] features.");
+ABSL_FLAG(std::vector<std::string>, input_shape, {},
+          "import: C,H,W of one input, e.g. 3,224,224 (C is 1 for grey, 3 for RGB).");
+ABSL_FLAG(std::vector<std::string>, mean, {},
+          "import: per-channel mean, after scaling to [0,1], e.g. 0.485,0.456,0.406.");
+ABSL_FLAG(std::vector<std::string>, std, {},
+          "import: per-channel std, e.g. 0.229,0.224,0.225.");
+ABSL_FLAG(std::string, resize_mode, "stretch",
+          "import: stretch (Resize((H, W))) or shorter_side (Resize(S) then CenterCrop((H, W))).");
+ABSL_FLAG(int, resize_shorter_side, 0,
+          "import, shorter_side: S, the shorter side before the crop; 0: min(H, W).");
+ABSL_FLAG(std::vector<std::string>, background, {},
+          "import: R,G,B (0-255) that transparent pixels are composited over; default black.");
+
+namespace adaptd::train {
+namespace {
+
+// A comma-separated flag's numbers; INVALID_ARGUMENT names the flag.
+template <typename T>
+absl::StatusOr<std::vector<T>> Numbers(const std::string& flag,
+                                       const std::vector<std::string>& parts) {
+  std::vector<T> out;
+  for (const auto& part : parts) {
+    double v = 0;
+    if (!absl::SimpleAtod(part, &v)) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": \"", part, "\" is not a number"));
+    }
+    out.push_back(static_cast<T>(v));
+  }
+  return out;
+}
+
+absl::StatusOr<ImportOptions> OptionsFromFlags() {
+  ImportOptions o;
+  o.torchscript = absl::GetFlag(FLAGS_torchscript);
+  ASSIGN_OR_RETURN(o.input_shape, Numbers<int64_t>("input_shape", absl::GetFlag(FLAGS_input_shape)));
+  ASSIGN_OR_RETURN(std::vector<float> mean, Numbers<float>("mean", absl::GetFlag(FLAGS_mean)));
+  ASSIGN_OR_RETURN(std::vector<float> std, Numbers<float>("std", absl::GetFlag(FLAGS_std)));
+  ASSIGN_OR_RETURN(std::vector<int> background,
+                   Numbers<int>("background", absl::GetFlag(FLAGS_background)));
+  for (float m : mean) o.preprocessing.add_mean(m);
+  for (float s : std) o.preprocessing.add_std(s);
+  for (int b : background) o.preprocessing.add_background(b);
+  o.preprocessing.set_resize_mode(absl::GetFlag(FLAGS_resize_mode));
+  o.preprocessing.set_resize_shorter_side(absl::GetFlag(FLAGS_resize_shorter_side));
+  // The file's name unless --name is given (its default is the glyph model's).
+  const absl::CommandLineFlag* name = absl::FindCommandLineFlag("name");
+  const bool named = name->CurrentValue() != name->DefaultValue();
+  o.name = named ? absl::GetFlag(FLAGS_name)
+                 : std::filesystem::path(o.torchscript).stem().string();
+  o.out_dir = OutOr(absl::StrCat("models/", o.name));
+  o.meta_learner = absl::GetFlag(FLAGS_meta_learner);
+  o.finetune_lr = absl::GetFlag(FLAGS_finetune_lr);
+  return o;
+}
+
+absl::Status RunImport(const std::vector<std::string>&) {
+  ASSIGN_OR_RETURN(ImportOptions o, OptionsFromFlags());
+  ASSIGN_OR_RETURN(ImportReport report, ImportTorchScript(o));
+  std::printf("imported %s: %lld-dimensional features, %lld parameters, into %s\n",
+              o.name.c_str(), static_cast<long long>(report.feature_dim),
+              static_cast<long long>(report.parameters), o.out_dir.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Command ImportCommand() {
+  return {"import", "--torchscript FILE --input_shape C,H,W [--out models/NAME]",
+          "Wrap a TorchScript image backbone into a model folder that adaptd serves.",
+          "Checks that FILE loads and that a batch of the declared shape gives [B,D]\n"
+          "features, then writes model.pbtxt (with the preprocessing flags: torchvision's\n"
+          "Resize, CenterCrop, ToTensor and Normalize), backbone.pt and, with\n"
+          "--meta_learner, the meta-learner, and loads the folder back as adaptd does.\n"
+          "--name defaults to FILE's name without its extension.\n"
+          "For a torchvision ResNet-50 with its classifier removed:\n"
+          "  adapt-train import --torchscript resnet50.pt --input_shape 3,224,224 \\\n"
+          "    --resize_mode shorter_side --resize_shorter_side 256 \\\n"
+          "    --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225",
+          {"torchscript", "input_shape", "name", "out", "mean", "std", "resize_mode",
+           "resize_shorter_side", "background", "meta_learner", "finetune_lr"},
+          RunImport};
+}
+
+}  // namespace adaptd::train
