@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "server/common/status_macros.h"
+#include "server/engine/input/preprocessing.h"
 #include "train/clipart.h"
 #include "train/cmd_util.h"
 #include "train/command.h"
@@ -44,6 +45,10 @@ ABSL_FLAG(double, train_fraction, 0.6, "Share of classes (whole groups) for meta
 ABSL_FLAG(double, val_fraction, 0.15, "Share of classes (whole groups) for meta-val; the rest is meta-test.");
 ABSL_FLAG(uint64_t, split_seed, 1, "Seed of the split by group (kept apart from --seed on purpose).");
 ABSL_FLAG(std::string, root, "", "Data root: Omniglot's <alphabet>/<character>/*.png (several roots comma-separated) or <class>/*.{png,jpg}.");
+ABSL_FLAG(std::vector<std::string>, size, {},
+          "data folders, data omniglot: H or H,W of the cached images (default 28), made with "
+          "adaptd's preprocessing (--resize_mode, --resize_shorter_side, --background).");
+ABSL_FLAG(int, channels, 1, "data folders, data omniglot: 1 (grey) or 3 (RGB).");
 ABSL_FLAG(int, max_per_class, 0, "Read at most this many images per class; 0 for all.");
 ABSL_FLAG(std::string, groups, "", "Comma-separated group (script) names to show; empty for a spread of all.");
 ABSL_FLAG(int, rows, 40, "Classes (rows) in the preview grid.");
@@ -172,27 +177,57 @@ absl::Status RunDataGlyphs(const std::vector<std::string>&) {
   return SaveWithSplits(*std::move(data), meta, out);
 }
 
+// How --size, --channels and the image flags say to load images.
+absl::StatusOr<ImageLoadOptions> LoadOptions(ImageLoadOptions::Invert invert) {
+  ImageLoadOptions o;
+  o.invert = invert;
+  o.max_per_class = absl::GetFlag(FLAGS_max_per_class);
+  ASSIGN_OR_RETURN(std::vector<int> size, Numbers<int>("size", absl::GetFlag(FLAGS_size)));
+  const int channels = absl::GetFlag(FLAGS_channels);
+  if (size.size() > 2) return absl::InvalidArgumentError("--size: H or H,W");
+  const int h = size.empty() ? kImageSide : size[0], w = size.size() == 2 ? size[1] : h;
+  if (h < 1 || h > 4096 || w < 1 || w > 4096) {
+    return absl::InvalidArgumentError("--size: sides must be in [1, 4096]");
+  }
+  if (channels != 1 && channels != 3) {
+    return absl::InvalidArgumentError("--channels: 1 (grey) or 3 (RGB)");
+  }
+  ASSIGN_OR_RETURN(v1::Preprocessing proto, ImageFlags());
+  ASSIGN_OR_RETURN(o.image, engine::PreprocessingFromProto(proto, {channels, h, w}));
+  return o;
+}
+
+// The image settings, for a cache's provenance text.
+std::string Describe(const ImageLoadOptions& o) {
+  const auto& p = o.image;
+  return absl::StrCat(" images=", ShapeText(ShapeOf(o)), " resize=",
+                      p.resize_mode == engine::Preprocessing::ResizeMode::kShorterSide
+                          ? absl::StrCat("shorter_side:", p.resize_shorter_side)
+                          : "stretch",
+                      " background=", p.background[0], ",", p.background[1], ",",
+                      p.background[2]);
+}
+
 absl::Status RunDataOmniglot(const std::vector<std::string>&) {
   const std::string roots = absl::GetFlag(FLAGS_root);
   if (roots.empty()) return absl::InvalidArgumentError("--root: required");
-  ImageLoadOptions options{ImageLoadOptions::Invert::kAuto, absl::GetFlag(FLAGS_max_per_class)};
+  ASSIGN_OR_RETURN(ImageLoadOptions options, LoadOptions(ImageLoadOptions::Invert::kAuto));
   Dataset merged;
   for (absl::string_view root : absl::StrSplit(roots, ',', absl::SkipWhitespace())) {
     ASSIGN_OR_RETURN(Dataset part, LoadOmniglot(std::string(root), options));
     // Alphabets are unique across Omniglot's background and evaluation sets.
-    AppendDataset(std::move(part), &merged);
+    RETURN_IF_ERROR(AppendDataset(std::move(part), &merged));
   }
-  return SaveWithSplits(std::move(merged), absl::StrCat("omniglot root=", roots),
+  return SaveWithSplits(std::move(merged), absl::StrCat("omniglot root=", roots, Describe(options)),
                         OutOr("data/omniglot.bin"));
 }
 
 absl::Status RunDataFolders(const std::vector<std::string>&) {
   const std::string root = absl::GetFlag(FLAGS_root);
   if (root.empty()) return absl::InvalidArgumentError("--root: required");
-  ImageLoadOptions options;
-  options.max_per_class = absl::GetFlag(FLAGS_max_per_class);
+  ASSIGN_OR_RETURN(ImageLoadOptions options, LoadOptions(ImageLoadOptions::Invert::kNever));
   ASSIGN_OR_RETURN(Dataset data, LoadClassFolders(root, options));
-  return SaveWithSplits(std::move(data), absl::StrCat("folders root=", root),
+  return SaveWithSplits(std::move(data), absl::StrCat("folders root=", root, Describe(options)),
                         OutOr("data/folders.bin"));
 }
 
@@ -270,16 +305,24 @@ Command DataGlyphsCommand() {
 Command DataOmniglotCommand() {
   return {"data omniglot", "--root DIR[,DIR...] [--out data/omniglot.bin]",
           "Read Omniglot's layout (<alphabet>/<character>/*.png) into a cache, split by alphabet.",
-          "Omniglot's dark-on-white images are inverted so ink is bright, and resized to 28x28.\n"
-          "Pass images_background and images_evaluation together, comma-separated.",
-          {"root", "out", "max_per_class", "train_fraction", "val_fraction", "split_seed"}, RunDataOmniglot};
+          "Omniglot's dark-on-white images are inverted so ink is bright, and resized to 28x28\n"
+          "grey (or --size, --channels). Pass images_background and images_evaluation\n"
+          "together, comma-separated.",
+          {"root", "out", "size", "channels", "resize_mode", "resize_shorter_side", "background",
+           "max_per_class", "train_fraction", "val_fraction", "split_seed"},
+          RunDataOmniglot};
 }
 
 Command DataFoldersCommand() {
   return {"data folders", "--root DIR [--out data/folders.bin]",
           "Read a class-folder image set (<class>/*.{png,jpg}) into a cache, split by class.",
-          "Images are converted to gray and resized to 28x28 as adaptd resizes them.",
-          {"root", "out", "max_per_class", "train_fraction", "val_fraction", "split_seed"}, RunDataFolders};
+          "Images become 28x28 grey, or --size H[,W] and --channels 1|3, with adaptd's own\n"
+          "preprocessing (torchvision's Resize and CenterCrop semantics): what adaptd feeds a\n"
+          "model with the same settings is what the cache holds. For a model taking 3x84x84:\n"
+          "  adapt-train data folders --root photos --size 84 --channels 3 --out data/photos.bin",
+          {"root", "out", "size", "channels", "resize_mode", "resize_shorter_side", "background",
+           "max_per_class", "train_fraction", "val_fraction", "split_seed"},
+          RunDataFolders};
 }
 
 Command DataClipartCommand() {

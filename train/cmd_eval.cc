@@ -32,14 +32,15 @@ ABSL_FLAG(std::string, report, "docs/eval/glyphs-conv4",
 namespace adaptd::train {
 namespace {
 
-// Fashion-MNIST's test split (unless --fashion_dir is empty), then the
-// meta-test split of each --cross_data cache.
-absl::StatusOr<std::vector<CrossDomain>> CrossDomains() {
+// Fashion-MNIST's test split (unless --fashion_dir is empty; in `shape`,
+// RGB for an RGB model), then the meta-test split of each --cross_data
+// cache.
+absl::StatusOr<std::vector<CrossDomain>> CrossDomains(const ImageShape& shape) {
   std::vector<CrossDomain> cross;
   if (!absl::GetFlag(FLAGS_fashion_dir).empty()) {
     ASSIGN_OR_RETURN(Dataset fashion,
                      LoadFashionMnist(absl::GetFlag(FLAGS_fashion_dir), /*test_split=*/true));
-    cross.push_back({"fashion-mnist", std::move(fashion)});
+    cross.push_back({"fashion-mnist", ReshapeImages(fashion, shape)});
   }
   const std::string cross_data = absl::GetFlag(FLAGS_cross_data);
   std::vector<std::string> specs = absl::StrSplit(cross_data, ',', absl::SkipWhitespace());
@@ -61,7 +62,7 @@ absl::Status RunEval(const std::vector<std::string>&) {
     return absl::FailedPreconditionError(absl::StrCat(absl::GetFlag(FLAGS_data), " has no split"));
   }
   Dataset test = SplitClasses(data, Split::kTest);
-  ASSIGN_OR_RETURN(std::vector<CrossDomain> cross, CrossDomains());
+  ASSIGN_OR_RETURN(std::vector<CrossDomain> cross, CrossDomains(test.shape));
   EvalOptions o;
   o.model_dir = absl::GetFlag(FLAGS_model);
   o.episodes = absl::GetFlag(FLAGS_episodes);

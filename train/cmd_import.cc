@@ -24,30 +24,9 @@ ABSL_FLAG(std::vector<std::string>, mean, {},
           "import: per-channel mean, after scaling to [0,1], e.g. 0.485,0.456,0.406.");
 ABSL_FLAG(std::vector<std::string>, std, {},
           "import: per-channel std, e.g. 0.229,0.224,0.225.");
-ABSL_FLAG(std::string, resize_mode, "stretch",
-          "import: stretch (Resize((H, W))) or shorter_side (Resize(S) then CenterCrop((H, W))).");
-ABSL_FLAG(int, resize_shorter_side, 0,
-          "import, shorter_side: S, the shorter side before the crop; 0: min(H, W).");
-ABSL_FLAG(std::vector<std::string>, background, {},
-          "import: R,G,B (0-255) that transparent pixels are composited over; default black.");
 
 namespace adaptd::train {
 namespace {
-
-// A comma-separated flag's numbers; INVALID_ARGUMENT names the flag.
-template <typename T>
-absl::StatusOr<std::vector<T>> Numbers(const std::string& flag,
-                                       const std::vector<std::string>& parts) {
-  std::vector<T> out;
-  for (const auto& part : parts) {
-    double v = 0;
-    if (!absl::SimpleAtod(part, &v)) {
-      return absl::InvalidArgumentError(absl::StrCat(flag, ": \"", part, "\" is not a number"));
-    }
-    out.push_back(static_cast<T>(v));
-  }
-  return out;
-}
 
 absl::StatusOr<ImportOptions> OptionsFromFlags() {
   ImportOptions o;
@@ -55,13 +34,9 @@ absl::StatusOr<ImportOptions> OptionsFromFlags() {
   ASSIGN_OR_RETURN(o.input_shape, Numbers<int64_t>("input_shape", absl::GetFlag(FLAGS_input_shape)));
   ASSIGN_OR_RETURN(std::vector<float> mean, Numbers<float>("mean", absl::GetFlag(FLAGS_mean)));
   ASSIGN_OR_RETURN(std::vector<float> std, Numbers<float>("std", absl::GetFlag(FLAGS_std)));
-  ASSIGN_OR_RETURN(std::vector<int> background,
-                   Numbers<int>("background", absl::GetFlag(FLAGS_background)));
+  ASSIGN_OR_RETURN(o.preprocessing, ImageFlags());
   for (float m : mean) o.preprocessing.add_mean(m);
   for (float s : std) o.preprocessing.add_std(s);
-  for (int b : background) o.preprocessing.add_background(b);
-  o.preprocessing.set_resize_mode(absl::GetFlag(FLAGS_resize_mode));
-  o.preprocessing.set_resize_shorter_side(absl::GetFlag(FLAGS_resize_shorter_side));
   // The file's name unless --name is given (its default is the glyph model's).
   const absl::CommandLineFlag* name = absl::FindCommandLineFlag("name");
   const bool named = name->CurrentValue() != name->DefaultValue();

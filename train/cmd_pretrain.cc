@@ -33,7 +33,7 @@ absl::Status RunPretrain(const std::vector<std::string>&) {
   // Broader pretraining data: the extra classes join one classifier;
   // meta-val stays --data's alone.
   ASSIGN_OR_RETURN(std::vector<Dataset> extra, ExtraTrainSets("pretrain"));
-  for (Dataset& more : extra) AppendDataset(std::move(more), &train);
+  for (Dataset& more : extra) RETURN_IF_ERROR(AppendDataset(std::move(more), &train));
   PretrainOptions o;
   o.arch = absl::GetFlag(FLAGS_arch);
   o.epochs = absl::GetFlag(FLAGS_epochs);

@@ -12,6 +12,16 @@
 
 namespace adaptd::train {
 
+absl::StatusOr<v1::Preprocessing> ImageFlags() {
+  v1::Preprocessing pre;
+  ASSIGN_OR_RETURN(std::vector<int> background,
+                   Numbers<int>("background", absl::GetFlag(FLAGS_background)));
+  for (int b : background) pre.add_background(b);
+  pre.set_resize_mode(absl::GetFlag(FLAGS_resize_mode));
+  pre.set_resize_shorter_side(absl::GetFlag(FLAGS_resize_shorter_side));
+  return pre;
+}
+
 std::string OutOr(const std::string& fallback) {
   const std::string out = absl::GetFlag(FLAGS_out);
   return out.empty() ? fallback : out;

@@ -10,10 +10,32 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "adaptd/v1/adaptd.pb.h"
 #include "train/dataset.h"
 
 namespace adaptd::train {
+
+// A comma-separated flag's numbers; INVALID_ARGUMENT names the flag.
+template <typename T>
+absl::StatusOr<std::vector<T>> Numbers(const std::string& flag,
+                                       const std::vector<std::string>& parts) {
+  std::vector<T> out;
+  for (const auto& part : parts) {
+    double v = 0;
+    if (!absl::SimpleAtod(part, &v)) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": \"", part, "\" is not a number"));
+    }
+    out.push_back(static_cast<T>(v));
+  }
+  return out;
+}
+
+// --resize_mode, --resize_shorter_side and --background as a model's
+// preprocessing (sizes, channels, mean and std left for the caller).
+absl::StatusOr<v1::Preprocessing> ImageFlags();
 
 // --out, or `fallback` when it is empty.
 std::string OutOr(const std::string& fallback);

@@ -16,7 +16,9 @@ namespace adaptd::train {
 namespace {
 
 constexpr char kMagic[8] = {'A', 'D', 'P', 'T', 'D', 'S', 'E', 'T'};
-constexpr uint32_t kVersion = 1;
+// Version 1 held 28x28 grey images only (one side length); version 2 holds
+// any [channels, height, width].
+constexpr uint32_t kVersion = 2;
 
 class Writer {
  public:
@@ -84,21 +86,35 @@ class Reader {
   size_t pos_ = 0;
 };
 
-absl::StatusOr<std::string> ReadHeader(Reader& r, const std::string& path) {
+// The header's meta text; `shape` (may be null) gets the images' shape.
+absl::StatusOr<std::string> ReadHeader(Reader& r, const std::string& path, ImageShape* shape) {
   char magic[8];
   RETURN_IF_ERROR(r.Bytes(magic, 8));
   if (std::memcmp(magic, kMagic, 8) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not an adapt-train data set"));
   }
   ASSIGN_OR_RETURN(uint32_t version, r.U32());
-  if (version != kVersion) {
+  ImageShape read;
+  if (version == 1) {
+    ASSIGN_OR_RETURN(uint32_t side, r.U32());
+    if (side != kImageSide) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": images are ", side, "x", side));
+    }
+  } else if (version == kVersion) {
+    ASSIGN_OR_RETURN(uint32_t channels, r.U32());
+    ASSIGN_OR_RETURN(uint32_t height, r.U32());
+    ASSIGN_OR_RETURN(uint32_t width, r.U32());
+    if ((channels != 1 && channels != 3) || height < 1 || height > 4096 || width < 1 ||
+        width > 4096) {
+      return absl::DataLossError(
+          absl::StrCat(path, ": bad image shape ", channels, "x", height, "x", width));
+    }
+    read = {static_cast<int>(channels), static_cast<int>(height), static_cast<int>(width)};
+  } else {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": data set version ", version, ", expected ", kVersion));
+        absl::StrCat(path, ": data set version ", version, ", expected 1 or ", kVersion));
   }
-  ASSIGN_OR_RETURN(uint32_t side, r.U32());
-  if (side != kImageSide) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": images are ", side, "x", side));
-  }
+  if (shape != nullptr) *shape = read;
   return r.Str();
 }
 
@@ -109,7 +125,9 @@ absl::Status SaveDataset(const Dataset& data, const std::string& meta, const std
   Writer w;
   w.Bytes(kMagic, 8);
   w.U32(kVersion);
-  w.U32(kImageSide);
+  w.U32(static_cast<uint32_t>(data.shape.channels));
+  w.U32(static_cast<uint32_t>(data.shape.height));
+  w.U32(static_cast<uint32_t>(data.shape.width));
   w.Str(meta);
   w.U32(static_cast<uint32_t>(data.num_groups()));
   for (int g = 0; g < data.num_groups(); ++g) {
@@ -141,7 +159,7 @@ absl::StatusOr<std::string> ReadDatasetMeta(const std::string& path) {
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<size_t>(in.gcount()));
   Reader r(path, head, head.size());
-  return ReadHeader(r, path);
+  return ReadHeader(r, path, nullptr);
 }
 
 absl::StatusOr<Dataset> LoadDataset(const std::string& path, std::string* meta) {
@@ -149,13 +167,13 @@ absl::StatusOr<Dataset> LoadDataset(const std::string& path, std::string* meta) 
   if (bytes.size() < 12) return absl::DataLossError(absl::StrCat(path, ": truncated"));
   const size_t body = bytes.size() - 4;
   Reader in(path, bytes, body);
-  ASSIGN_OR_RETURN(std::string text, ReadHeader(in, path));
+  Dataset data;
+  ASSIGN_OR_RETURN(std::string text, ReadHeader(in, path, &data.shape));
   uint32_t stored_crc = 0;
   for (int i = 0; i < 4; ++i) stored_crc |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[body + i])) << (8 * i);
   if (Crc32(absl::string_view(bytes).substr(0, body)) != stored_crc) {
     return absl::DataLossError(absl::StrCat(path, ": checksum mismatch; the file is corrupt"));
   }
-  Dataset data;
   ASSIGN_OR_RETURN(uint32_t groups, in.U32());
   bool any_split = false;
   for (uint32_t g = 0; g < groups; ++g) {
@@ -177,7 +195,7 @@ absl::StatusOr<Dataset> LoadDataset(const std::string& path, std::string* meta) 
     data.class_names.push_back(std::move(name));
   }
   ASSIGN_OR_RETURN(uint64_t images, in.U64());
-  if (images > (body - in.pos()) / (4 + kImagePixels)) {
+  if (images > (body - in.pos()) / (4 + data.shape.bytes())) {
     return absl::DataLossError(absl::StrCat(path, ": truncated"));
   }
   data.labels.resize(images);
@@ -185,7 +203,7 @@ absl::StatusOr<Dataset> LoadDataset(const std::string& path, std::string* meta) 
     ASSIGN_OR_RETURN(uint32_t l, in.U32());
     data.labels[i] = static_cast<int32_t>(l);
   }
-  data.pixels.resize(images * kImagePixels);
+  data.pixels.resize(images * data.shape.bytes());
   RETURN_IF_ERROR(in.Bytes(data.pixels.data(), data.pixels.size()));
   if (in.pos() != body) return absl::DataLossError(absl::StrCat(path, ": trailing bytes"));
   RETURN_IF_ERROR(data.Validate());

@@ -6,6 +6,11 @@
 
 namespace adaptd::train {
 
+std::string ShapeText(const ImageShape& shape) {
+  return absl::StrCat(shape.channels, "x", shape.height, "x", shape.width,
+                      shape.channels == 1 ? " grey" : " RGB");
+}
+
 const char* SplitName(Split split) {
   switch (split) {
     case Split::kTrain:
@@ -34,7 +39,7 @@ int32_t Dataset::AddClass(std::string name, int32_t group) {
 
 void Dataset::AddImage(int32_t label, const uint8_t* image) {
   labels.push_back(label);
-  pixels.insert(pixels.end(), image, image + kImagePixels);
+  pixels.insert(pixels.end(), image, image + shape.bytes());
 }
 
 std::vector<std::vector<int64_t>> Dataset::IndicesByClass() const {
@@ -44,7 +49,7 @@ std::vector<std::vector<int64_t>> Dataset::IndicesByClass() const {
 }
 
 absl::Status Dataset::Validate() const {
-  if (pixels.size() != labels.size() * kImagePixels) {
+  if (static_cast<int64_t>(pixels.size()) != static_cast<int64_t>(labels.size()) * shape.bytes()) {
     return absl::InvalidArgumentError(absl::StrCat("dataset: ", pixels.size(), " pixel bytes for ",
                                                    labels.size(), " images"));
   }
@@ -75,6 +80,7 @@ Dataset GroupsAsClasses(const Dataset& data) {
     if (first[c] >= 0) images[data.class_groups[c]].push_back(first[c]);
   }
   Dataset out;
+  out.shape = data.shape;
   for (int32_t g = 0; g < data.num_groups(); ++g) {
     if (images[g].empty()) continue;
     const int32_t group = out.AddGroup(data.group_names[g]);
@@ -90,6 +96,7 @@ Dataset GroupsAsClasses(const Dataset& data) {
 
 Dataset SelectClasses(const Dataset& data, const std::vector<int32_t>& classes) {
   Dataset out;
+  out.shape = data.shape;
   std::vector<int32_t> class_map(data.num_classes(), -1);
   std::vector<int32_t> group_map(data.num_groups(), -1);
   const bool has_splits = !data.group_splits.empty();
@@ -110,7 +117,13 @@ Dataset SelectClasses(const Dataset& data, const std::vector<int32_t>& classes) 
   return out;
 }
 
-void AppendDataset(Dataset part, Dataset* merged) {
+absl::Status AppendDataset(Dataset part, Dataset* merged) {
+  if (merged->size() == 0 && merged->num_classes() == 0) merged->shape = part.shape;
+  if (part.shape != merged->shape) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot merge images of ", ShapeText(part.shape), " into a data set of ",
+        ShapeText(merged->shape)));
+  }
   const bool keep_splits = (merged->num_groups() == 0 || !merged->group_splits.empty()) &&
                            (part.num_groups() == 0 || !part.group_splits.empty());
   const int32_t group_base = merged->num_groups(), class_base = merged->num_classes();
@@ -127,6 +140,7 @@ void AppendDataset(Dataset part, Dataset* merged) {
   merged->labels.reserve(merged->labels.size() + part.labels.size());
   for (int32_t label : part.labels) merged->labels.push_back(class_base + label);
   merged->pixels.insert(merged->pixels.end(), part.pixels.begin(), part.pixels.end());
+  return absl::OkStatus();
 }
 
 }  // namespace adaptd::train

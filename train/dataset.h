@@ -1,4 +1,5 @@
-// In-memory data sets for adapt-train: 28x28 grayscale images with class ids,
+// In-memory data sets for adapt-train: uint8 images of one shape (28x28
+// grey unless made otherwise, CHW) with class ids,
 // class names and the group (alphabet, script) each class belongs to, and
 // the operations that pick or merge classes.
 //
@@ -26,8 +27,26 @@ inline constexpr int kImagePixels = kImageSide * kImageSide;
 enum class Split : uint8_t { kUnassigned = 0, kTrain = 1, kVal = 2, kTest = 3 };
 const char* SplitName(Split split);  // "unassigned", "train", "val", "test"
 
+// The shape of every image of a data set: [channels, height, width].
+struct ImageShape {
+  int channels = 1;  // 1: grey, 3: RGB.
+  int height = kImageSide;
+  int width = kImageSide;
+
+  int64_t bytes() const { return int64_t{channels} * height * width; }
+  std::vector<int64_t> dims() const { return {channels, height, width}; }
+  bool operator==(const ImageShape& o) const {
+    return channels == o.channels && height == o.height && width == o.width;
+  }
+  bool operator!=(const ImageShape& o) const { return !(*this == o); }
+};
+
+// "3x84x84 RGB", "1x28x28 grey".
+std::string ShapeText(const ImageShape& shape);
+
 struct Dataset {
-  std::vector<uint8_t> pixels;           // size() * kImagePixels, row-major.
+  ImageShape shape;
+  std::vector<uint8_t> pixels;           // size() * shape.bytes(), CHW per image.
   std::vector<int32_t> labels;           // Per image: class id.
   std::vector<std::string> class_names;  // Per class; unique.
   std::vector<int32_t> class_groups;     // Per class: index into group_names.
@@ -38,12 +57,12 @@ struct Dataset {
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
   int num_classes() const { return static_cast<int>(class_names.size()); }
   int num_groups() const { return static_cast<int>(group_names.size()); }
-  const uint8_t* image(int64_t i) const { return pixels.data() + i * kImagePixels; }
+  const uint8_t* image(int64_t i) const { return pixels.data() + i * shape.bytes(); }
 
   // Appends a group / class and returns its id. REQUIRES: `group` valid.
   int32_t AddGroup(std::string name);
   int32_t AddClass(std::string name, int32_t group);
-  // Appends one image of kImagePixels bytes. REQUIRES: `label` valid.
+  // Appends one image of shape.bytes() bytes. REQUIRES: `label` valid.
   void AddImage(int32_t label, const uint8_t* image);
 
   // Image indices of each class, in dataset order.
@@ -65,8 +84,10 @@ Dataset GroupsAsClasses(const Dataset& data);
 Dataset SelectClasses(const Dataset& data, const std::vector<int32_t>& classes);
 
 // Appends `part`'s groups, classes and images to `merged`, renumbered after
-// its own. Split assignments are kept when both have them, else dropped.
-void AppendDataset(Dataset part, Dataset* merged);
+// its own. Split assignments are kept when both have them, else dropped. An
+// empty `merged` takes `part`'s image shape; otherwise the shapes must be
+// equal (INVALID_ARGUMENT, naming both, and `merged` unchanged).
+absl::Status AppendDataset(Dataset part, Dataset* merged);
 
 }  // namespace adaptd::train
 

@@ -10,36 +10,32 @@ namespace adaptd::train {
 
 absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const Dataset& data,
                                         int batch_size) {
-  return EmbedDataset(
-      backbone, data, [&](const at::Tensor& batch) { return backbone.Features(batch); },
-      batch_size);
-}
-
-absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const Dataset& data,
-                                        const BatchForward& forward, int batch_size) {
   const auto& info = backbone.info();
-  if (info.input_shape != std::vector<int64_t>{1, kImageSide, kImageSide}) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("backbone ", info.name, " takes ", engine::ShapeString(info.input_shape),
-                     "; these images are [1,28,28]"));
+  if (info.input_shape != data.shape.dims()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "backbone ", info.name, " takes ", engine::ShapeString(info.input_shape),
+        " inputs; these images are ", engine::ShapeString(data.shape.dims()),
+        ": make the cache with `adapt-train data folders --size H,W --channels C`"));
   }
+  const int64_t bytes = data.shape.bytes();
   std::vector<at::Tensor> parts;
   std::vector<float> buffer;
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     const int64_t n = std::min<int64_t>(batch_size, data.size() - start);
-    buffer.resize(n * kImagePixels);
+    buffer.resize(n * bytes);
     for (int64_t i = 0; i < n; ++i) {
       engine::InputRef ref;
       ref.kind = engine::InputRef::Kind::kTensor;
       ref.shape = info.input_shape;
       ref.dtype = engine::DType::kUint8;
-      ref.data = absl::string_view(reinterpret_cast<const char*>(data.image(start + i)),
-                                   kImagePixels);
+      ref.data = absl::string_view(reinterpret_cast<const char*>(data.image(start + i)), bytes);
       RETURN_IF_ERROR(engine::DecodeInput(ref, info.input_shape, info.preprocessing, {}, "image",
-                                          buffer.data() + i * kImagePixels));
+                                          buffer.data() + i * bytes));
     }
-    auto batch = torch::from_blob(buffer.data(), {n, 1, kImageSide, kImageSide}).clone();
-    ASSIGN_OR_RETURN(at::Tensor features, forward(batch.to(backbone.device())));
+    std::vector<int64_t> dims = {n};
+    dims.insert(dims.end(), info.input_shape.begin(), info.input_shape.end());
+    auto batch = torch::from_blob(buffer.data(), dims).clone();
+    ASSIGN_OR_RETURN(at::Tensor features, backbone.Features(batch.to(backbone.device())));
     parts.push_back(features.clone());  // Out of inference mode.
   }
   if (parts.empty()) return torch::zeros({0, info.feature_dim});
@@ -60,7 +56,7 @@ EpisodeTensors GatherEpisode(const at::Tensor& features, const Episode& episode)
 
 at::Tensor PixelFeatures(const Dataset& data) {
   auto bytes = torch::from_blob(const_cast<uint8_t*>(data.pixels.data()),
-                                {data.size(), kImagePixels}, torch::kUInt8);
+                                {data.size(), data.shape.bytes()}, torch::kUInt8);
   return bytes.to(torch::kFloat) / 255.0;
 }
 

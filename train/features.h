@@ -3,7 +3,6 @@
 #ifndef ADAPTD_TRAIN_FEATURES_H_
 #define ADAPTD_TRAIN_FEATURES_H_
 
-#include <functional>
 
 #include <ATen/core/Tensor.h>
 
@@ -16,16 +15,10 @@ namespace adaptd::train {
 
 // Normalised features [N, D] of every image of `data`, preprocessed as
 // adaptd preprocesses UINT8 tensors (the backbone's mean/std), on the
-// backbone's device.
+// backbone's device. FAILED_PRECONDITION when the images' shape is not the
+// backbone's input shape.
 absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const Dataset& data,
                                         int batch_size = 256);
-
-// The same preprocessing, then `forward` over each batch [n,1,28,28] (on the
-// backbone's device) instead of the backbone's features; its results are
-// concatenated along dim 0. For experiments that split the network.
-using BatchForward = std::function<absl::StatusOr<at::Tensor>(const at::Tensor&)>;
-absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const Dataset& data,
-                                        const BatchForward& forward, int batch_size = 256);
 
 // One episode's rows of a feature matrix, with int64 labels, on the
 // features' device.

@@ -31,3 +31,11 @@ ABSL_FLAG(double, finetune_lr, 0,
           "eval: FINETUNE's rate (0: the model's).");
 ABSL_FLAG(std::string, meta_learner, "", "Optional meta-learner file to ship with the model.");
 ABSL_FLAG(std::string, name, "glyphs-conv4", "Model name in model.pbtxt (what clients ask for).");
+ABSL_FLAG(std::string, resize_mode, "stretch",
+          "import, data folders, data omniglot: stretch (Resize((H, W))) or shorter_side "
+          "(Resize(S) then CenterCrop((H, W))).");
+ABSL_FLAG(int, resize_shorter_side, 0,
+          "shorter_side: S, the shorter side before the crop; 0: min(H, W).");
+ABSL_FLAG(std::vector<std::string>, background, {},
+          "import, data folders, data omniglot: R,G,B (0-255) that transparent pixels are "
+          "composited over; default black.");

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/flags/declare.h"
 
@@ -25,5 +26,8 @@ ABSL_DECLARE_FLAG(int, val_episodes);
 ABSL_DECLARE_FLAG(double, finetune_lr);
 ABSL_DECLARE_FLAG(std::string, meta_learner);
 ABSL_DECLARE_FLAG(std::string, name);
+ABSL_DECLARE_FLAG(std::string, resize_mode);
+ABSL_DECLARE_FLAG(int, resize_shorter_side);
+ABSL_DECLARE_FLAG(std::vector<std::string>, background);
 
 #endif  // ADAPTD_TRAIN_FLAGS_H_

@@ -47,7 +47,7 @@ absl::Status LoadClassImages(const fs::path& dir, int32_t label, const ImageLoad
   for (const auto& file : files) {
     if (options.max_per_class > 0 && loaded >= options.max_per_class) break;
     ASSIGN_OR_RETURN(std::string bytes, ReadFile(file.string()));
-    auto image = DecodeTo28Gray(bytes, options);
+    auto image = DecodeForCache(bytes, options);
     if (!image.ok()) {
       return absl::Status(image.status().code(),
                           absl::StrCat(file.string(), ": ", image.status().message()));
@@ -60,15 +60,18 @@ absl::Status LoadClassImages(const fs::path& dir, int32_t label, const ImageLoad
 
 }  // namespace
 
-absl::StatusOr<std::vector<uint8_t>> DecodeTo28Gray(const std::string& bytes,
+ImageShape ShapeOf(const ImageLoadOptions& options) {
+  return {options.image.channels, options.image.resize_height, options.image.resize_width};
+}
+
+absl::StatusOr<std::vector<uint8_t>> DecodeForCache(const std::string& bytes,
                                                     const ImageLoadOptions& options) {
-  // adaptd's own preprocessing (engine/input/image_ops.h): what the server
-  // does to an image sent to a 28x28 grey model is what training saw.
   ASSIGN_OR_RETURN(engine::Pixels decoded,
                    engine::DecodePixels(bytes, int64_t{1} << 30, int64_t{1} << 28));
-  const engine::Pixels grey = engine::ToColour(decoded, 1, {0, 0, 0});
   bool invert = options.invert == ImageLoadOptions::Invert::kAlways;
   if (options.invert == ImageLoadOptions::Invert::kAuto) {
+    // Dark ink on bright paper: the border, in grey, is mostly bright.
+    const engine::Pixels grey = engine::ToColour(decoded, 1, {0, 0, 0});
     int64_t sum = 0, n = 0;
     for (int y = 0; y < grey.height; ++y) {
       for (int x = 0; x < grey.width; ++x) {
@@ -80,9 +83,34 @@ absl::StatusOr<std::vector<uint8_t>> DecodeTo28Gray(const std::string& bytes,
     }
     invert = sum > 127 * n;
   }
-  std::vector<uint8_t> out = engine::ResizeBilinear(grey, kImageSide, kImageSide).data;
+  std::vector<uint8_t> out = engine::ToCHW(engine::PrepareImage(decoded, options.image));
   if (invert) {
     for (auto& p : out) p = static_cast<uint8_t>(255 - p);
+  }
+  return out;
+}
+
+Dataset ReshapeImages(const Dataset& data, const ImageShape& shape) {
+  if (data.shape == shape) return data;
+  Dataset out = data;
+  out.shape = shape;
+  out.pixels.clear();
+  out.pixels.reserve(static_cast<size_t>(data.size() * shape.bytes()));
+  engine::Preprocessing to;
+  to.channels = shape.channels;
+  to.resize_height = shape.height;
+  to.resize_width = shape.width;
+  const ImageShape& from = data.shape;
+  const int64_t plane = int64_t{from.height} * from.width;
+  for (int64_t i = 0; i < data.size(); ++i) {
+    engine::Pixels p{from.width, from.height, from.channels, {}};
+    p.data.resize(static_cast<size_t>(from.bytes()));
+    const uint8_t* chw = data.image(i);
+    for (int64_t j = 0; j < plane; ++j) {
+      for (int c = 0; c < from.channels; ++c) p.data[j * from.channels + c] = chw[c * plane + j];
+    }
+    const std::vector<uint8_t> reshaped = engine::ToCHW(engine::PrepareImage(p, to));
+    out.pixels.insert(out.pixels.end(), reshaped.begin(), reshaped.end());
   }
   return out;
 }
@@ -90,6 +118,7 @@ absl::StatusOr<std::vector<uint8_t>> DecodeTo28Gray(const std::string& bytes,
 absl::StatusOr<Dataset> LoadOmniglot(const std::string& root, ImageLoadOptions options) {
   ASSIGN_OR_RETURN(std::vector<fs::path> alphabets, ListSorted(root, /*folders=*/true));
   Dataset data;
+  data.shape = ShapeOf(options);
   for (const auto& alphabet : alphabets) {
     ASSIGN_OR_RETURN(std::vector<fs::path> characters, ListSorted(alphabet, /*folders=*/true));
     if (characters.empty()) continue;
@@ -110,6 +139,7 @@ absl::StatusOr<Dataset> LoadOmniglot(const std::string& root, ImageLoadOptions o
 absl::StatusOr<Dataset> LoadClassFolders(const std::string& root, ImageLoadOptions options) {
   ASSIGN_OR_RETURN(std::vector<fs::path> classes, ListSorted(root, /*folders=*/true));
   Dataset data;
+  data.shape = ShapeOf(options);
   for (const auto& dir : classes) {
     const std::string name = dir.filename().string();
     const int32_t label = data.AddClass(name, data.AddGroup(name));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/engine/base/types.h"
 #include "train/dataset.h"
 
 namespace adaptd::train {
@@ -21,18 +22,39 @@ struct ImageLoadOptions {
   Invert invert = Invert::kNever;
   // At most this many images per class; 0 for all.
   int max_per_class = 0;
+  // The images' colour mode, size and resizing, as a model's preprocessing
+  // (mean and std are not applied: caches hold 8-bit pixels). Default: 28x28
+  // grey, stretched.
+  engine::Preprocessing image = DefaultImage();
+
+  static engine::Preprocessing DefaultImage() {
+    engine::Preprocessing pre;
+    pre.channels = 1;
+    pre.resize_height = kImageSide;
+    pre.resize_width = kImageSide;
+    return pre;
+  }
 };
 
-// Decodes a PNG or JPEG held in memory to 28x28 gray (stretched, as adaptd
-// resizes), applying `options.invert`.
-absl::StatusOr<std::vector<uint8_t>> DecodeTo28Gray(const std::string& bytes,
+// The shape of the images `options` makes.
+ImageShape ShapeOf(const ImageLoadOptions& options);
+
+// Decodes a PNG or JPEG held in memory into the CHW pixels `options.image`
+// asks for, with adaptd's own preprocessing (so what the server feeds a
+// model is what it was trained on), applying `options.invert`.
+absl::StatusOr<std::vector<uint8_t>> DecodeForCache(const std::string& bytes,
                                                     const ImageLoadOptions& options);
+
+// `data` with its images in `shape`: grey repeated into RGB (or RGB to
+// PIL's luma), stretched to the new size with adaptd's resize. For
+// evaluating a model of another input shape on a set (Fashion-MNIST as RGB).
+Dataset ReshapeImages(const Dataset& data, const ImageShape& shape);
 
 // Omniglot's layout: root/<alphabet>/<character>/*.png. Groups are the
 // alphabets; classes are named "<alphabet>/<character>". Sorted by name.
 // Use invert = kAuto (the default here) for Omniglot's white-paper images.
 absl::StatusOr<Dataset> LoadOmniglot(const std::string& root,
-                                     ImageLoadOptions options = {ImageLoadOptions::Invert::kAuto, 0});
+                                     ImageLoadOptions options = {ImageLoadOptions::Invert::kAuto});
 
 // Class folders (mini-ImageNet and the like): root/<class>/*.{png,jpg,jpeg}.
 // Each class is its own group, so a split by group is a split by class.

@@ -1,7 +1,6 @@
 #include "train/png_out.h"
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -30,10 +29,6 @@ absl::Status WritePngFile(const std::string& path, const uint8_t* pixels, int wi
   return WriteFileAtomically(path, png);
 }
 
-absl::Status WritePng(const std::string& path, const uint8_t* image, int width, int height) {
-  return WritePngFile(path, image, width, height, /*channels=*/1);
-}
-
 absl::Status WriteClassPngs(const Dataset& data, const std::vector<std::string>& classes,
                             int per_class, int offset, const std::string& out_dir) {
   if (per_class < 1 || offset < 0) {
@@ -52,31 +47,47 @@ absl::Status WriteClassPngs(const Dataset& data, const std::vector<std::string>&
                                                      indices.size(), " images of ", name));
     }
     for (int i = offset; i < offset + per_class; ++i) {
-      RETURN_IF_ERROR(WritePng((fs::path(out_dir) / name / absl::StrCat(i, ".png")).string(),
-                               data.image(indices[i])));
+      RETURN_IF_ERROR(WriteDatasetImage(
+          (fs::path(out_dir) / name / absl::StrCat(i, ".png")).string(), data, indices[i]));
     }
   }
   return absl::OkStatus();
 }
 
+absl::Status WriteDatasetImage(const std::string& path, const Dataset& data, int64_t index) {
+  const ImageShape& shape = data.shape;
+  const int64_t plane = int64_t{shape.height} * shape.width;
+  const uint8_t* chw = data.image(index);
+  std::vector<uint8_t> hwc(static_cast<size_t>(shape.bytes()));
+  for (int64_t i = 0; i < plane; ++i) {
+    for (int c = 0; c < shape.channels; ++c) hwc[i * shape.channels + c] = chw[c * plane + i];
+  }
+  return WritePngFile(path, hwc.data(), shape.width, shape.height, shape.channels);
+}
+
 absl::Status WriteImageGrid(const std::string& path, const Dataset& data,
                             const std::vector<int32_t>& classes, int per_row) {
-  const int cell = kImageSide + 1;
-  const int width = per_row * cell + 1;
-  const int height = static_cast<int>(classes.size()) * cell + 1;
-  std::vector<uint8_t> grid(static_cast<size_t>(width) * height, 96);
+  const ImageShape& shape = data.shape;
+  const int channels = shape.channels;
+  const int64_t plane = int64_t{shape.height} * shape.width;
+  const int cell_w = shape.width + 1, cell_h = shape.height + 1;
+  const int width = per_row * cell_w + 1;
+  const int height = static_cast<int>(classes.size()) * cell_h + 1;
+  std::vector<uint8_t> grid(static_cast<size_t>(width) * height * channels, 96);
   const auto by_class = data.IndicesByClass();
   for (size_t row = 0; row < classes.size(); ++row) {
     const auto& indices = by_class.at(classes[row]);
     for (int col = 0; col < per_row && col < static_cast<int>(indices.size()); ++col) {
       const uint8_t* image = data.image(indices[col]);
-      for (int y = 0; y < kImageSide; ++y) {
-        std::memcpy(&grid[(row * cell + 1 + y) * width + col * cell + 1], image + y * kImageSide,
-                    kImageSide);
+      for (int y = 0; y < shape.height; ++y) {
+        for (int x = 0; x < shape.width; ++x) {
+          const size_t at = ((row * cell_h + 1 + y) * width + col * cell_w + 1 + x) * channels;
+          for (int c = 0; c < channels; ++c) grid[at + c] = image[c * plane + y * shape.width + x];
+        }
       }
     }
   }
-  return WritePng(path, grid.data(), width, height);
+  return WritePngFile(path, grid.data(), width, height, channels);
 }
 
 }  // namespace adaptd::train

@@ -19,9 +19,8 @@ namespace adaptd::train {
 // adaptd::WriteFileAtomically reports them.
 absl::Status WritePngFile(const std::string& path, const uint8_t* pixels, int width, int height,
                           int channels);
-// Writes one gray image (by default 28x28) as PNG.
-absl::Status WritePng(const std::string& path, const uint8_t* image, int width = kImageSide,
-                      int height = kImageSide);
+// Writes image `index` of `data`, in its shape and colour, as PNG.
+absl::Status WriteDatasetImage(const std::string& path, const Dataset& data, int64_t index);
 // Writes images `offset` .. offset+per_class-1 (in data set order) of each
 // named class as out_dir/<class>/<i>.png. INVALID_ARGUMENT for an unknown
 // class or one with too few images.

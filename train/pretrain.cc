@@ -321,6 +321,11 @@ absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
   if (o.max_shift < 0 || o.max_shift >= kImageSide) {
     return absl::InvalidArgumentError("max_shift: must be in [0,27]");
   }
+  if (train.shape != ImageShape{}) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data: pretrain trains the native 1x28x28 grey backbones; these images are ",
+        ShapeText(train.shape), ". Bring a backbone for them with `adapt-train import`"));
+  }
   if (train.num_classes() < 2) {
     return absl::InvalidArgumentError("data: pretraining needs at least 2 classes");
   }

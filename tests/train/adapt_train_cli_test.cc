@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <torch/script.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -17,6 +18,10 @@
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "tests/train/test_data.h"
+
+extern "C" {
+#include <stb/stb_image_write.h>
+}
 
 #ifndef ADAPT_TRAIN
 #error "ADAPT_TRAIN must name the adapt-train binary"
@@ -276,6 +281,83 @@ TEST(AdaptTrainCliTest, GroupsAsClassesTrainChooseAndEvaluate) {
                            dir / "none.bin", ":groups --fashion_dir= --report ", report));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("none.bin"), std::string::npos) << r.output;
+}
+
+// A user's photos and TorchScript backbone: 40 colour classes of PNGs of
+// mixed sizes, and a small RGB convolutional net saved by LibTorch.
+void WriteOwnData(const fs::path& dir) {
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int>(state >> 33);
+  };
+  for (int k = 0; k < 40; ++k) {
+    const int base[3] = {next() % 256, next() % 256, next() % 256};
+    fs::create_directories(dir / "photos" / absl::StrCat("c", k));
+    for (int i = 0; i < 16; ++i) {
+      const int w = 20 + next() % 40, h = 20 + next() % 40;
+      std::vector<uint8_t> rgb(static_cast<size_t>(w) * h * 3);
+      for (size_t j = 0; j < rgb.size(); ++j) {
+        rgb[j] = static_cast<uint8_t>(std::clamp(base[j % 3] + next() % 61 - 30, 0, 255));
+      }
+      const std::string path = (dir / "photos" / absl::StrCat("c", k) / absl::StrCat(i, ".png"));
+      ASSERT_NE(stbi_write_png(path.c_str(), w, h, 3, rgb.data(), w * 3), 0);
+    }
+  }
+  torch::manual_seed(5);
+  torch::jit::Module net("Net");
+  net.register_parameter("w", torch::randn({8, 3, 3, 3}) * 0.3, false);
+  net.register_parameter("proj", torch::randn({8, 16}) * 0.3, false);
+  net.define(R"(
+def forward(self, x):
+    y = torch.relu(torch.conv2d(x, self.w, None, [2, 2]))
+    return torch.matmul(y.mean([2, 3]), self.proj)
+)");
+  net.save((dir / "net.pt").string());
+}
+
+TEST(AdaptTrainCliTest, OwnColourPhotosAndTorchScriptBackboneThroughThePipeline) {
+  TempDir dir;
+  WriteOwnData(dir.path());
+  const std::string d = dir.path();
+  auto run = [](const std::string& args) {
+    Result r = RunTool(args);
+    EXPECT_EQ(r.code, 0) << args << "\n" << r.output;
+    return r.output;
+  };
+  EXPECT_TRUE(absl::StrContains(
+      run(absl::StrCat("data folders --root ", d, "/photos --size 24 --channels 3 --out ", d,
+                       "/photos.bin")),
+      "640 images, 40 classes"));
+  EXPECT_TRUE(absl::StrContains(run(absl::StrCat("data info ", d, "/photos.bin")), "3x24x24 RGB"));
+  const std::string import = absl::StrCat("import --torchscript ", d, "/net.pt --input_shape 3,24,24",
+                                          " --mean 0.5,0.5,0.5 --std 0.25,0.25,0.25 --out ", d,
+                                          "/models/net");
+  EXPECT_TRUE(absl::StrContains(run(import), "imported net: 16-dimensional features"));
+  const std::string on = absl::StrCat(" --model ", d, "/models/net --data ", d, "/photos.bin");
+  // Flat colours with noise: PROTOTYPE on a random net tells them apart.
+  const std::string proto = run(absl::StrCat("proto-eval", on, " --ways 5 --shots 1 --episodes 40"));
+  EXPECT_TRUE(absl::StrContains(proto, "5-way 1-shot")) << proto;
+  EXPECT_TRUE(absl::StrContains(run(absl::StrCat("tune-finetune", on, " --val_episodes 10",
+                                                 " --lr_grid 0.01,0.1")),
+                                "best: "));
+  run(absl::StrCat("metatrain", on, " --meta_steps 3 --meta_batch 2 --val_every 3",
+                   " --val_episodes 10 --settings 5x1 --meta_work_dir ", d, "/meta"));
+  ASSERT_TRUE(fs::exists(dir / "meta/meta_learner.pt"));
+  run(absl::StrCat(import, " --meta_learner ", d, "/meta/meta_learner.pt"));
+  EXPECT_TRUE(absl::StrContains(ReadText(d + "/models/net/model.pbtxt"),
+                                "meta_learner_file: \"meta_learner.pt\""));
+  // A grey 28x28 cache does not fit the RGB backbone, and pretrain refuses RGB.
+  run(absl::StrCat("data folders --root ", d, "/photos --out ", d, "/grey.bin"));
+  const Result wrong = RunTool(absl::StrCat("proto-eval --model ", d, "/models/net --data ", d,
+                                            "/grey.bin"));
+  EXPECT_NE(wrong.code, 0);
+  EXPECT_TRUE(absl::StrContains(wrong.output, "takes [3,24,24] inputs; these images are [1,28,28]"))
+      << wrong.output;
+  const Result pretrain = RunTool(absl::StrCat("pretrain --data ", d, "/photos.bin --work_dir ", d,
+                                               "/pre --max_steps 1"));
+  EXPECT_NE(pretrain.code, 0);
+  EXPECT_TRUE(absl::StrContains(pretrain.output, "native 1x28x28 grey")) << pretrain.output;
 }
 
 TEST(AdaptTrainCliTest, FashionMnistPngsForTheDemo) {

@@ -10,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "server/common/file_util.h"
+#include "server/engine/input/image_ops.h"
 #include "tests/train/test_data.h"
 #include "train/clipart.h"
 #include "train/data_cache.h"
@@ -188,6 +190,92 @@ TEST(LoaderTest, ReadsClassFoldersOfPngAndJpegAnySize) {
   EXPECT_NE(bad.status().message().find("bad.png"), std::string::npos);
 }
 
+// A w x h RGB PNG of one colour.
+void WriteColour(const std::string& path, int w, int h, uint8_t r, uint8_t g, uint8_t b) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::vector<uint8_t> rgb;
+  for (int i = 0; i < w * h; ++i) rgb.insert(rgb.end(), {r, g, b});
+  ASSERT_NE(stbi_write_png(path.c_str(), w, h, 3, rgb.data(), w * 3), 0) << path;
+}
+
+TEST(LoaderTest, ColourCachesAtAnySizeRoundTrip) {
+  TempDir dir;
+  WriteColour(dir / "red/a.png", 64, 48, 200, 30, 10);
+  WriteColour(dir / "red/b.png", 7, 90, 200, 30, 10);
+  WriteColour(dir / "teal/a.png", 33, 33, 0, 128, 128);
+  ImageLoadOptions options;
+  options.image.channels = 3;
+  options.image.resize_height = 20;
+  options.image.resize_width = 30;
+  options.image.resize_mode = engine::Preprocessing::ResizeMode::kShorterSide;
+  options.image.resize_shorter_side = 32;
+  auto data = LoadClassFolders(dir.path(), options);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->shape, (ImageShape{3, 20, 30}));
+  ASSERT_EQ(data->size(), 3);
+  // CHW planes: a flat colour stays flat through resize and crop.
+  const uint8_t* teal = data->image(2);
+  for (int i = 0; i < 20 * 30; ++i) {
+    ASSERT_EQ(teal[i], 0);
+    ASSERT_EQ(teal[600 + i], 128);
+    ASSERT_EQ(teal[1200 + i], 128);
+  }
+  const std::string path = dir / "colour.bin";
+  ASSERT_TRUE(SaveDataset(*data, "colour", path).ok());
+  auto loaded = LoadDataset(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->shape, data->shape);
+  EXPECT_EQ(loaded->pixels, data->pixels);
+  // Another shape does not merge into it.
+  Dataset grey = MakeSyntheticDataset(1, 1, 1);
+  EXPECT_EQ(AppendDataset(grey, &*loaded).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(loaded->size(), 3);
+  // Previews and PNGs come out in colour.
+  ASSERT_TRUE(WriteImageGrid(dir / "grid.png", *loaded, {0, 1}, 2).ok());
+  ASSERT_TRUE(WriteDatasetImage(dir / "one.png", *loaded, 2).ok());  // Teal.
+  auto png = ReadFile(dir / "one.png");
+  ASSERT_TRUE(png.ok());
+  auto pixels = engine::DecodePixels(*png, int64_t{1} << 20, int64_t{1} << 20);
+  ASSERT_TRUE(pixels.ok()) << pixels.status();
+  EXPECT_EQ(std::vector<int>({pixels->width, pixels->height, pixels->channels}),
+            std::vector<int>({30, 20, 3}));
+  EXPECT_EQ(pixels->at(5, 5, 1), 128);
+}
+
+TEST(CacheTest, ReadsTheFirstVersionAs28x28Grey) {
+  // Version 1: magic, version, side 28, meta, no groups, one class, one image.
+  std::string v1("ADPTDSET", 8);
+  auto u32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) v1.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  u32(1);
+  u32(28);
+  u32(4);
+  v1 += "meta";
+  u32(1);  // Groups.
+  u32(1);
+  v1 += "g";
+  v1.push_back(0);  // Unassigned.
+  u32(1);  // Classes.
+  u32(0);
+  u32(1);
+  v1 += "c";
+  for (int i = 0; i < 8; ++i) v1.push_back(i == 0 ? 1 : 0);  // One image.
+  u32(0);  // Its label.
+  v1.append(kImagePixels, '\x7f');
+  const uint32_t crc = static_cast<uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(v1.data()), static_cast<uInt>(v1.size())));
+  u32(crc);
+  TempDir dir;
+  const std::string path = dir / "v1.bin";
+  std::ofstream(path, std::ios::binary) << v1;
+  auto data = LoadDataset(path);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->shape, ImageShape{});
+  EXPECT_EQ(data->size(), 1);
+  EXPECT_EQ(data->image(0)[100], 0x7f);
+}
+
 // RGBA drawings with a transparent background: an opaque square.
 void WriteDrawing(const std::string& path, int w, int h) {
   fs::create_directories(fs::path(path).parent_path());
@@ -296,7 +384,7 @@ TEST(AppendTest, RenumbersClassesAndGroupsAndKeepsSplitsWhenBothHaveThem) {
   b.group_names = {"b"};
   const Dataset b_copy = b;
   Dataset merged = a;
-  AppendDataset(b, &merged);
+  ASSERT_TRUE(AppendDataset(b, &merged).ok());
   ASSERT_TRUE(merged.Validate().ok());
   EXPECT_EQ(merged.num_groups(), 3);
   EXPECT_EQ(merged.num_classes(), 4 + 3);
@@ -309,7 +397,7 @@ TEST(AppendTest, RenumbersClassesAndGroupsAndKeepsSplitsWhenBothHaveThem) {
   Dataset unsplit = MakeSyntheticDataset(1, 1, 1);
   unsplit.class_names = {"c/only"};
   unsplit.group_names = {"c"};
-  AppendDataset(unsplit, &merged);
+  ASSERT_TRUE(AppendDataset(unsplit, &merged).ok());
   EXPECT_TRUE(merged.group_splits.empty()) << "a part without splits drops them";
 }
 
@@ -371,10 +459,10 @@ TEST(IdxTest, ReadsTheInstalledFashionMnistTestSplit) {
 TEST(WriterTest, WritesPngsThatDecodeBack) {
   TempDir dir;
   Dataset data = MakeSyntheticDataset(1, 2, 3);
-  ASSERT_TRUE(WritePng(dir / "x/one.png", data.image(4)).ok());
+  ASSERT_TRUE(WriteDatasetImage(dir / "x/one.png", data, 4).ok());
   std::ifstream in(dir / "x/one.png", std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto decoded = DecodeTo28Gray(bytes, ImageLoadOptions());
+  auto decoded = DecodeForCache(bytes, ImageLoadOptions());
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_TRUE(std::equal(decoded->begin(), decoded->end(), data.image(4)));
   ASSERT_TRUE(WriteImageGrid(dir / "grid.png", data, {0, 1}, 3).ok());

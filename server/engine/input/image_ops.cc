@@ -293,6 +293,28 @@ Pixels CenterCrop(const Pixels& in, int width, int height) {
   return out;
 }
 
+Pixels PrepareImage(const Pixels& in, const Preprocessing& pre) {
+  Pixels p = ToColour(in, pre.channels, pre.background);
+  if (pre.resize_mode == Preprocessing::ResizeMode::kShorterSide) {
+    const int shorter = pre.resize_shorter_side > 0
+                            ? pre.resize_shorter_side
+                            : std::min(pre.resize_height, pre.resize_width);
+    const auto [w, h] = ShorterSideSize(p.width, p.height, shorter);
+    return CenterCrop(ResizeBilinear(p, std::max(w, 1), std::max(h, 1)), pre.resize_width,
+                      pre.resize_height);
+  }
+  return ResizeBilinear(p, pre.resize_width, pre.resize_height);
+}
+
+std::vector<uint8_t> ToCHW(const Pixels& in) {
+  const size_t plane = static_cast<size_t>(in.width) * in.height;
+  std::vector<uint8_t> out(plane * in.channels);
+  for (size_t i = 0; i < plane; ++i) {
+    for (int c = 0; c < in.channels; ++c) out[c * plane + i] = in.data[i * in.channels + c];
+  }
+  return out;
+}
+
 void ToNormalizedCHW(const Pixels& in, const std::vector<float>& mean,
                      const std::vector<float>& std, float* out) {
   const size_t plane = static_cast<size_t>(in.width) * in.height;

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/engine/base/types.h"
 
 namespace adaptd::engine {
 
@@ -63,6 +64,14 @@ std::array<int, 2> ShorterSideSize(int width, int height, int shorter);
 // (offsets round((in - out) / 2)); where `in` is smaller, padded with 0
 // first, equally on both sides.
 Pixels CenterCrop(const Pixels& in, int width, int height);
+
+// ToColour, then the resize `pre` asks for (stretch, or shorter side and
+// centre crop) to pre.resize_height x pre.resize_width: an image as the
+// model takes it, before scaling and normalisation.
+Pixels PrepareImage(const Pixels& in, const Preprocessing& pre);
+
+// The pixels in CHW order (the layout of a UINT8 input tensor).
+std::vector<uint8_t> ToCHW(const Pixels& in);
 
 // One 8-bit value scaled to [0,1], then (x - mean) / std, in float32 as
 // torchvision computes it.

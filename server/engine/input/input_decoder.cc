@@ -98,17 +98,11 @@ absl::Status DecodeImage(const InputRef& input, const std::vector<int64_t>& shap
   absl::StatusOr<Pixels> decoded =
       DecodePixels(input.data, limits.max_image_bytes, limits.max_image_pixels);
   if (!decoded.ok()) return Invalid(field, ".image", decoded.status().message());
-  Pixels p = ToColour(*decoded, channels, pre.background);
-  const int out_h = static_cast<int>(shape[1]);
-  const int out_w = static_cast<int>(shape[2]);
-  if (pre.resize_mode == Preprocessing::ResizeMode::kShorterSide) {
-    const int shorter = pre.resize_shorter_side > 0 ? pre.resize_shorter_side
-                                                    : std::min(out_h, out_w);
-    const auto [w, h] = ShorterSideSize(p.width, p.height, shorter);
-    p = CenterCrop(ResizeBilinear(p, std::max(w, 1), std::max(h, 1)), out_w, out_h);
-  } else {
-    p = ResizeBilinear(p, out_w, out_h);
-  }
+  Preprocessing fit = pre;
+  fit.channels = channels;
+  fit.resize_height = static_cast<int>(shape[1]);
+  fit.resize_width = static_cast<int>(shape[2]);
+  const Pixels p = PrepareImage(*decoded, fit);
   ToNormalizedCHW(p, pre.mean, pre.std, out);
   return absl::OkStatus();
 }
