@@ -32,6 +32,13 @@ ABSL_FLAG(std::string, report, "docs/eval/glyphs-conv4",
 namespace adaptd::train {
 namespace {
 
+// A report row's name for a cache spec: the file's stem and the view,
+// "data/clipart.bin:groups" -> "clipart:groups".
+std::string DomainName(const std::string& spec) {
+  const size_t colon = std::min(spec.find(':'), spec.size());
+  return std::filesystem::path(spec.substr(0, colon)).stem().string() + spec.substr(colon);
+}
+
 // Fashion-MNIST's test split (unless --fashion_dir is empty; in `shape`,
 // RGB for an RGB model), then the meta-test split of each --cross_data
 // cache.
@@ -46,12 +53,7 @@ absl::StatusOr<std::vector<CrossDomain>> CrossDomains(const ImageShape& shape) {
   std::vector<std::string> specs = absl::StrSplit(cross_data, ',', absl::SkipWhitespace());
   ASSIGN_OR_RETURN(std::vector<Dataset> more, SplitOfEach(cross_data, Split::kTest, "eval"));
   for (size_t i = 0; i < more.size(); ++i) {
-    // Rows are named by the file's stem and the view: "data/clipart.bin:groups"
-    // -> "clipart:groups".
-    const size_t colon = std::min(specs[i].find(':'), specs[i].size());
-    cross.push_back({std::filesystem::path(specs[i].substr(0, colon)).stem().string() +
-                         specs[i].substr(colon),
-                     std::move(more[i])});
+    cross.push_back({DomainName(specs[i]), std::move(more[i])});
   }
   return cross;
 }
@@ -65,6 +67,8 @@ absl::Status RunEval(const std::vector<std::string>&) {
   ASSIGN_OR_RETURN(std::vector<CrossDomain> cross, CrossDomains(test.shape));
   EvalOptions o;
   o.model_dir = absl::GetFlag(FLAGS_model);
+  // "data/photos.bin:groups" -> "photos:groups", as the cross-domain rows.
+  o.data_name = DomainName(absl::GetFlag(FLAGS_data));
   o.episodes = absl::GetFlag(FLAGS_episodes);
   o.queries = absl::GetFlag(FLAGS_queries);
   o.seed = absl::GetFlag(FLAGS_seed);

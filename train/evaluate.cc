@@ -220,7 +220,7 @@ absl::StatusOr<std::vector<Domain>> MakeDomains(const engine::Backbone& backbone
                                                 const std::vector<CrossDomain>& cross,
                                                 const EvalOptions& options) {
   std::vector<Domain> domains = {
-      {"glyphs", &test, test_features, PixelFeatures(test), options.settings}};
+      {options.data_name, &test, test_features, PixelFeatures(test), options.settings}};
   for (const CrossDomain& c : cross) {
     if (c.data.size() == 0) continue;
     ASSIGN_OR_RETURN(at::Tensor features, EmbedDataset(backbone, c.data));

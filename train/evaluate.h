@@ -16,6 +16,8 @@ namespace adaptd::train {
 struct EvalOptions {
   // The model folder to evaluate (its meta-learner, if any, is META).
   std::string model_dir;
+  // The in-domain set's name in the report.
+  std::string data_name = "glyphs";
   // In-domain (ways, shots) settings.
   std::vector<std::pair<int, int>> settings = {{5, 1}, {5, 5}, {20, 1}, {20, 5}};
   // Cross-domain settings (Fashion-MNIST and the rest).
@@ -34,7 +36,7 @@ struct EvalOptions {
 };
 
 struct EvalRow {
-  std::string domain;  // "glyphs" (in-domain) or a CrossDomain's name.
+  std::string domain;  // EvalOptions::data_name (in-domain) or a CrossDomain's name.
   std::string method;  // PIXELS, PROTOTYPE, FINETUNE-5, FINETUNE-50, META-5.
   int ways = 0, shots = 0, episodes = 0;
   double accuracy = 0, ci95 = 0;
