@@ -22,8 +22,7 @@ ABSL_FLAG(std::vector<std::string>, input_shape, {},
           "import: C,H,W of one input, e.g. 3,224,224 (C is 1 for grey, 3 for RGB).");
 ABSL_FLAG(std::vector<std::string>, mean, {},
           "import: per-channel mean, after scaling to [0,1], e.g. 0.485,0.456,0.406.");
-ABSL_FLAG(std::vector<std::string>, std, {},
-          "import: per-channel std, e.g. 0.229,0.224,0.225.");
+ABSL_FLAG(std::vector<std::string>, std, {}, "import: per-channel std, e.g. 0.229,0.224,0.225.");
 
 namespace adaptd::train {
 namespace {
@@ -31,7 +30,8 @@ namespace {
 absl::StatusOr<ImportOptions> OptionsFromFlags() {
   ImportOptions o;
   o.torchscript = absl::GetFlag(FLAGS_torchscript);
-  ASSIGN_OR_RETURN(o.input_shape, Numbers<int64_t>("input_shape", absl::GetFlag(FLAGS_input_shape)));
+  ASSIGN_OR_RETURN(o.input_shape,
+                   Numbers<int64_t>("input_shape", absl::GetFlag(FLAGS_input_shape)));
   ASSIGN_OR_RETURN(std::vector<float> mean, Numbers<float>("mean", absl::GetFlag(FLAGS_mean)));
   ASSIGN_OR_RETURN(std::vector<float> std, Numbers<float>("std", absl::GetFlag(FLAGS_std)));
   ASSIGN_OR_RETURN(o.preprocessing, ImageFlags());
@@ -40,8 +40,7 @@ absl::StatusOr<ImportOptions> OptionsFromFlags() {
   // The file's name unless --name is given (its default is the glyph model's).
   const absl::CommandLineFlag* name = absl::FindCommandLineFlag("name");
   const bool named = name->CurrentValue() != name->DefaultValue();
-  o.name = named ? absl::GetFlag(FLAGS_name)
-                 : std::filesystem::path(o.torchscript).stem().string();
+  o.name = named ? absl::GetFlag(FLAGS_name) : std::filesystem::path(o.torchscript).stem().string();
   o.out_dir = OutOr(absl::StrCat("models/", o.name));
   o.meta_learner = absl::GetFlag(FLAGS_meta_learner);
   o.finetune_lr = absl::GetFlag(FLAGS_finetune_lr);
@@ -51,16 +50,17 @@ absl::StatusOr<ImportOptions> OptionsFromFlags() {
 absl::Status RunImport(const std::vector<std::string>&) {
   ASSIGN_OR_RETURN(ImportOptions o, OptionsFromFlags());
   ASSIGN_OR_RETURN(ImportReport report, ImportTorchScript(o));
-  std::printf("imported %s: %lld-dimensional features, %lld parameters, into %s\n",
-              o.name.c_str(), static_cast<long long>(report.feature_dim),
-              static_cast<long long>(report.parameters), o.out_dir.c_str());
+  std::printf("imported %s: %lld-dimensional features, %lld parameters, into %s\n", o.name.c_str(),
+              static_cast<long long>(report.feature_dim), static_cast<long long>(report.parameters),
+              o.out_dir.c_str());
   return absl::OkStatus();
 }
 
 }  // namespace
 
 Command ImportCommand() {
-  return {"import", "--torchscript FILE --input_shape C,H,W [--out models/NAME]",
+  return {"import",
+          "--torchscript FILE --input_shape C,H,W [--out models/NAME]",
           "Wrap a TorchScript image backbone into a model folder that adaptd serves.",
           "Checks that FILE loads and that a batch of the declared shape gives [B,D]\n"
           "features, then writes model.pbtxt (with the preprocessing flags: torchvision's\n"

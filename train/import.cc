@@ -1,9 +1,9 @@
 #include "train/import.h"
 
+#include <torch/script.h>
+
 #include <filesystem>
 #include <string>
-
-#include <torch/script.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -46,15 +46,16 @@ absl::Status CheckOptions(const ImportOptions& o) {
     return absl::NotFoundError(absl::StrCat("torchscript: ", o.torchscript, " is not a file"));
   }
   if (o.input_shape.size() != 3) {
-    return absl::InvalidArgumentError(absl::StrCat("input_shape: must be C,H,W, got ",
-                                                   engine::ShapeString(o.input_shape)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("input_shape: must be C,H,W, got ", engine::ShapeString(o.input_shape)));
   }
   if (o.input_shape[0] != 1 && o.input_shape[0] != 3) {
     return absl::InvalidArgumentError(absl::StrCat(
         "input_shape: images have 1 (grey) or 3 (RGB) channels, not ", o.input_shape[0]));
   }
   for (int64_t d : o.input_shape) {
-    if (d < 1 || d > 4096) return absl::InvalidArgumentError("input_shape: sizes must be in [1, 4096]");
+    if (d < 1 || d > 4096)
+      return absl::InvalidArgumentError("input_shape: sizes must be in [1, 4096]");
   }
   if (o.finetune_lr < 0) return absl::InvalidArgumentError("finetune_lr: must not be negative");
   return engine::PreprocessingFromProto(o.preprocessing, o.input_shape).status();
@@ -80,13 +81,12 @@ absl::StatusOr<ImportReport> Probe(const ImportOptions& o) {
     for (const auto& p : module.parameters()) report.parameters += p.numel();
   });
   if (!run_error.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input_shape: the module fails on a ", shape, " batch of the declared shape (",
-        run_error, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("input_shape: the module fails on a ", shape,
+                                                   " batch of the declared shape (", run_error,
+                                                   ")"));
   }
   if (!out.isTensor()) {
-    return absl::InvalidArgumentError(absl::StrCat("torchscript: forward returns ",
-                                                   out.tagKind(),
+    return absl::InvalidArgumentError(absl::StrCat("torchscript: forward returns ", out.tagKind(),
                                                    "; adaptd needs one [B,D] tensor"));
   }
   const at::Tensor features = out.toTensor();
@@ -134,8 +134,8 @@ absl::StatusOr<ImportReport> ImportTorchScript(const ImportOptions& o) {
   RETURN_IF_ERROR(CopyInto(o.torchscript, dir / "backbone.pt"));
   if (!o.meta_learner.empty()) RETURN_IF_ERROR(CopyInto(o.meta_learner, dir / "meta_learner.pt"));
   std::string text;
-  google::protobuf::TextFormat::PrintToString(Config(o, report.feature_dim, !o.meta_learner.empty()),
-                                              &text);
+  google::protobuf::TextFormat::PrintToString(
+      Config(o, report.feature_dim, !o.meta_learner.empty()), &text);
   // model.pbtxt last: a folder without it is not a model to adaptd.
   RETURN_IF_ERROR(WriteFileAtomically((dir / "model.pbtxt").string(), text));
   auto loaded = engine::Backbone::Load(o.out_dir, c10::Device(c10::kCPU));

@@ -5,7 +5,9 @@
 
 namespace adaptd {
 
-int HardwareThreads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+int HardwareThreads() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 ThreadPool::ThreadPool(const Options& options) : max_queued_(options.max_queued) {
   for (int i = 0; i < std::max(1, options.threads); ++i) threads_.emplace_back([this] { Loop(); });
@@ -34,9 +36,8 @@ void ThreadPool::Loop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](ThreadPool* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) {
-            return q->stopping_ || !q->queue_.empty();
-          },
+          +[](ThreadPool* q)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) { return q->stopping_ || !q->queue_.empty(); },
           this));
       if (queue_.empty()) return;  // Stopping and drained.
       work = std::move(queue_.front());

@@ -46,10 +46,11 @@ absl::StatusOr<torch::Tensor> DecodeBatch(const std::vector<const InputRef*>& in
                                           const std::function<std::string(size_t)>& field) {
   const BackboneInfo& info = backbone.info();
   const auto& s = info.input_shape;
-  ASSIGN_OR_RETURN(torch::Tensor batch, GuardTorch("decode", [&]() -> absl::StatusOr<torch::Tensor> {
-    return torch::empty({static_cast<int64_t>(inputs.size()), s[0], s[1], s[2]},
-                        torch::TensorOptions().pinned_memory(backbone.device().is_cuda()));
-  }));
+  ASSIGN_OR_RETURN(
+      torch::Tensor batch, GuardTorch("decode", [&]() -> absl::StatusOr<torch::Tensor> {
+        return torch::empty({static_cast<int64_t>(inputs.size()), s[0], s[1], s[2]},
+                            torch::TensorOptions().pinned_memory(backbone.device().is_cuda()));
+      }));
   const int64_t numel = s[0] * s[1] * s[2];
   float* data = batch.data_ptr<float>();
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -110,11 +111,13 @@ struct SupportSet {
 
 class EngineImpl final : public Engine {
  public:
-  EngineImpl(const Options& options, std::string device) : options_(options), device_(std::move(device)) {}
+  EngineImpl(const Options& options, std::string device)
+      : options_(options), device_(std::move(device)) {}
 
   // Adds the backbones (a repeated name is reported and skipped), one
   // batcher each, then opens the store.
-  absl::Status Init(std::vector<std::shared_ptr<Backbone>> backbones, const BatchingOptions& batching);
+  absl::Status Init(std::vector<std::shared_ptr<Backbone>> backbones,
+                    const BatchingOptions& batching);
 
   std::vector<BackboneInfo> ListBackbones() const override;
   std::string device() const override { return device_; }
@@ -372,9 +375,9 @@ absl::StatusOr<AdapterPtr> EngineImpl::FinishAdapt(PendingAdapt& p,
   DeviceScope scope(p.backbone->device());
   RETURN_IF_ERROR(GuardTorch("adapt", [&]() -> absl::Status {
     auto target = torch::tensor(p.targets, torch::kLong).to(p.backbone->device());
-    ASSIGN_OR_RETURN(HeadResult result,
-                     AdaptHead(p.method, pass->values, target, static_cast<int64_t>(p.labels.size()),
-                               p.backbone->meta_learner(), p.adapt_options));
+    ASSIGN_OR_RETURN(HeadResult result, AdaptHead(p.method, pass->values, target,
+                                                  static_cast<int64_t>(p.labels.size()),
+                                                  p.backbone->meta_learner(), p.adapt_options));
     head = std::make_shared<AdapterHead>(result.weight, result.bias);
     info.stats.steps = result.steps;
     info.stats.support_loss_before = result.loss_before;

@@ -48,7 +48,8 @@ class HeadProblem {
     const int64_t n = labels_.size(0);
     auto counts = torch::zeros({classes_}, features_.options())
                       .index_add_(0, labels_, torch::ones({n}, features_.options()));
-    auto sums = torch::zeros({classes_, dim_}, features_.options()).index_add_(0, labels_, features_);
+    auto sums =
+        torch::zeros({classes_, dim_}, features_.options()).index_add_(0, labels_, features_);
     return sums / counts.unsqueeze(1);
   }
 

@@ -1,9 +1,9 @@
 #include "server/engine/adapt/adapter_head.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <torch/torch.h>
 
 namespace adaptd::engine {
 
@@ -24,7 +24,8 @@ at::Tensor ApplyHeads(const at::Tensor& features, const std::vector<HeadRows>& h
   }
   const at::Tensor f = features.index_select(0, torch::cat(rows).to(features.device()));
   const at::Tensor logits =
-      kHeadScale * (torch::bmm(torch::cat(weights), f.unsqueeze(2)).squeeze(2) + torch::cat(biases));
+      kHeadScale *
+      (torch::bmm(torch::cat(weights), f.unsqueeze(2)).squeeze(2) + torch::cat(biases));
   return torch::softmax(logits, 1);
 }
 

@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csetjmp>
+#include <cstdio>
 #include <limits>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
-
-#include <csetjmp>
-#include <cstdio>
 
 extern "C" {
 #include <jpeglib.h>
@@ -77,8 +76,8 @@ absl::Status DecodeJpegInto(const unsigned char* data, size_t size, int64_t max_
   out->channels = cinfo.output_components;
   out->data.resize(static_cast<size_t>(out->width) * out->height * out->channels);
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = &out->data[static_cast<size_t>(cinfo.output_scanline) * out->width *
-                              out->channels];
+    JSAMPROW row =
+        &out->data[static_cast<size_t>(cinfo.output_scanline) * out->width * out->channels];
     jpeg_read_scanlines(&cinfo, &row, 1);
   }
   jpeg_finish_decompress(&cinfo);
@@ -195,8 +194,8 @@ absl::StatusOr<Pixels> DecodePixels(absl::string_view bytes, int64_t max_bytes,
                                     int64_t max_pixels) {
   if (bytes.empty()) return absl::InvalidArgumentError("is empty");
   if (static_cast<int64_t>(bytes.size()) > max_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        bytes.size(), " bytes exceeds the decode limit of ", max_bytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(bytes.size(), " bytes exceeds the decode limit of ", max_bytes, " bytes"));
   }
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return absl::InvalidArgumentError("too large");
@@ -214,10 +213,11 @@ absl::StatusOr<Pixels> DecodePixels(absl::string_view bytes, int64_t max_bytes,
         absl::StrCat("not a decodable PNG or JPEG (", stbi_failure_reason(), ")"));
   }
   if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * static_cast<int64_t>(h) > max_pixels) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        w, "x", h, " pixels exceeds the decode limit of ", max_pixels, " pixels"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(w, "x", h, " pixels exceeds the decode limit of ", max_pixels, " pixels"));
   }
-  std::unique_ptr<unsigned char, StbFree> decoded(stbi_load_from_memory(data, len, &w, &h, &comp, 0));
+  std::unique_ptr<unsigned char, StbFree> decoded(
+      stbi_load_from_memory(data, len, &w, &h, &comp, 0));
   if (!decoded) {
     return absl::InvalidArgumentError(absl::StrCat("corrupt image (", stbi_failure_reason(), ")"));
   }
@@ -296,9 +296,8 @@ Pixels CenterCrop(const Pixels& in, int width, int height) {
 Pixels PrepareImage(const Pixels& in, const Preprocessing& pre) {
   Pixels p = ToColour(in, pre.channels, pre.background);
   if (pre.resize_mode == Preprocessing::ResizeMode::kShorterSide) {
-    const int shorter = pre.resize_shorter_side > 0
-                            ? pre.resize_shorter_side
-                            : std::min(pre.resize_height, pre.resize_width);
+    const int shorter = pre.resize_shorter_side > 0 ? pre.resize_shorter_side
+                                                    : std::min(pre.resize_height, pre.resize_width);
     const auto [w, h] = ShorterSideSize(p.width, p.height, shorter);
     return CenterCrop(ResizeBilinear(p, std::max(w, 1), std::max(h, 1)), pre.resize_width,
                       pre.resize_height);

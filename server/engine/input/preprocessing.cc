@@ -22,8 +22,8 @@ absl::StatusOr<Preprocessing> PreprocessingFromProto(const v1::Preprocessing& pr
   pre.resize_width = static_cast<int>(shape[2]);
   if ((proto.mean_size() != 0 && proto.mean_size() != pre.channels) ||
       (proto.std_size() != 0 && proto.std_size() != pre.channels)) {
-    return Invalid("mean", absl::StrCat("mean and std need one value per channel (",
-                                        pre.channels, ")"));
+    return Invalid("mean",
+                   absl::StrCat("mean and std need one value per channel (", pre.channels, ")"));
   }
   for (float s : proto.std()) {
     if (!(s > 0)) return Invalid("std", "must be positive");
@@ -44,8 +44,8 @@ absl::StatusOr<Preprocessing> PreprocessingFromProto(const v1::Preprocessing& pr
     pre.resize_shorter_side = std::min(pre.resize_height, pre.resize_width);
   }
   if (!proto.interpolation().empty() && proto.interpolation() != "bilinear") {
-    return Invalid("interpolation", absl::StrCat("unknown interpolation \"",
-                                                 proto.interpolation(), "\"; use bilinear"));
+    return Invalid("interpolation", absl::StrCat("unknown interpolation \"", proto.interpolation(),
+                                                 "\"; use bilinear"));
   }
   if (proto.background_size() != 0 && proto.background_size() != 3) {
     return Invalid("background", "needs 3 values (R, G, B)");

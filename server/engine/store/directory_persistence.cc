@@ -204,7 +204,8 @@ absl::Status DirectoryPersistence::WriteRecord(const std::string& id, absl::stri
   write.mode = 0640;
   write.create_parents = false;
   absl::Status status = WriteFileAtomically(path, bytes, write);
-  if (!status.ok()) return absl::UnavailableError(absl::StrCat("adapter store: ", status.message()));
+  if (!status.ok())
+    return absl::UnavailableError(absl::StrCat("adapter store: ", status.message()));
   status = SyncDirectory();
   // Not known to be durable, so not acknowledged: take it back.
   if (!status.ok()) unlink(path.c_str());
