@@ -75,6 +75,15 @@ absl::Status RunEval(const std::vector<std::string>&) {
   o.threads = absl::GetFlag(FLAGS_threads);
   o.finetune_lr = absl::GetFlag(FLAGS_finetune_lr);
   o.curve_episodes = absl::GetFlag(FLAGS_curve_episodes);
+  ASSIGN_OR_RETURN(o.settings, SettingsFromFlags("5,20"));
+  o.cross_settings.clear();  // 5-way at each of the shots.
+  for (const auto& [ways, shots] : o.settings) {
+    const std::pair<int, int> cross{5, shots};
+    if (std::find(o.cross_settings.begin(), o.cross_settings.end(), cross) ==
+        o.cross_settings.end()) {
+      o.cross_settings.push_back(cross);
+    }
+  }
   ASSIGN_OR_RETURN(EvalReport report, Evaluate(test, cross, o));
   const std::string prefix = absl::GetFlag(FLAGS_report);
   RETURN_IF_ERROR(WriteEvalReport(report, prefix + ".json", prefix + ".md", prefix + ".png"));
@@ -88,13 +97,14 @@ absl::Status RunEval(const std::vector<std::string>&) {
 Command EvalCommand() {
   return {"eval", "[--model DIR] [--data data/glyphs.bin] [--report docs/eval/NAME]",
           "Compare PIXELS, PROTOTYPE, FINETUNE-5/50 and META on meta-test and Fashion-MNIST.",
-          "5-way and 20-way, 1-shot and 5-shot on the glyph meta-test split; 5-way on\n"
+          "5-way and 20-way, 1-shot and 5-shot (--ways, --shots) on --data's meta-test split;\n"
+          "5-way on\n"
           "Fashion-MNIST (cross-domain; --fashion_dir= skips it) and on the meta-test split\n"
           "of each --cross_data cache. Accuracy with 95% CIs, adaptation time (mean, p95),\n"
           "compute, support loss before and after, peak memory, and a plot of accuracy\n"
           "against steps.",
-          {"model", "data", "cross_data", "episodes", "queries", "seed", "threads", "finetune_lr",
-           "curve_episodes", "report", "fashion_dir"},
+          {"model", "data", "ways", "shots", "cross_data", "episodes", "queries", "seed", "threads",
+           "finetune_lr", "curve_episodes", "report", "fashion_dir"},
           RunEval};
 }
 

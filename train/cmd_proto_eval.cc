@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "server/common/status_macros.h"
+#include "train/cmd_util.h"
 #include "train/command.h"
 #include "train/data_cache.h"
 #include "train/dataset.h"
@@ -19,24 +20,9 @@
 #include "train/splits.h"
 
 ABSL_FLAG(std::string, split, "test", "Which split of --data to evaluate on: train, val, test or all.");
-ABSL_FLAG(std::string, ways, "5", "Comma-separated ways to evaluate, e.g. 5,20.");
-ABSL_FLAG(std::string, shots, "1,5", "Comma-separated shots to evaluate.");
 
 namespace adaptd::train {
 namespace {
-
-absl::StatusOr<std::vector<int>> IntList(const std::string& flag, const std::string& text) {
-  std::vector<int> out;
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    int v = 0;
-    if (!absl::SimpleAtoi(part, &v) || v < 1) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": \"", part, "\" is not a positive integer"));
-    }
-    out.push_back(v);
-  }
-  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": empty"));
-  return out;
-}
 
 // The data set named by --data and --split: a cache file, or "fashion-mnist"
 // for Fashion-MNIST's test split.
@@ -58,13 +44,8 @@ absl::StatusOr<Dataset> EvalData() {
 
 absl::Status RunProtoEval(const std::vector<std::string>&) {
   ASSIGN_OR_RETURN(Dataset data, EvalData());
-  ASSIGN_OR_RETURN(std::vector<int> ways, IntList("ways", absl::GetFlag(FLAGS_ways)));
-  ASSIGN_OR_RETURN(std::vector<int> shots, IntList("shots", absl::GetFlag(FLAGS_shots)));
   ProtoEvalOptions o;
-  o.settings.clear();
-  for (int w : ways) {
-    for (int s : shots) o.settings.emplace_back(w, s);
-  }
+  ASSIGN_OR_RETURN(o.settings, SettingsFromFlags("5"));
   o.episodes = absl::GetFlag(FLAGS_episodes);
   o.queries = absl::GetFlag(FLAGS_queries);
   o.seed = absl::GetFlag(FLAGS_seed);

@@ -22,6 +22,38 @@ absl::StatusOr<v1::Preprocessing> ImageFlags() {
   return pre;
 }
 
+namespace {
+
+absl::StatusOr<std::vector<int>> IntList(const std::string& flag, const std::string& text) {
+  std::vector<int> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    int v = 0;
+    if (!absl::SimpleAtoi(part, &v) || v < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": \"", part, "\" is not a positive integer"));
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": empty"));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::pair<int, int>>> SettingsFromFlags(
+    const std::string& default_ways) {
+  const std::string ways_flag = absl::GetFlag(FLAGS_ways), shots_flag = absl::GetFlag(FLAGS_shots);
+  ASSIGN_OR_RETURN(std::vector<int> ways,
+                   IntList("ways", ways_flag.empty() ? default_ways : ways_flag));
+  ASSIGN_OR_RETURN(std::vector<int> shots,
+                   IntList("shots", shots_flag.empty() ? "1,5" : shots_flag));
+  std::vector<std::pair<int, int>> settings;
+  for (int w : ways) {
+    for (int k : shots) settings.emplace_back(w, k);
+  }
+  return settings;
+}
+
 std::string OutOr(const std::string& fallback) {
   const std::string out = absl::GetFlag(FLAGS_out);
   return out.empty() ? fallback : out;

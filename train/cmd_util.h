@@ -37,6 +37,10 @@ absl::StatusOr<std::vector<T>> Numbers(const std::string& flag,
 // preprocessing (sizes, channels, mean and std left for the caller).
 absl::StatusOr<v1::Preprocessing> ImageFlags();
 
+// Every (ways, shots) pair of --ways and --shots (comma-separated positive
+// integers), with `default_ways` and "1,5" where they are empty.
+absl::StatusOr<std::vector<std::pair<int, int>>> SettingsFromFlags(const std::string& default_ways);
+
 // --out, or `fallback` when it is empty.
 std::string OutOr(const std::string& fallback);
 

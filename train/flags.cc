@@ -39,3 +39,7 @@ ABSL_FLAG(int, resize_shorter_side, 0,
 ABSL_FLAG(std::vector<std::string>, background, {},
           "import, data folders, data omniglot: R,G,B (0-255) that transparent pixels are "
           "composited over; default black.");
+ABSL_FLAG(std::string, ways, "",
+          "proto-eval, eval: comma-separated ways to evaluate, e.g. 5,20 (default: proto-eval 5, "
+          "eval 5,20 in-domain; cross-domain sets are always 5-way).");
+ABSL_FLAG(std::string, shots, "", "proto-eval, eval: comma-separated shots (default 1,5).");

@@ -27,6 +27,8 @@ ABSL_DECLARE_FLAG(double, finetune_lr);
 ABSL_DECLARE_FLAG(std::string, meta_learner);
 ABSL_DECLARE_FLAG(std::string, name);
 ABSL_DECLARE_FLAG(std::string, resize_mode);
+ABSL_DECLARE_FLAG(std::string, ways);
+ABSL_DECLARE_FLAG(std::string, shots);
 ABSL_DECLARE_FLAG(int, resize_shorter_side);
 ABSL_DECLARE_FLAG(std::vector<std::string>, background);
 

@@ -345,6 +345,13 @@ TEST(AdaptTrainCliTest, OwnColourPhotosAndTorchScriptBackboneThroughThePipeline)
                    " --val_episodes 10 --settings 5x1 --meta_work_dir ", d, "/meta"));
   ASSERT_TRUE(fs::exists(dir / "meta/meta_learner.pt"));
   run(absl::StrCat(import, " --meta_learner ", d, "/meta/meta_learner.pt"));
+  // eval at 5-way only (the set has 10 meta-test classes), Fashion-MNIST as RGB.
+  const std::string eval =
+      run(absl::StrCat("eval", on, " --ways 5 --shots 1 --episodes 10 --queries 10",
+                       " --curve_episodes 2 --report ", d, "/eval"));
+  EXPECT_TRUE(absl::StrContains(eval, "| photos | 5-way 1-shot | META-5 |")) << eval;
+  EXPECT_TRUE(absl::StrContains(eval, "| fashion-mnist | 5-way 1-shot | PROTOTYPE |")) << eval;
+  EXPECT_FALSE(absl::StrContains(eval, "20-way")) << eval;
   EXPECT_TRUE(absl::StrContains(ReadText(d + "/models/net/model.pbtxt"),
                                 "meta_learner_file: \"meta_learner.pt\""));
   // A grey 28x28 cache does not fit the RGB backbone, and pretrain refuses RGB.
