@@ -47,7 +47,7 @@ absl::StatusOr<std::vector<CrossDomain>> CrossDomains(const ImageShape& shape) {
   if (!absl::GetFlag(FLAGS_fashion_dir).empty()) {
     ASSIGN_OR_RETURN(Dataset fashion,
                      LoadFashionMnist(absl::GetFlag(FLAGS_fashion_dir), /*test_split=*/true));
-    cross.push_back({"fashion-mnist", ReshapeImages(fashion, shape)});
+    cross.push_back({"fashion-mnist", ReshapeImages(std::move(fashion), shape)});
   }
   const std::string cross_data = absl::GetFlag(FLAGS_cross_data);
   std::vector<std::string> specs = absl::StrSplit(cross_data, ',', absl::SkipWhitespace());

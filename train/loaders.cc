@@ -90,29 +90,23 @@ absl::StatusOr<std::vector<uint8_t>> DecodeForCache(const std::string& bytes,
   return out;
 }
 
-Dataset ReshapeImages(const Dataset& data, const ImageShape& shape) {
+Dataset ReshapeImages(Dataset data, const ImageShape& shape) {
   if (data.shape == shape) return data;
-  Dataset out = data;
-  out.shape = shape;
-  out.pixels.clear();
-  out.pixels.reserve(static_cast<size_t>(data.size() * shape.bytes()));
   engine::Preprocessing to;
   to.channels = shape.channels;
   to.resize_height = shape.height;
   to.resize_width = shape.width;
-  const ImageShape& from = data.shape;
-  const int64_t plane = int64_t{from.height} * from.width;
+  const ImageShape from = data.shape;
+  std::vector<uint8_t> pixels;
+  pixels.reserve(static_cast<size_t>(data.size() * shape.bytes()));
   for (int64_t i = 0; i < data.size(); ++i) {
-    engine::Pixels p{from.width, from.height, from.channels, {}};
-    p.data.resize(static_cast<size_t>(from.bytes()));
-    const uint8_t* chw = data.image(i);
-    for (int64_t j = 0; j < plane; ++j) {
-      for (int c = 0; c < from.channels; ++c) p.data[j * from.channels + c] = chw[c * plane + j];
-    }
+    const engine::Pixels p = engine::FromCHW(data.image(i), from.channels, from.height, from.width);
     const std::vector<uint8_t> reshaped = engine::ToCHW(engine::PrepareImage(p, to));
-    out.pixels.insert(out.pixels.end(), reshaped.begin(), reshaped.end());
+    pixels.insert(pixels.end(), reshaped.begin(), reshaped.end());
   }
-  return out;
+  data.shape = shape;
+  data.pixels = std::move(pixels);
+  return data;
 }
 
 absl::StatusOr<Dataset> LoadOmniglot(const std::string& root, ImageLoadOptions options) {

@@ -48,7 +48,7 @@ absl::StatusOr<std::vector<uint8_t>> DecodeForCache(const std::string& bytes,
 // `data` with its images in `shape`: grey repeated into RGB (or RGB to
 // PIL's luma), stretched to the new size with adaptd's resize. For
 // evaluating a model of another input shape on a set (Fashion-MNIST as RGB).
-Dataset ReshapeImages(const Dataset& data, const ImageShape& shape);
+Dataset ReshapeImages(Dataset data, const ImageShape& shape);
 
 // Omniglot's layout: root/<alphabet>/<character>/*.png. Groups are the
 // alphabets; classes are named "<alphabet>/<character>". Sorted by name.

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "server/common/file_util.h"
 #include "server/common/status_macros.h"
+#include "server/engine/input/image_ops.h"
 
 extern "C" {
 #include <stb/stb_image_write.h>
@@ -56,13 +57,9 @@ absl::Status WriteClassPngs(const Dataset& data, const std::vector<std::string>&
 
 absl::Status WriteDatasetImage(const std::string& path, const Dataset& data, int64_t index) {
   const ImageShape& shape = data.shape;
-  const int64_t plane = int64_t{shape.height} * shape.width;
-  const uint8_t* chw = data.image(index);
-  std::vector<uint8_t> hwc(static_cast<size_t>(shape.bytes()));
-  for (int64_t i = 0; i < plane; ++i) {
-    for (int c = 0; c < shape.channels; ++c) hwc[i * shape.channels + c] = chw[c * plane + i];
-  }
-  return WritePngFile(path, hwc.data(), shape.width, shape.height, shape.channels);
+  const engine::Pixels hwc =
+      engine::FromCHW(data.image(index), shape.channels, shape.height, shape.width);
+  return WritePngFile(path, hwc.data.data(), shape.width, shape.height, shape.channels);
 }
 
 absl::Status WriteImageGrid(const std::string& path, const Dataset& data,

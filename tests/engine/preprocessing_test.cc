@@ -150,6 +150,14 @@ TEST(ImageOpsTest, AlphaIsCompositedOverTheBackground) {
   EXPECT_EQ(ToColour(la, 1, bg).data[0], (200 * 19595 + 100 * 38470 + 0x8000) >> 16);
 }
 
+TEST(ImageOpsTest, ChwAndHwcRoundTrip) {
+  const std::vector<uint8_t> chw = {1, 2, 3, 4, 5, 6, 10, 20, 30, 40, 50, 60};  // 2 planes of 3x2.
+  Pixels hwc = FromCHW(chw.data(), 2, 2, 3);
+  EXPECT_EQ(hwc.data, (std::vector<uint8_t>{1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60}));
+  EXPECT_EQ(hwc.at(1, 2, 1), 60);
+  EXPECT_EQ(ToCHW(hwc), chw);
+}
+
 TEST(ImageOpsTest, GreyIsPilsLuma) {
   Pixels rgb = Image(2, 1, 3, {255, 0, 0, 10, 200, 30});
   Pixels grey = ToColour(rgb, 1, {0, 0, 0});

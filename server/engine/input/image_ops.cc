@@ -314,6 +314,16 @@ std::vector<uint8_t> ToCHW(const Pixels& in) {
   return out;
 }
 
+Pixels FromCHW(const uint8_t* chw, int channels, int height, int width) {
+  Pixels out{width, height, channels, {}};
+  const size_t plane = static_cast<size_t>(width) * height;
+  out.data.resize(plane * channels);
+  for (size_t i = 0; i < plane; ++i) {
+    for (int c = 0; c < channels; ++c) out.data[i * channels + c] = chw[c * plane + i];
+  }
+  return out;
+}
+
 void ToNormalizedCHW(const Pixels& in, const std::vector<float>& mean,
                      const std::vector<float>& std, float* out) {
   const size_t plane = static_cast<size_t>(in.width) * in.height;

@@ -70,8 +70,9 @@ Pixels CenterCrop(const Pixels& in, int width, int height);
 // model takes it, before scaling and normalisation.
 Pixels PrepareImage(const Pixels& in, const Preprocessing& pre);
 
-// The pixels in CHW order (the layout of a UINT8 input tensor).
+// The pixels in CHW order (the layout of a UINT8 input tensor), and back.
 std::vector<uint8_t> ToCHW(const Pixels& in);
+Pixels FromCHW(const uint8_t* chw, int channels, int height, int width);
 
 // One 8-bit value scaled to [0,1], then (x - mean) / std, in float32 as
 // torchvision computes it.
