@@ -21,6 +21,7 @@
 #include "train/command.h"
 #include "train/data_cache.h"
 #include "train/dataset.h"
+#include "train/emoji.h"
 #include "train/flags.h"
 #include "train/glyphs.h"
 #include "train/loaders.h"
@@ -30,7 +31,8 @@
 
 ABSL_FLAG(std::string, font_dir, "/usr/share/fonts", "Folder searched recursively for .ttf/.otf/.ttc fonts.");
 ABSL_FLAG(int, instances, 20, "Images rendered per character.");
-ABSL_FLAG(int, clipart_instances, 10, "data clipart: renders per drawing.");
+ABSL_FLAG(int, clipart_instances, 10, "data clipart, data emoji: renders per picture.");
+ABSL_FLAG(std::string, emoji_font, "", "data emoji: a colour bitmap font (default: Noto Color Emoji).");
 ABSL_FLAG(int, max_images, 0, "data clipart: at most this many drawings (seeded choice); 0: all.");
 ABSL_FLAG(int, category_depth, 2,
           "data clipart: a drawing's category is the folder this many levels below --root.");
@@ -46,9 +48,10 @@ ABSL_FLAG(double, val_fraction, 0.15, "Share of classes (whole groups) for meta-
 ABSL_FLAG(uint64_t, split_seed, 1, "Seed of the split by group (kept apart from --seed on purpose).");
 ABSL_FLAG(std::string, root, "", "Data root: Omniglot's <alphabet>/<character>/*.png (several roots comma-separated) or <class>/*.{png,jpg}.");
 ABSL_FLAG(std::vector<std::string>, size, {},
-          "data folders, data omniglot: H or H,W of the cached images (default 28), made with "
-          "adaptd's preprocessing (--resize_mode, --resize_shorter_side, --background).");
-ABSL_FLAG(int, channels, 1, "data folders, data omniglot: 1 (grey) or 3 (RGB).");
+          "data folders, omniglot, clipart, emoji: H or H,W of the cached images (default 28); "
+          "folders and omniglot use adaptd's preprocessing (--resize_mode, "
+          "--resize_shorter_side, --background).");
+ABSL_FLAG(int, channels, 1, "data folders, omniglot, clipart, emoji: 1 (grey) or 3 (RGB).");
 ABSL_FLAG(int, max_per_class, 0, "Read at most this many images per class; 0 for all.");
 ABSL_FLAG(std::string, groups, "", "Comma-separated group (script) names to show; empty for a spread of all.");
 ABSL_FLAG(int, rows, 40, "Classes (rows) in the preview grid.");
@@ -177,24 +180,60 @@ absl::Status RunDataGlyphs(const std::vector<std::string>&) {
   return SaveWithSplits(*std::move(data), meta, out);
 }
 
+// --size and --channels.
+absl::StatusOr<ImageShape> ShapeFlags() {
+  ASSIGN_OR_RETURN(std::vector<int> size, Numbers<int>("size", absl::GetFlag(FLAGS_size)));
+  if (size.size() > 2) return absl::InvalidArgumentError("--size: H or H,W");
+  ImageShape shape;
+  shape.channels = absl::GetFlag(FLAGS_channels);
+  shape.height = size.empty() ? kImageSide : size[0];
+  shape.width = size.size() == 2 ? size[1] : shape.height;
+  if (shape.height < 1 || shape.height > 4096 || shape.width < 1 || shape.width > 4096) {
+    return absl::InvalidArgumentError("--size: sides must be in [1, 4096]");
+  }
+  if (shape.channels != 1 && shape.channels != 3) {
+    return absl::InvalidArgumentError("--channels: 1 (grey) or 3 (RGB)");
+  }
+  return shape;
+}
+
 // How --size, --channels and the image flags say to load images.
 absl::StatusOr<ImageLoadOptions> LoadOptions(ImageLoadOptions::Invert invert) {
   ImageLoadOptions o;
   o.invert = invert;
   o.max_per_class = absl::GetFlag(FLAGS_max_per_class);
-  ASSIGN_OR_RETURN(std::vector<int> size, Numbers<int>("size", absl::GetFlag(FLAGS_size)));
-  const int channels = absl::GetFlag(FLAGS_channels);
-  if (size.size() > 2) return absl::InvalidArgumentError("--size: H or H,W");
-  const int h = size.empty() ? kImageSide : size[0], w = size.size() == 2 ? size[1] : h;
-  if (h < 1 || h > 4096 || w < 1 || w > 4096) {
-    return absl::InvalidArgumentError("--size: sides must be in [1, 4096]");
-  }
-  if (channels != 1 && channels != 3) {
-    return absl::InvalidArgumentError("--channels: 1 (grey) or 3 (RGB)");
-  }
+  ASSIGN_OR_RETURN(const ImageShape shape, ShapeFlags());
   ASSIGN_OR_RETURN(v1::Preprocessing proto, ImageFlags());
-  ASSIGN_OR_RETURN(o.image, engine::PreprocessingFromProto(proto, {channels, h, w}));
+  ASSIGN_OR_RETURN(o.image, engine::PreprocessingFromProto(proto, shape.dims()));
   return o;
+}
+
+// The exemplar renderers' flags: shape, renders, seed, threads, split.
+absl::StatusOr<ExemplarOptions> ExemplarFlags() {
+  ExemplarOptions o;
+  ASSIGN_OR_RETURN(o.shape, ShapeFlags());
+  o.instances = absl::GetFlag(FLAGS_clipart_instances);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  o.split = SplitFlags();
+  return o;
+}
+
+// Renders exemplar classes with `render` unless `out` is up to date with
+// `meta`; says what was skipped and writes the preview and the cache.
+absl::Status SaveExemplars(
+    const std::string& what, const std::string& meta, const std::string& out,
+    const std::function<absl::StatusOr<Dataset>(int*, const std::function<void(int, int)>&)>&
+        render) {
+  if (CacheUpToDate(out, meta, "options and pictures")) return absl::OkStatus();
+  CountingProgress progress(what);
+  int skipped = 0;
+  auto data = render(&skipped, progress.Callback());
+  if (!data.ok()) return data.status();
+  progress.Finish();
+  if (skipped > 0) std::printf("skipped %d pictures that would not decode or were empty\n", skipped);
+  RETURN_IF_ERROR(MaybeWritePreview(*data));
+  return SaveAndSummarise(*data, meta, out);  // The renderer splits by group.
 }
 
 // The image settings, for a cache's provenance text.
@@ -235,24 +274,24 @@ absl::Status RunDataClipart(const std::vector<std::string>&) {
   ClipartOptions o;
   const std::string root = absl::GetFlag(FLAGS_root);
   if (!root.empty()) o.root = root;
-  o.instances = absl::GetFlag(FLAGS_clipart_instances);
   o.max_images = absl::GetFlag(FLAGS_max_images);
-  o.seed = absl::GetFlag(FLAGS_seed);
-  o.threads = absl::GetFlag(FLAGS_threads);
   o.category_depth = absl::GetFlag(FLAGS_category_depth);
-  o.split = SplitFlags();
-  const std::string out = OutOr("data/clipart.bin");
-  const std::string meta = ClipartFingerprint(o);
-  if (CacheUpToDate(out, meta, "options and drawings")) return absl::OkStatus();
-  CountingProgress progress("clipart: drawings");
-  int skipped = 0;
-  auto data = RenderClipart(o, &skipped, progress.Callback());
-  if (!data.ok()) return data.status();
-  progress.Finish();
-  if (skipped > 0)
-    std::printf("skipped %d drawings that would not decode or were empty\n", skipped);
-  RETURN_IF_ERROR(MaybeWritePreview(*data));
-  return SaveAndSummarise(*data, meta, out);  // RenderClipart splits by category.
+  ASSIGN_OR_RETURN(o.render, ExemplarFlags());
+  return SaveExemplars("clipart: drawings", ClipartFingerprint(o), OutOr("data/clipart.bin"),
+                       [&](int* skipped, const std::function<void(int, int)>& progress) {
+                         return RenderClipart(o, skipped, progress);
+                       });
+}
+
+absl::Status RunDataEmoji(const std::vector<std::string>&) {
+  EmojiOptions o;
+  const std::string font = absl::GetFlag(FLAGS_emoji_font);
+  if (!font.empty()) o.font = font;
+  ASSIGN_OR_RETURN(o.render, ExemplarFlags());
+  return SaveExemplars("emoji", EmojiFingerprint(o), OutOr("data/emoji.bin"),
+                       [&](int* skipped, const std::function<void(int, int)>& progress) {
+                         return RenderEmoji(o, skipped, progress);
+                       });
 }
 
 absl::Status RunDataInfo(const std::vector<std::string>& args) {
@@ -326,19 +365,35 @@ Command DataFoldersCommand() {
 }
 
 Command DataClipartCommand() {
-  return {"data clipart", "[--root /usr/share/openclipart/png] [--out data/clipart.bin]",
+  return {"data clipart", "[--root /usr/share/openclipart/png[,DIR...]] [--out data/clipart.bin]",
           "Render clip-art exemplar classes (one per PNG, warped copies), split by category.",
-          "Each drawing's filled shape becomes a class of --clipart_instances randomly rotated,\n"
-          "sheared, scaled and shifted 28x28 renders, object bright on dark like the glyphs.\n"
-          "Grouped by category (the folder --category_depth levels down, e.g. animals/birds),\n"
-          "categories split into meta-train/val/test, each weighing the same. As\n"
-          "data/clipart.bin, `metatrain --extra_data` draws exemplar tasks from its meta-train\n"
-          "split; as data/clipart.bin:groups, category tasks (make models uses both, and\n"
-          "the meta-val categories to choose the meta-learner; `eval --cross_data` scores the\n"
-          "meta-test categories). Needs the openclipart-png package (or any folder of PNGs).",
-          {"root", "out", "clipart_instances", "max_images", "category_depth", "seed", "threads",
-           "train_fraction", "val_fraction", "split_seed", "force", "preview", "rows", "per_row"},
+          "Each drawing becomes a class of --clipart_instances randomly rotated, sheared,\n"
+          "scaled and shifted renders: 28x28 grey by default, the filled shape bright on dark\n"
+          "like the glyphs; with --channels 3 (and any --size) in its own colours on a random\n"
+          "background. Grouped by category (the folder --category_depth levels down, e.g.\n"
+          "animals/birds), categories split into meta-train/val/test, each weighing the same.\n"
+          "As data/clipart.bin, `metatrain --extra_data` draws exemplar tasks from its\n"
+          "meta-train split; as data/clipart.bin:groups, category tasks (make models uses both,\n"
+          "and the meta-val categories to choose the meta-learner; `eval --cross_data` scores\n"
+          "the meta-test categories). Needs the openclipart-png package, or any folders of\n"
+          "PNGs: an icon theme's size folder works the same way, for example\n"
+          "  --root /usr/share/icons/oxygen/base/48x48 --category_depth 1",
+          {"root", "out", "size", "channels", "clipart_instances", "max_images", "category_depth",
+           "seed", "threads", "train_fraction", "val_fraction", "split_seed", "force", "preview",
+           "rows", "per_row"},
           RunDataClipart};
+}
+
+Command DataEmojiCommand() {
+  return {"data emoji", "[--emoji_font FILE] [--out data/emoji.bin]",
+          "Render colour emoji exemplar classes (one per emoji, warped copies), split by block.",
+          "Every emoji of a colour bitmap font (fonts-noto-color-emoji) becomes a class of\n"
+          "--clipart_instances warped renders, in colour on random backgrounds with\n"
+          "--channels 3, else as a filled shape. Groups are runs of 64 code points of a\n"
+          "Unicode block (related emoji together), split into meta-train/val/test.",
+          {"emoji_font", "out", "size", "channels", "clipart_instances", "seed", "threads",
+           "train_fraction", "val_fraction", "split_seed", "force", "preview", "rows", "per_row"},
+          RunDataEmoji};
 }
 
 Command DataInfoCommand() {

@@ -10,6 +10,7 @@ const std::vector<Command>& AllCommands() {
       DataOmniglotCommand(),
       DataFoldersCommand(),
       DataClipartCommand(),
+      DataEmojiCommand(),
       DataInfoCommand(),
       DataPreviewCommand(),
       FashionMnistPngCommand(),

@@ -30,6 +30,7 @@ Command DataGlyphsCommand();       // cmd_data.cc
 Command DataOmniglotCommand();     // cmd_data.cc
 Command DataFoldersCommand();      // cmd_data.cc
 Command DataClipartCommand();      // cmd_data.cc
+Command DataEmojiCommand();        // cmd_data.cc
 Command DataInfoCommand();         // cmd_data.cc
 Command DataPreviewCommand();      // cmd_data.cc
 Command FashionMnistPngCommand();  // cmd_fashion_png.cc

@@ -15,6 +15,7 @@
 #include "tests/train/test_data.h"
 #include "train/clipart.h"
 #include "train/data_cache.h"
+#include "train/emoji.h"
 #include "train/dataset.h"
 #include "train/loaders.h"
 #include "train/png_out.h"
@@ -299,8 +300,8 @@ TEST(ClipartTest, EachDrawingIsAClassOfDistinctDeterministicRendersSplitByCatego
   std::ofstream(dir / "tools/broken.png") << "not a png";
   ClipartOptions o;
   o.root = dir.path();
-  o.instances = 4;
-  o.threads = 2;
+  o.render.instances = 4;
+  o.render.threads = 2;
   int skipped = 0;
   auto data = RenderClipart(o, &skipped, nullptr);
   ASSERT_TRUE(data.ok()) << data.status();
@@ -348,6 +349,84 @@ TEST(ClipartTest, EachDrawingIsAClassOfDistinctDeterministicRendersSplitByCatego
   EXPECT_EQ(ClipartFingerprint(o), ClipartFingerprint(o));
   o.root = dir / "nothing";
   EXPECT_EQ(RenderClipart(o, nullptr, nullptr).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Colour renders at any size: the drawing keeps its colours (blue on white
+// paper: the paper is not part of it), each render on its own random
+// background colour; several roots merge their categories.
+TEST(ClipartTest, ColourRendersAtAnySizeOnVariedBackgrounds) {
+  TempDir dir;
+  WriteDrawing(dir / "icons/apps/a.png", 48, 48);
+  WriteDrawing(dir / "more/apps/b.png", 32, 32);
+  std::vector<uint8_t> paper(60 * 40 * 4, 255);  // Opaque: white paper, a blue square.
+  for (int y = 10; y < 30; ++y) {
+    for (int x = 20; x < 40; ++x) {
+      uint8_t* p = &paper[(y * 60 + x) * 4];
+      p[0] = 30, p[1] = 40, p[2] = 220;
+    }
+  }
+  fs::create_directories(dir / "more/places");
+  ASSERT_NE(stbi_write_png((dir / "more/places/paper.png").c_str(), 60, 40, 4, paper.data(), 240),
+            0);
+  ClipartOptions o;
+  o.root = absl::StrCat(dir / "icons", ",", dir / "more");
+  o.category_depth = 1;
+  o.render.instances = 6;
+  o.render.shape = {3, 20, 30};
+  auto data = RenderClipart(o, nullptr, nullptr);
+  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_TRUE(data->Validate().ok());
+  EXPECT_EQ(data->shape, (ImageShape{3, 20, 30}));
+  EXPECT_EQ(data->group_names, (std::vector<std::string>{"apps", "places"}));
+  ASSERT_EQ(data->num_classes(), 3);
+  const int64_t plane = 20 * 30, centre = 10 * 30 + 15;
+  std::set<std::vector<uint8_t>> corners;
+  for (int64_t i = 0; i < data->size(); ++i) {
+    const uint8_t* img = data->image(i);
+    EXPECT_GT(img[2 * plane + centre], 150) << "blue at the centre, image " << i;
+    EXPECT_LT(img[centre], 90) << "little red at the centre, image " << i;
+    corners.insert({img[0], img[plane], img[2 * plane]});
+  }
+  EXPECT_GE(corners.size(), 15u) << "each render has its own background";
+  const std::string grey = ClipartFingerprint(ClipartOptions{});
+  EXPECT_NE(ClipartFingerprint(o), grey);
+  auto again = RenderClipart(o, nullptr, nullptr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->pixels, data->pixels);
+}
+
+TEST(EmojiTest, EveryEmojiIsAColourClassGroupedByBlock) {
+  if (!fs::exists(kEmojiFont)) GTEST_SKIP() << "fonts-noto-color-emoji is not installed";
+  EmojiOptions o;
+  o.render.instances = 2;
+  o.render.shape = {3, 16, 16};
+  int skipped = -1;
+  auto data = RenderEmoji(o, &skipped, nullptr);
+  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_TRUE(data->Validate().ok());
+  EXPECT_GT(data->num_classes(), 1000);
+  EXPECT_EQ(skipped, 0);
+  EXPECT_GE(data->num_groups(), 20);
+  const auto face = std::find(data->class_names.begin(), data->class_names.end(), "emoji/U+1F600");
+  ASSERT_NE(face, data->class_names.end()) << "the grinning face";
+  EXPECT_EQ(data->group_names[data->class_groups[face - data->class_names.begin()]],
+            "emoticons/1F600");
+  EXPECT_EQ(std::count(data->class_names.begin(), data->class_names.end(), "emoji/U+1F1FA"), 0)
+      << "a regional indicator is not a picture alone";
+  // Colour: somewhere the channels differ.
+  const uint8_t* img = data->image(2 * (face - data->class_names.begin()));
+  int coloured = 0;
+  for (int i = 0; i < 256; ++i) coloured += std::abs(img[i] - img[512 + i]) > 40;
+  EXPECT_GT(coloured, 10);
+
+  o.font = "/nonexistent/emoji.ttf";
+  EXPECT_EQ(RenderEmoji(o, nullptr, nullptr).status().code(), absl::StatusCode::kNotFound);
+  o.font = "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf";
+  if (fs::exists(o.font)) {
+    auto plain = RenderEmoji(o, nullptr, nullptr);
+    EXPECT_EQ(plain.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(plain.status().message().find("not a colour bitmap font"), std::string::npos);
+  }
 }
 
 TEST(GroupsAsClassesTest, OneClassPerGroupOfEachClassesFirstImage) {
