@@ -25,6 +25,7 @@ absl::Status RunExport(const std::vector<std::string>&) {
   o.name = absl::GetFlag(FLAGS_name);
   o.out_dir = OutOr(absl::StrCat("models/", o.name));
   o.finetune_lr = absl::GetFlag(FLAGS_finetune_lr);
+  ASSIGN_OR_RETURN(o.resize, ImageFlags());
   RETURN_IF_ERROR(ExportPretrained(o));
   std::printf("exported %s (%s) to %s\n", o.name.c_str(), o.arch.c_str(), o.out_dir.c_str());
   return absl::OkStatus();
@@ -35,8 +36,13 @@ absl::Status RunExport(const std::vector<std::string>&) {
 Command ExportCommand() {
   return {"export", "[--weights data/pretrain-conv4/backbone.pt] [--out models/NAME]",
           "Write a model repository folder (model.pbtxt + weights) that adaptd loads.",
-          "The folder is loaded back the way adaptd loads it before the command succeeds.",
-          {"weights", "arch", "name", "out", "meta_learner", "finetune_lr"}, RunExport};
+          "The input shape is the one pretrain recorded in report.json beside the weights\n"
+          "(1x28x28 grey without one); --resize_mode and --background say how adaptd fits\n"
+          "images of other sizes to it. The folder is loaded back the way adaptd loads it\n"
+          "before the command succeeds.",
+          {"weights", "arch", "name", "out", "meta_learner", "finetune_lr", "resize_mode",
+           "resize_shorter_side", "background"},
+          RunExport};
 }
 
 }  // namespace adaptd::train

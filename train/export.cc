@@ -2,31 +2,31 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
 #include <torch/serialize.h>
 
 #include "absl/strings/str_cat.h"
 #include "server/engine/model/backbone.h"
 #include "server/engine/model/nets.h"
+#include "server/common/file_util.h"
 #include "server/common/status_macros.h"
 #include "server/engine/input/preprocessing.h"
 #include "server/engine/runtime/torch_util.h"
-#include "train/dataset.h"
 
 namespace adaptd::train {
 
-engine::Preprocessing DefaultPreprocessing() {
+engine::Preprocessing DefaultPreprocessing(const ImageShape& shape) {
   engine::Preprocessing pre;
-  pre.resize_height = kImageSide;
-  pre.resize_width = kImageSide;
-  pre.channels = 1;
-  pre.mean = {0.5f};
-  pre.std = {0.5f};
+  pre.resize_height = shape.height;
+  pre.resize_width = shape.width;
+  pre.channels = shape.channels;
+  pre.mean.assign(shape.channels, 0.5f);
+  pre.std.assign(shape.channels, 0.5f);
   return pre;
 }
 
 v1::ModelConfig MakeModelConfig(const std::string& name, const std::string& arch,
-                                int64_t feature_dim) {
-  const engine::Preprocessing pre = DefaultPreprocessing();
+                                int64_t feature_dim, const engine::Preprocessing& pre) {
   v1::ModelConfig config;
   config.set_name(name);
   config.set_modality("image");
@@ -40,6 +40,23 @@ v1::ModelConfig MakeModelConfig(const std::string& name, const std::string& arch
   return config;
 }
 
+absl::StatusOr<ImageShape> PretrainedShape(const std::string& weights) {
+  const std::string report = (std::filesystem::path(weights).parent_path() / "report.json").string();
+  if (!std::filesystem::exists(report)) return ImageShape{};
+  ASSIGN_OR_RETURN(const std::string text, ReadFile(report));
+  const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return absl::InvalidArgumentError(absl::StrCat(report, ": not JSON"));
+  }
+  const auto it = json.find("input_shape");
+  if (it == json.end()) return ImageShape{};  // No shape recorded: the native 1x28x28.
+  if (!it->is_array() || it->size() != 3 || !(*it)[0].is_number_integer() ||
+      !(*it)[1].is_number_integer() || !(*it)[2].is_number_integer()) {
+    return absl::InvalidArgumentError(absl::StrCat(report, ": input_shape is not [C,H,W]"));
+  }
+  return ImageShape{(*it)[0].get<int>(), (*it)[1].get<int>(), (*it)[2].get<int>()};
+}
+
 absl::Status ExportPretrained(const ExportOptions& options) {
   if (options.weights.empty()) return absl::InvalidArgumentError("weights: required");
   if (options.out_dir.empty()) return absl::InvalidArgumentError("out: required");
@@ -47,8 +64,14 @@ absl::Status ExportPretrained(const ExportOptions& options) {
   if (!std::filesystem::exists(options.weights)) {
     return absl::NotFoundError(absl::StrCat("weights: ", options.weights, " does not exist"));
   }
+  ASSIGN_OR_RETURN(const ImageShape shape, PretrainedShape(options.weights));
+  v1::Preprocessing resize = options.resize;
+  for (float v : DefaultPreprocessing(shape).mean) resize.add_mean(v);
+  for (float v : DefaultPreprocessing(shape).std) resize.add_std(v);
+  ASSIGN_OR_RETURN(const engine::Preprocessing pre,
+                   engine::PreprocessingFromProto(resize, shape.dims()));
   ASSIGN_OR_RETURN(std::shared_ptr<engine::FeatureNet> net,
-                   engine::MakeFeatureNet(options.arch, {1, kImageSide, kImageSide}));
+                   engine::MakeFeatureNet(options.arch, shape.dims()));
   RETURN_IF_ERROR(engine::GuardTorch("loading " + options.weights, [&]() -> absl::Status {
     torch::load(net, options.weights);
     return absl::OkStatus();
@@ -58,7 +81,7 @@ absl::Status ExportPretrained(const ExportOptions& options) {
     meta = engine::MetaLearner();
     RETURN_IF_ERROR(engine::LoadMetaLearner(options.meta_learner, &meta));
   }
-  v1::ModelConfig config = MakeModelConfig(options.name, options.arch, net->feature_dim());
+  v1::ModelConfig config = MakeModelConfig(options.name, options.arch, net->feature_dim(), pre);
   if (options.finetune_lr > 0) config.set_finetune_lr(static_cast<float>(options.finetune_lr));
   RETURN_IF_ERROR(engine::ExportModel(options.out_dir, config, *net, meta.is_empty() ? nullptr : &meta));
   // Load it back the way adaptd does, so a folder that would not serve is

@@ -7,21 +7,28 @@
 #include <cstdint>
 #include <string>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "adaptd/v1/model_config.pb.h"
 #include "server/engine/base/types.h"
+#include "train/dataset.h"
 
 namespace adaptd::train {
 
-// How the default 28x28 gray models normalise pixels: scale to [0,1], then
-// (x - 0.5) / 0.5. Training uses the same figures, so what adaptd feeds the
-// backbone is what it was trained on.
-engine::Preprocessing DefaultPreprocessing();
+// How the native models normalise pixels: scale to [0,1], then
+// (x - 0.5) / 0.5 in every channel, with images stretched to `shape`.
+// Training uses the same figures, so what adaptd feeds the backbone is what
+// it was trained on.
+engine::Preprocessing DefaultPreprocessing(const ImageShape& shape = {});
 
-// name, modality "image", input_shape [1,28,28], DefaultPreprocessing(),
+// name, modality "image", input_shape and preprocessing from `pre`,
 // feature_dim and format (the architecture name).
 v1::ModelConfig MakeModelConfig(const std::string& name, const std::string& arch,
-                                int64_t feature_dim);
+                                int64_t feature_dim,
+                                const engine::Preprocessing& pre = DefaultPreprocessing());
+
+// The input shape `pretrain` recorded in report.json beside `weights`;
+// 1x28x28 grey when there is none. INVALID_ARGUMENT when it is unreadable.
+absl::StatusOr<ImageShape> PretrainedShape(const std::string& weights);
 
 struct ExportOptions {
   std::string arch = "conv4";
@@ -34,6 +41,10 @@ struct ExportOptions {
   std::string name = "glyphs-conv4";
   // FINETUNE's learning rate in model.pbtxt; 0 leaves the engine's default.
   double finetune_lr = 0;
+  // How adaptd resizes images for it: resize_mode, resize_shorter_side and
+  // background (stretch by default). The sizes, channels, mean and std are
+  // the weights' own (PretrainedShape, DefaultPreprocessing).
+  v1::Preprocessing resize;
 };
 
 // Loads the weights into the architecture and writes the folder with

@@ -67,31 +67,39 @@ class ClassifierImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Classifier);
 
-// uint8 images -> [n,1,28,28] floats with the model's preprocessing, each
-// shifted by up to `max_shift` pixels (background fills in) when `rng` is set.
-Tensor MakeBatch(const Dataset& data, const int64_t* indices, int64_t n, int max_shift, Rng* rng) {
-  const engine::Preprocessing pre = DefaultPreprocessing();
-  // The same arithmetic as adaptd's UINT8 path (input_decoder.cc).
-  const float scale = 1.f / (255.f * pre.std[0]);
-  const float offset = pre.mean[0] / pre.std[0];
-  Tensor x = torch::empty({n, 1, kImageSide, kImageSide});
+// uint8 images -> [n,C,H,W] floats with the model's preprocessing. With
+// `rng` set, each is shifted by up to `max_shift` pixels (zeros fill in)
+// and, with `flip`, mirrored left to right half of the time.
+Tensor MakeBatch(const Dataset& data, const int64_t* indices, int64_t n, int max_shift, bool flip,
+                 Rng* rng) {
+  const ImageShape& shape = data.shape;
+  const engine::Preprocessing pre = DefaultPreprocessing(shape);
+  const int64_t plane = int64_t{shape.height} * shape.width;
+  Tensor x = torch::empty({n, shape.channels, shape.height, shape.width});
   float* out = x.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
-    const uint8_t* image = data.image(indices[i]);
     int dx = 0, dy = 0;
+    bool mirror = false;
     if (rng != nullptr && max_shift > 0) {
       dx = static_cast<int>(rng->Below(2 * max_shift + 1)) - max_shift;
       dy = static_cast<int>(rng->Below(2 * max_shift + 1)) - max_shift;
     }
-    float* o = out + i * kImagePixels;
-    for (int y = 0; y < kImageSide; ++y) {
-      const int sy = y - dy;
-      for (int xx = 0; xx < kImageSide; ++xx) {
-        const int sx = xx - dx;
-        const uint8_t v = (sy >= 0 && sy < kImageSide && sx >= 0 && sx < kImageSide)
-                              ? image[sy * kImageSide + sx]
-                              : 0;
-        o[y * kImageSide + xx] = v * scale - offset;
+    if (rng != nullptr && flip) mirror = rng->Below(2) == 1;
+    for (int c = 0; c < shape.channels; ++c) {
+      // The same arithmetic as adaptd's UINT8 path (input_decoder.cc).
+      const float scale = 1.f / (255.f * pre.std[c]);
+      const float offset = pre.mean[c] / pre.std[c];
+      const uint8_t* image = data.image(indices[i]) + c * plane;
+      float* o = out + (i * shape.channels + c) * plane;
+      for (int y = 0; y < shape.height; ++y) {
+        const int sy = y - dy;
+        for (int xx = 0; xx < shape.width; ++xx) {
+          const int sx = (mirror ? shape.width - 1 - xx : xx) - dx;
+          const uint8_t v = (sy >= 0 && sy < shape.height && sx >= 0 && sx < shape.width)
+                                ? image[sy * shape.width + sx]
+                                : 0;
+          o[y * shape.width + xx] = v * scale - offset;
+        }
       }
     }
   }
@@ -114,8 +122,10 @@ std::vector<double> FromTensor(const Tensor& t) {
 }
 
 std::string RunKey(const PretrainOptions& o, const Dataset& train) {
-  return absl::StrFormat("arch=%s classes=%d images=%d seed=%d batch=%d", o.arch,
-                         train.num_classes(), train.size(), o.seed, o.batch_size);
+  // The shape is named only when it is not the native 1x28x28 grey.
+  return absl::StrFormat("arch=%s classes=%d images=%d seed=%d batch=%d%s", o.arch,
+                         train.num_classes(), train.size(), o.seed, o.batch_size,
+                         train.shape == ImageShape{} ? "" : " images=" + ShapeText(train.shape));
 }
 
 // One run: the model, its optimiser, where the run stands and where it is
@@ -263,6 +273,7 @@ nlohmann::ordered_json ReportJson(const PretrainOptions& o, const PretrainReport
     return out;
   };
   return {{"arch", o.arch},
+          {"input_shape", train.shape.dims()},
           {"classes", train.num_classes()},
           {"images", train.size()},
           {"epochs", o.epochs},
@@ -271,6 +282,7 @@ nlohmann::ordered_json ReportJson(const PretrainOptions& o, const PretrainReport
           {"weight_decay", o.weight_decay},
           {"dropout", o.dropout},
           {"max_shift", o.max_shift},
+          {"flip", o.flip},
           {"seed", o.seed},
           {"epochs_done", r.epochs_done},
           {"steps_done", r.steps_done},
@@ -318,13 +330,13 @@ absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
   if (!(o.lr > 0)) return absl::InvalidArgumentError("lr: must be positive");
   if (o.weight_decay < 0) return absl::InvalidArgumentError("weight_decay: must not be negative");
   if (o.dropout < 0 || o.dropout >= 1) return absl::InvalidArgumentError("dropout: must be in [0,1)");
-  if (o.max_shift < 0 || o.max_shift >= kImageSide) {
-    return absl::InvalidArgumentError("max_shift: must be in [0,27]");
+  const int side = std::min(train.shape.height, train.shape.width);
+  if (o.max_shift < 0 || o.max_shift >= side) {
+    return absl::InvalidArgumentError(absl::StrCat("max_shift: must be in [0,", side - 1, "]"));
   }
-  if (train.shape != ImageShape{}) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "data: pretrain trains the native 1x28x28 grey backbones; these images are ",
-        ShapeText(train.shape), ". Bring a backbone for them with `adapt-train import`"));
+  if (train.shape.channels != 1 && train.shape.channels != 3) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data: pretrain takes grey or RGB images, not ", ShapeText(train.shape)));
   }
   if (train.num_classes() < 2) {
     return absl::InvalidArgumentError("data: pretraining needs at least 2 classes");
@@ -346,7 +358,7 @@ absl::StatusOr<double> Step(Run& run, const std::vector<int64_t>& order) {
                                  static_cast<uint64_t>(pos.step), 0xa4u}));
   torch::manual_seed(rng.Next() >> 1);  // Dropout.
   const int64_t* batch = order.data() + pos.step * options.batch_size;
-  Tensor x = MakeBatch(run.train, batch, options.batch_size, options.max_shift, &rng);
+  Tensor x = MakeBatch(run.train, batch, options.batch_size, options.max_shift, options.flip, &rng);
   std::vector<int64_t> y(options.batch_size);
   for (int i = 0; i < options.batch_size; ++i) y[i] = run.train.labels[batch[i]];
   Tensor target = torch::tensor(y, torch::kInt64);
@@ -464,7 +476,8 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateVal(Run& run, const Dataset& 
   const PretrainOptions& options = run.options;
   ASSIGN_OR_RETURN(auto backbone,
                    engine::Backbone::FromNet(
-                       MakeModelConfig("pretrain", options.arch, run.model->net().feature_dim()),
+                       MakeModelConfig("pretrain", options.arch, run.model->net().feature_dim(),
+                                       DefaultPreprocessing(run.train.shape)),
                        run.model->net_ptr(), engine::MetaLearner(nullptr), c10::Device(c10::kCPU)));
   ProtoEvalOptions eval;
   eval.episodes = options.eval_episodes;
@@ -492,7 +505,7 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
   return engine::GuardTorch("pretrain", [&]() -> absl::StatusOr<PretrainReport> {
     torch::manual_seed(MixSeed(options.seed, {Mix64(0x1417)}) >> 1);
     ASSIGN_OR_RETURN(std::shared_ptr<engine::FeatureNet> net,
-                     engine::MakeFeatureNet(options.arch, {1, kImageSide, kImageSide}));
+                     engine::MakeFeatureNet(options.arch, train.shape.dims()));
     Run run(train, options, std::move(net),
             (fs::path(options.work_dir) / kCheckpointFile).string());
     if (options.resume && run.checkpoint.Exists()) {

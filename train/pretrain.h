@@ -29,8 +29,10 @@ struct PretrainOptions {
   double lr = 1e-3;
   double weight_decay = 1e-4;  // L2, through Adam's weight decay.
   double dropout = 0.5;        // On the features, before the classifier.
-  // Augmentation: each image is shifted by up to this many pixels.
+  // Augmentation: each image is shifted by up to this many pixels and, with
+  // `flip`, mirrored left to right half of the time (pictures, not glyphs).
   int max_shift = 2;
+  bool flip = false;
   uint64_t seed = 1;
   // LibTorch intra-op threads; 0 for one per core.
   int threads = 0;
@@ -39,7 +41,7 @@ struct PretrainOptions {
   // reads) and report.json.
   std::string work_dir;
   // Continue from work_dir/checkpoint.pt; it must be from the same data
-  // shape, architecture and seed. SIGINT or SIGTERM during a run saves a
+  // (classes, images and their shape), architecture and seed. SIGINT or SIGTERM during a run saves a
   // checkpoint after the current step and ends it with CANCELLED.
   bool resume = false;
   double checkpoint_seconds = 120;

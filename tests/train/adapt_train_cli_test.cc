@@ -354,17 +354,30 @@ TEST(AdaptTrainCliTest, OwnColourPhotosAndTorchScriptBackboneThroughThePipeline)
   EXPECT_FALSE(absl::StrContains(eval, "20-way")) << eval;
   EXPECT_TRUE(absl::StrContains(ReadText(d + "/models/net/model.pbtxt"),
                                 "meta_learner_file: \"meta_learner.pt\""));
-  // A grey 28x28 cache does not fit the RGB backbone, and pretrain refuses RGB.
+  // A grey 28x28 cache does not fit the RGB backbone.
   run(absl::StrCat("data folders --root ", d, "/photos --out ", d, "/grey.bin"));
   const Result wrong = RunTool(absl::StrCat("proto-eval --model ", d, "/models/net --data ", d,
                                             "/grey.bin"));
   EXPECT_NE(wrong.code, 0);
   EXPECT_TRUE(absl::StrContains(wrong.output, "takes [3,24,24] inputs; these images are [1,28,28]"))
       << wrong.output;
-  const Result pretrain = RunTool(absl::StrCat("pretrain --data ", d, "/photos.bin --work_dir ", d,
-                                               "/pre --max_steps 1"));
-  EXPECT_NE(pretrain.code, 0);
-  EXPECT_TRUE(absl::StrContains(pretrain.output, "native 1x28x28 grey")) << pretrain.output;
+  // A native backbone pretrains at the cache's shape, and export takes the
+  // shape from the pretraining report.
+  run(absl::StrCat("pretrain --data ", d, "/photos.bin --work_dir ", d,
+                   "/pre --max_steps 2 --batch_size 8 --flip --eval_episodes 0"));
+  run(absl::StrCat("export --weights ", d, "/pre/backbone.pt --name native --out ", d,
+                   "/models/native --resize_mode shorter_side"));
+  const std::string native = ReadText(d + "/models/native/model.pbtxt");
+  EXPECT_TRUE(absl::StrContains(native, "input_shape: 3\ninput_shape: 24\ninput_shape: 24"))
+      << native;
+  EXPECT_TRUE(absl::StrContains(native, "resize_mode: \"shorter_side\"")) << native;
+  EXPECT_TRUE(absl::StrContains(run(absl::StrCat("proto-eval --model ", d, "/models/native --data ",
+                                                 d, "/photos.bin --ways 5 --shots 1 --episodes 5")),
+                                "5-way 1-shot"));
+  const Result shift = RunTool(absl::StrCat("pretrain --data ", d, "/photos.bin --work_dir ", d,
+                                            "/pre2 --max_steps 1 --max_shift 24"));
+  EXPECT_NE(shift.code, 0);
+  EXPECT_TRUE(absl::StrContains(shift.output, "max_shift: must be in [0,23]")) << shift.output;
 }
 
 TEST(AdaptTrainCliTest, FashionMnistPngsForTheDemo) {
