@@ -37,6 +37,7 @@ struct MethodSpec {
 
 struct Sample {
   double accuracy, adapt_ms, compute_ms, loss_before, loss_after;
+  at::Tensor query_logits;  // [queries, ways]
 };
 
 // Per episode, for one method and setting.
@@ -77,7 +78,8 @@ absl::StatusOr<Sample> RunTask(const EpisodeTensors& task, engine::Method method
   s.compute_ms = (engine::ThreadCpuSeconds() - cpu) * 1e3;
   s.adapt_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   torch::NoGradGuard no_grad;
-  auto predicted = engine::HeadLogits(task.query, head.weight, head.bias).argmax(1);
+  s.query_logits = engine::HeadLogits(task.query, head.weight, head.bias);
+  auto predicted = s.query_logits.argmax(1);
   s.accuracy = predicted.eq(task.query_labels).to(torch::kDouble).mean().item<double>();
   s.loss_before = head.loss_before;
   s.loss_after = head.loss_after;
@@ -290,7 +292,43 @@ absl::Status WriteCurvePlot(const EvalReport& report, const std::string& path) {
                        "adaptation steps", "accuracy %", series);
 }
 
+// The PROTOTYPE row's answers on one episode.
+absl::StatusOr<EpisodePrediction> PredictEpisode(const at::Tensor& features, Episode episode) {
+  const EpisodeTensors task = GatherEpisode(features, episode);
+  ASSIGN_OR_RETURN(Sample s, RunTask(task, engine::Method::kPrototype, 0, engine::kDefaultInnerLr,
+                                     nullptr));
+  torch::NoGradGuard no_grad;
+  const at::Tensor predicted = s.query_logits.argmax(1).to(torch::kInt).cpu().contiguous();
+  const at::Tensor probabilities = s.query_logits.softmax(1).to(torch::kFloat).cpu().contiguous();
+  EpisodePrediction out;
+  out.episode = std::move(episode);
+  const int32_t* p = predicted.data_ptr<int32_t>();
+  out.predicted.assign(p, p + predicted.numel());
+  for (int64_t q = 0; q < probabilities.size(0); ++q) {
+    const float* row = probabilities[q].data_ptr<float>();
+    out.probabilities.emplace_back(row, row + probabilities.size(1));
+  }
+  return out;
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<EpisodePrediction>> PrototypePredictions(
+    const std::string& model_dir, const Dataset& data, const EpisodeOptions& options,
+    int episodes) {
+  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(model_dir, c10::Device(c10::kCPU)));
+  ASSIGN_OR_RETURN(EpisodeSampler sampler, EpisodeSampler::Create(data, options));
+  using Result = std::vector<EpisodePrediction>;
+  return engine::GuardTorch("prototype predictions", [&]() -> absl::StatusOr<Result> {
+    ASSIGN_OR_RETURN(at::Tensor features, EmbedDataset(*backbone, data));
+    Result out;
+    for (int e = 0; e < episodes; ++e) {
+      ASSIGN_OR_RETURN(EpisodePrediction one, PredictEpisode(features, sampler.Sample(e)));
+      out.push_back(std::move(one));
+    }
+    return out;
+  });
+}
 
 absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<CrossDomain>& cross,
                                     const EvalOptions& options) {

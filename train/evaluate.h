@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "train/dataset.h"
+#include "train/episodes.h"
 
 namespace adaptd::train {
 
@@ -78,6 +79,25 @@ struct CrossDomain {
 // `test` is the in-domain meta-test split; `cross` may be empty.
 absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<CrossDomain>& cross,
                                     const EvalOptions& options);
+
+// One episode as eval scores PROTOTYPE on it.
+struct EpisodePrediction {
+  Episode episode;  // Its classes, support and query images, and their episode labels.
+  // Per query, in episode.query's order: the episode label with the highest logit, and the
+  // softmax of the logits over the episode labels (the probabilities adaptd's Predict
+  // returns for an adapter made from the same support set).
+  std::vector<int32_t> predicted;
+  std::vector<std::vector<float>> probabilities;
+};
+
+// PROTOTYPE's answers on episodes 0..episodes-1 drawn from `data` with
+// `options`, computed as eval computes its PROTOTYPE rows: the same
+// features, episodes and head. Runs on the CPU with the process's LibTorch
+// thread settings. FAILED_PRECONDITION when the images do not fit the model;
+// INVALID_ARGUMENT when `data` cannot serve `options`.
+absl::StatusOr<std::vector<EpisodePrediction>> PrototypePredictions(
+    const std::string& model_dir, const Dataset& data, const EpisodeOptions& options,
+    int episodes);
 
 // Picks FINETUNE's learning rate on meta-val: the best 5-step accuracy over
 // 5-way 1-shot and 5-shot episodes of each of `val` (the mean over sets),

@@ -32,7 +32,8 @@ TestServer::TestServer(const TestServerOptions& options) {
   o.tls_cert_file = options.tls_cert_file;
   o.tls_key_file = options.tls_key_file;
   o.tls_client_ca_file = options.tls_client_ca_file;
-  o.engine.model_repository = TinyRepository();
+  o.engine.model_repository =
+      options.model_repository.empty() ? TinyRepository() : options.model_repository;
   o.engine.device = "cpu";
   o.engine.intra_op_threads = 1;
   o.engine.max_support_size = 100;

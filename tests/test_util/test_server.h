@@ -1,5 +1,5 @@
-// An in-process adaptd on port 0 over a repository of tiny models, with a
-// connected stub. Proto builders for synthetic inputs.
+// An in-process adaptd on port 0 over a repository of tiny models (or one
+// given), with a connected stub. Proto builders for synthetic inputs.
 #ifndef ADAPTD_TESTS_TEST_UTIL_TEST_SERVER_H_
 #define ADAPTD_TESTS_TEST_UTIL_TEST_SERVER_H_
 
@@ -18,6 +18,7 @@ namespace adaptd::testing {
 const std::string& TinyRepository();
 
 struct TestServerOptions {
+  std::string model_repository;  // Empty: TinyRepository().
   int max_message_bytes = 4 << 20;
   std::string nvml_library = "/nonexistent/libnvidia-ml.so.1";
   bool metrics_http = false;  // Serve /metrics over HTTP (slow to stop).
