@@ -46,7 +46,9 @@ absl::Status Checkpointer::Load(
     const std::function<void(torch::serialize::InputArchive&)>& read) const {
   return engine::GuardTorch("loading checkpoint " + path_, [&]() -> absl::Status {
     torch::serialize::InputArchive archive;
-    archive.load_from(path_);
+    // Onto the CPU whatever device wrote it: a run on a GPU saves its state
+    // from there, and the checkpoint still resumes on a machine without one.
+    archive.load_from(path_, c10::Device(c10::kCPU));
     c10::IValue run;
     const bool tagged = archive.try_read("run", run) && run.isString();
     if (!tagged || run.toStringRef() != run_key_) {

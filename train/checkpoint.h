@@ -2,7 +2,9 @@
 // last few minutes: LibTorch archives written atomically (a temp file beside
 // the target, renamed over it), and the checkpoint of a resumable run,
 // tagged with what makes it that run so that only the same run continues
-// from it. Pretraining and meta-training share them.
+// from it. Pretraining and meta-training share them. A checkpoint saved on a
+// GPU resumes on the CPU and the other way round: it is read onto the CPU,
+// and the caller moves what it loaded to its device (device.h).
 //
 //   Checkpointer checkpoint(work_dir + "/checkpoint.pt", RunKey(options));
 //   RETURN_IF_ERROR(checkpoint.Save([&](torch::serialize::OutputArchive& a) {
@@ -44,7 +46,8 @@ class Checkpointer {
   // SaveArchive. Exceptions `write` throws come back as INTERNAL.
   absl::Status Save(const std::function<void(torch::serialize::OutputArchive&)>& write) const;
 
-  // Reads the file and, if it is this run's, calls `read` on it.
+  // Reads the file, its tensors onto the CPU whatever device saved them,
+  // and, if it is this run's, calls `read` on it.
   // FAILED_PRECONDITION, with `read` not called, when the file is another
   // run's: the message names the file and both runs. Unreadable files and
   // exceptions `read` throws come back as INTERNAL.

@@ -150,6 +150,23 @@ absl::Status MaybeWritePreview(const Dataset& data) {
   return WriteImageGrid(preview, data, rows, absl::GetFlag(FLAGS_per_row));
 }
 
+// --size and --channels.
+absl::StatusOr<ImageShape> ShapeFlags() {
+  ASSIGN_OR_RETURN(std::vector<int> size, Numbers<int>("size", absl::GetFlag(FLAGS_size)));
+  if (size.size() > 2) return absl::InvalidArgumentError("--size: H or H,W");
+  ImageShape shape;
+  shape.channels = absl::GetFlag(FLAGS_channels);
+  shape.height = size.empty() ? kImageSide : size[0];
+  shape.width = size.size() == 2 ? size[1] : shape.height;
+  if (shape.height < 1 || shape.height > 4096 || shape.width < 1 || shape.width > 4096) {
+    return absl::InvalidArgumentError("--size: sides must be in [1, 4096]");
+  }
+  if (shape.channels != 1 && shape.channels != 3) {
+    return absl::InvalidArgumentError("--channels: 1 (grey) or 3 (RGB)");
+  }
+  return shape;
+}
+
 absl::Status RunDataGlyphs(const std::vector<std::string>&) {
   GlyphOptions o;
   o.font_dir = absl::GetFlag(FLAGS_font_dir);
@@ -161,6 +178,7 @@ absl::Status RunDataGlyphs(const std::vector<std::string>&) {
   o.max_rotation_degrees = absl::GetFlag(FLAGS_max_rotation);
   o.seed = absl::GetFlag(FLAGS_seed);
   o.threads = absl::GetFlag(FLAGS_threads);
+  ASSIGN_OR_RETURN(o.shape, ShapeFlags());
   const std::string out = OutOr("data/glyphs.bin");
   ASSIGN_OR_RETURN(std::string fingerprint, GlyphFingerprint(o));
   const SplitOptions split = SplitFlags();
@@ -178,23 +196,6 @@ absl::Status RunDataGlyphs(const std::vector<std::string>&) {
               report.select_seconds, report.render_seconds);
   RETURN_IF_ERROR(MaybeWritePreview(*data));
   return SaveWithSplits(*std::move(data), meta, out);
-}
-
-// --size and --channels.
-absl::StatusOr<ImageShape> ShapeFlags() {
-  ASSIGN_OR_RETURN(std::vector<int> size, Numbers<int>("size", absl::GetFlag(FLAGS_size)));
-  if (size.size() > 2) return absl::InvalidArgumentError("--size: H or H,W");
-  ImageShape shape;
-  shape.channels = absl::GetFlag(FLAGS_channels);
-  shape.height = size.empty() ? kImageSide : size[0];
-  shape.width = size.size() == 2 ? size[1] : shape.height;
-  if (shape.height < 1 || shape.height > 4096 || shape.width < 1 || shape.width > 4096) {
-    return absl::InvalidArgumentError("--size: sides must be in [1, 4096]");
-  }
-  if (shape.channels != 1 && shape.channels != 3) {
-    return absl::InvalidArgumentError("--channels: 1 (grey) or 3 (RGB)");
-  }
-  return shape;
 }
 
 // How --size, --channels and the image flags say to load images.
@@ -332,10 +333,12 @@ Command DataGlyphsCommand() {
           "Render the Omniglot-like glyph set from the installed fonts and split it by script.",
           "Characters are grouped into scripts by font family (Noto Sans/Serif Devanagari ->\n"
           "Devanagari) or, for blocks many fonts share, by Unicode block (Latin, Greek, Arrows).\n"
-          "Instances vary by font, weight, affine and elastic distortion; 28x28, ink bright.\n"
+          "Instances vary by font, weight, affine and elastic distortion; 28x28, ink bright\n"
+          "(--size and --channels resize them; in RGB each image has its own ink and\n"
+          "background colours).\n"
           "Whole scripts go to meta-train / meta-val / meta-test. The cache is rebuilt only\n"
           "when the options or the installed fonts change.",
-          {"out", "font_dir", "instances", "max_classes_per_script", "min_classes_per_script",
+          {"out", "size", "channels", "font_dir", "instances", "max_classes_per_script", "min_classes_per_script",
            "max_scripts", "elastic_rms", "max_rotation", "seed", "threads", "train_fraction",
            "val_fraction", "split_seed", "force", "preview", "rows", "per_row"},
           RunDataGlyphs};

@@ -59,6 +59,7 @@ absl::StatusOr<std::vector<CrossDomain>> CrossDomains(const ImageShape& shape) {
 }
 
 absl::Status RunEval(const std::vector<std::string>&) {
+  ASSIGN_OR_RETURN(const std::string device, DeviceFlag());
   ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(absl::GetFlag(FLAGS_data)));
   if (data.group_splits.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(absl::GetFlag(FLAGS_data), " has no split"));
@@ -73,6 +74,7 @@ absl::Status RunEval(const std::vector<std::string>&) {
   o.queries = absl::GetFlag(FLAGS_queries);
   o.seed = absl::GetFlag(FLAGS_seed);
   o.threads = absl::GetFlag(FLAGS_threads);
+  o.device = device;
   o.finetune_lr = absl::GetFlag(FLAGS_finetune_lr);
   o.curve_episodes = absl::GetFlag(FLAGS_curve_episodes);
   ASSIGN_OR_RETURN(o.settings, SettingsFromFlags("5,20"));
@@ -104,7 +106,7 @@ Command EvalCommand() {
           "compute, support loss before and after, peak memory, and a plot of accuracy\n"
           "against steps.",
           {"model", "data", "ways", "shots", "cross_data", "episodes", "queries", "seed", "threads",
-           "finetune_lr", "curve_episodes", "report", "fashion_dir"},
+           "device", "finetune_lr", "curve_episodes", "report", "fashion_dir"},
           RunEval};
 }
 

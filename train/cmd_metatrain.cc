@@ -74,6 +74,7 @@ nlohmann::ordered_json ReportJson(const MetaTrainOptions& o, const MetaTrainRepo
 }
 
 absl::Status RunMetaTrain(const std::vector<std::string>&) {
+  ASSIGN_OR_RETURN(const std::string device, DeviceFlag());
   ASSIGN_OR_RETURN(auto splits, TrainAndVal());
   MetaTrainOptions o;
   o.model_dir = absl::GetFlag(FLAGS_model);
@@ -88,6 +89,7 @@ absl::Status RunMetaTrain(const std::vector<std::string>&) {
   o.first_order = absl::GetFlag(FLAGS_first_order);
   o.seed = absl::GetFlag(FLAGS_seed);
   o.threads = absl::GetFlag(FLAGS_threads);
+  o.device = device;
   o.resume = absl::GetFlag(FLAGS_resume);
   o.checkpoint_seconds = absl::GetFlag(FLAGS_checkpoint_seconds);
   o.val_every = absl::GetFlag(FLAGS_val_every);
@@ -122,7 +124,7 @@ Command MetaTrainCommand() {
           "accuracy; the untrained one included) as meta_learner.pt.",
           {"model", "data", "extra_data", "val_data", "meta_work_dir", "meta_steps", "meta_batch",
            "meta_lr", "inner_lr", "inner_steps", "first_order", "settings", "queries", "seed",
-           "threads", "resume", "checkpoint_seconds", "val_every", "val_episodes"},
+           "threads", "device", "resume", "checkpoint_seconds", "val_every", "val_episodes"},
           RunMetaTrain};
 }
 

@@ -19,6 +19,7 @@ ABSL_FLAG(double, lr, 1e-3, "Adam learning rate.");
 ABSL_FLAG(double, weight_decay, 1e-4, "L2 penalty (Adam weight decay).");
 ABSL_FLAG(double, dropout, 0.5, "Dropout on the features, before the classifier.");
 ABSL_FLAG(int, max_shift, 2, "Augmentation: random shifts of up to this many pixels.");
+ABSL_FLAG(double, grey, 0, "Augmentation: the share of RGB images turned grey.");
 ABSL_FLAG(bool, flip, false, "Augmentation: mirror half the images left to right (pictures, not glyphs).");
 ABSL_FLAG(std::string, work_dir, "data/pretrain-conv4", "Checkpoints, the final backbone.pt and report.json go here.");
 ABSL_FLAG(int64_t, max_steps, 0, "Stop after this many steps in all; 0 to run every epoch.");
@@ -28,6 +29,7 @@ namespace adaptd::train {
 namespace {
 
 absl::Status RunPretrain(const std::vector<std::string>&) {
+  ASSIGN_OR_RETURN(const std::string device, DeviceFlag());
   ASSIGN_OR_RETURN(auto splits, TrainAndVal());
   Dataset& train = splits.first;
   const Dataset& val = splits.second;
@@ -44,8 +46,10 @@ absl::Status RunPretrain(const std::vector<std::string>&) {
   o.dropout = absl::GetFlag(FLAGS_dropout);
   o.max_shift = absl::GetFlag(FLAGS_max_shift);
   o.flip = absl::GetFlag(FLAGS_flip);
+  o.grey = absl::GetFlag(FLAGS_grey);
   o.seed = absl::GetFlag(FLAGS_seed);
   o.threads = absl::GetFlag(FLAGS_threads);
+  o.device = device;
   o.work_dir = absl::GetFlag(FLAGS_work_dir);
   o.resume = absl::GetFlag(FLAGS_resume);
   o.max_steps = absl::GetFlag(FLAGS_max_steps);
@@ -72,7 +76,7 @@ Command PretrainCommand() {
   return {"pretrain", "[--data data/glyphs.bin] [--extra_data data/clipart.bin] [--work_dir DIR]",
           "Supervised pretraining of a native backbone on the meta-train classes.",
           "A cosine-style classifier: the engine's head (scale 10) over L2-normalised features,\n"
-          "with dropout before it and random shifts (and --flip) as augmentation. Adam with L2.\n"
+          "with dropout before it and random shifts (and --flip, --grey) as augmentation. Adam with L2.\n"
           "Any image shape: the backbone takes the --data cache's (3x32x32 RGB from\n"
           "`data clipart --size 32 --channels 3`), and export reads it from report.json. Prints\n"
           "progress with an ETA, checkpoints every epoch (and every --checkpoint_seconds)\n"
@@ -81,8 +85,8 @@ Command PretrainCommand() {
           "On a machine that is running anything else, set OMP_WAIT_POLICY=PASSIVE or use\n"
           "--threads 1: spinning OpenMP threads made 2-thread training 9x slower on 2 busy cores.",
           {"data", "extra_data", "arch", "epochs", "batch_size", "lr", "weight_decay", "dropout",
-           "max_shift", "flip", "seed", "threads", "work_dir", "resume", "max_steps",
-           "checkpoint_seconds", "eval_episodes"},
+           "max_shift", "flip", "grey", "seed", "threads", "device", "work_dir", "resume",
+           "max_steps", "checkpoint_seconds", "eval_episodes"},
           RunPretrain};
 }
 

@@ -43,8 +43,9 @@ absl::StatusOr<Dataset> EvalData() {
 }
 
 absl::Status RunProtoEval(const std::vector<std::string>&) {
-  ASSIGN_OR_RETURN(Dataset data, EvalData());
   ProtoEvalOptions o;
+  ASSIGN_OR_RETURN(o.device, DeviceFlag());
+  ASSIGN_OR_RETURN(Dataset data, EvalData());
   ASSIGN_OR_RETURN(o.settings, SettingsFromFlags("5"));
   o.episodes = absl::GetFlag(FLAGS_episodes);
   o.queries = absl::GetFlag(FLAGS_queries);
@@ -68,7 +69,7 @@ Command ProtoEvalCommand() {
           "Few-shot PROTOTYPE accuracy of a model folder, as adaptd would adapt it.",
           "--data fashion-mnist uses Fashion-MNIST's test split (cross-domain).",
           {"model", "data", "split", "ways", "shots", "episodes", "queries", "seed", "threads",
-           "fashion_dir"},
+           "device", "fashion_dir"},
           RunProtoEval};
 }
 

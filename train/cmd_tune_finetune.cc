@@ -23,6 +23,7 @@ namespace adaptd::train {
 namespace {
 
 absl::Status RunTuneFinetune(const std::vector<std::string>&) {
+  ASSIGN_OR_RETURN(const std::string device, DeviceFlag());
   ASSIGN_OR_RETURN(auto splits, TrainAndVal());
   std::vector<double> grid;
   for (absl::string_view part :
@@ -38,7 +39,8 @@ absl::Status RunTuneFinetune(const std::vector<std::string>&) {
   double best = 0;
   ASSIGN_OR_RETURN(auto results,
                    TuneFinetuneLr(val, absl::GetFlag(FLAGS_model), grid,
-                                  absl::GetFlag(FLAGS_val_episodes), absl::GetFlag(FLAGS_seed), &best));
+                                  absl::GetFlag(FLAGS_val_episodes), absl::GetFlag(FLAGS_seed),
+                                  device, &best));
   std::printf(
       "| FINETUNE lr | meta-val 5-way 1+5-shot accuracy, 5 steps (mean over sets) |\n|---|---|\n");
   for (const auto& [lr, acc] : results) std::printf("| %g | %.2f%% |\n", lr, 100 * acc);
@@ -53,7 +55,7 @@ Command TuneFinetuneCommand() {
           "Pick FINETUNE's learning rate on meta-val (never on meta-test).",
           "Scores 5-step FINETUNE on 5-way 1-shot and 5-shot meta-val episodes of --data and\n"
           "of each --val_data for each rate; the best mean wins (the smallest rate on a tie).",
-          {"model", "data", "val_data", "lr_grid", "val_episodes", "seed", "threads"},
+          {"model", "data", "val_data", "lr_grid", "val_episodes", "seed", "threads", "device"},
           RunTuneFinetune};
 }
 

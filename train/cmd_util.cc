@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "server/common/status_macros.h"
 #include "train/data_cache.h"
+#include "train/device.h"
 #include "train/flags.h"
 #include "train/splits.h"
 
@@ -57,6 +58,12 @@ absl::StatusOr<std::vector<std::pair<int, int>>> SettingsFromFlags(
 std::string OutOr(const std::string& fallback) {
   const std::string out = absl::GetFlag(FLAGS_out);
   return out.empty() ? fallback : out;
+}
+
+absl::StatusOr<std::string> DeviceFlag() {
+  const std::string spec = absl::GetFlag(FLAGS_device);
+  RETURN_IF_ERROR(ParseTrainDevice(spec).status());
+  return spec;
 }
 
 absl::StatusOr<std::vector<Dataset>> SplitOfEach(const std::string& list, Split split,

@@ -44,6 +44,12 @@ absl::StatusOr<std::vector<std::pair<int, int>>> SettingsFromFlags(const std::st
 // --out, or `fallback` when it is empty.
 std::string OutOr(const std::string& fallback);
 
+// --device, checked: commands call it before loading any data, so that a
+// device this LibTorch cannot use fails at once. INVALID_ARGUMENT for a
+// spelling other than cpu, cuda or cuda:N; FAILED_PRECONDITION for CUDA
+// without a CUDA LibTorch or a visible GPU.
+absl::StatusOr<std::string> DeviceFlag();
+
 // One split of each cache in a comma-separated list (all of a cache when it
 // is unsplit), printing what each adds as "<what>: + N classes, ...".
 absl::StatusOr<std::vector<Dataset>> SplitOfEach(const std::string& list, Split split,

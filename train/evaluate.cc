@@ -19,6 +19,7 @@
 #include "server/engine/adapt/adaptation.h"
 #include "server/engine/model/backbone.h"
 #include "server/engine/runtime/torch_util.h"
+#include "train/device.h"
 #include "train/episodes.h"
 #include "train/features.h"
 #include "train/json_report.h"
@@ -80,7 +81,8 @@ absl::StatusOr<Sample> RunTask(const EpisodeTensors& task, engine::Method method
   torch::NoGradGuard no_grad;
   s.query_logits = engine::HeadLogits(task.query, head.weight, head.bias);
   auto predicted = s.query_logits.argmax(1);
-  s.accuracy = predicted.eq(task.query_labels).to(torch::kDouble).mean().item<double>();
+  s.accuracy =
+      predicted.eq(task.query_labels).to(torch::kDouble).mean().to(torch::kCPU).item<double>();
   s.loss_before = head.loss_before;
   s.loss_after = head.loss_after;
   return s;
@@ -215,18 +217,20 @@ absl::Status AccuracyCurve(const EvalContext& ctx, const Dataset& test,
   return absl::OkStatus();
 }
 
-// The in-domain test set (features given), then each non-empty cross domain.
+// The in-domain test set (features given), then each non-empty cross domain;
+// the pixels, like the features, on the backbone's device.
 absl::StatusOr<std::vector<Domain>> MakeDomains(const engine::Backbone& backbone,
                                                 const Dataset& test,
                                                 const at::Tensor& test_features,
                                                 const std::vector<CrossDomain>& cross,
                                                 const EvalOptions& options) {
+  auto pixels = [&](const Dataset& data) { return PixelFeatures(data).to(backbone.device()); };
   std::vector<Domain> domains = {
-      {options.data_name, &test, test_features, PixelFeatures(test), options.settings}};
+      {options.data_name, &test, test_features, pixels(test), options.settings}};
   for (const CrossDomain& c : cross) {
     if (c.data.size() == 0) continue;
     ASSIGN_OR_RETURN(at::Tensor features, EmbedDataset(backbone, c.data));
-    domains.push_back({c.name, &c.data, features, PixelFeatures(c.data), options.cross_settings});
+    domains.push_back({c.name, &c.data, features, pixels(c.data), options.cross_settings});
   }
   return domains;
 }
@@ -332,8 +336,9 @@ absl::StatusOr<std::vector<EpisodePrediction>> PrototypePredictions(
 
 absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<CrossDomain>& cross,
                                     const EvalOptions& options) {
+  ASSIGN_OR_RETURN(const c10::Device device, ParseTrainDevice(options.device));
   engine::ConfigureTorchThreads(options.threads, 1);
-  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(options.model_dir, c10::Device(c10::kCPU)));
+  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(options.model_dir, device));
   EvalReport report;
   report.finetune_lr = options.finetune_lr > 0 ? options.finetune_lr : ModelFinetuneLr(*backbone);
   engine::MetaLearner* meta = backbone->meta_learner();
@@ -364,9 +369,11 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<Cross
 
 absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
     const std::vector<Dataset>& val, const std::string& model_dir,
-    const std::vector<double>& grid, int episodes, uint64_t seed, double* best) {
+    const std::vector<double>& grid, int episodes, uint64_t seed, const std::string& device,
+    double* best) {
+  ASSIGN_OR_RETURN(const c10::Device on, ParseTrainDevice(device));
   engine::ConfigureTorchThreads(0, 1);
-  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(model_dir, c10::Device(c10::kCPU)));
+  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(model_dir, on));
   return engine::GuardTorch("tune", [&]() -> absl::StatusOr<std::vector<std::pair<double, double>>> {
     std::vector<at::Tensor> features;
     std::vector<EpisodeSampler> samplers;  // 1-shot and 5-shot of each set.

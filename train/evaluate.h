@@ -27,6 +27,9 @@ struct EvalOptions {
   int queries = 15;
   uint64_t seed = 1;
   int threads = 0;
+  // Where the backbone runs and every method adapts, PIXELS included:
+  // "cpu", "cuda" or "cuda:N" (ParseTrainDevice).
+  std::string device = "cpu";
   // FINETUNE's learning rate; 0: the model's finetune_lr, else 0.01.
   double finetune_lr = 0;
   // Accuracy against adaptation steps (5-way 1-shot and 5-shot, in-domain)
@@ -77,6 +80,9 @@ struct CrossDomain {
 };
 
 // `test` is the in-domain meta-test split; `cross` may be empty.
+// FAILED_PRECONDITION, before any work, for a CUDA device this LibTorch
+// cannot use. On a GPU, compute_ms_mean is the adapting thread's CPU time
+// alone.
 absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<CrossDomain>& cross,
                                     const EvalOptions& options);
 
@@ -101,11 +107,13 @@ absl::StatusOr<std::vector<EpisodePrediction>> PrototypePredictions(
 
 // Picks FINETUNE's learning rate on meta-val: the best 5-step accuracy over
 // 5-way 1-shot and 5-shot episodes of each of `val` (the mean over sets),
-// among `grid`; the smallest rate wins a tie. Returns (lr, accuracy) pairs
-// in grid order and sets *best.
+// among `grid`; the smallest rate wins a tie. Runs on `device` ("cpu",
+// "cuda" or "cuda:N"). Returns (lr, accuracy) pairs in grid order and sets
+// *best.
 absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
     const std::vector<Dataset>& val, const std::string& model_dir,
-    const std::vector<double>& grid, int episodes, uint64_t seed, double* best);
+    const std::vector<double>& grid, int episodes, uint64_t seed, const std::string& device,
+    double* best);
 
 // The report as Markdown: a table of the rows, META's paired differences
 // and the run's figures.

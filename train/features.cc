@@ -34,11 +34,15 @@ absl::StatusOr<at::Tensor> EmbedDataset(const engine::Backbone& backbone, const 
     }
     std::vector<int64_t> dims = {n};
     dims.insert(dims.end(), info.input_shape.begin(), info.input_shape.end());
-    auto batch = torch::from_blob(buffer.data(), dims).clone();
-    ASSIGN_OR_RETURN(at::Tensor features, backbone.Features(batch.to(backbone.device())));
+    // A copy on the backbone's device: `buffer` is refilled for the next batch.
+    auto batch = torch::from_blob(buffer.data(), dims)
+                     .to(backbone.device(), torch::kFloat, /*non_blocking=*/false, /*copy=*/true);
+    ASSIGN_OR_RETURN(at::Tensor features, backbone.Features(batch));
     parts.push_back(features.clone());  // Out of inference mode.
   }
-  if (parts.empty()) return torch::zeros({0, info.feature_dim});
+  if (parts.empty()) {
+    return torch::zeros({0, info.feature_dim}, torch::TensorOptions().device(backbone.device()));
+  }
   return torch::cat(parts);
 }
 

@@ -18,6 +18,10 @@ ABSL_FLAG(std::string, val_data, "",
           "data/clipart.bin:groups.");
 ABSL_FLAG(uint64_t, seed, 1, "Random seed; the same seed gives the same result.");
 ABSL_FLAG(int, threads, 0, "Worker threads (FreeType rendering, LibTorch intra-op); 0 for one per core.");
+ABSL_FLAG(std::string, device, "cpu",
+          "Where the backbone, training and adaptation run: cpu, cuda or cuda:N. CUDA needs a "
+          "LibTorch built with CUDA (Debian's is CPU-only) and a visible GPU; otherwise the "
+          "command stops before loading anything.");
 ABSL_FLAG(std::string, arch, "conv4", "Native backbone architecture: conv4 or resnet12.");
 ABSL_FLAG(bool, resume, false, "Continue from work_dir/checkpoint.pt after an interrupt.");
 ABSL_FLAG(double, checkpoint_seconds, 120, "Also checkpoint this often within an epoch.");

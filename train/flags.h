@@ -15,6 +15,7 @@ ABSL_DECLARE_FLAG(std::string, extra_data);
 ABSL_DECLARE_FLAG(std::string, val_data);
 ABSL_DECLARE_FLAG(uint64_t, seed);
 ABSL_DECLARE_FLAG(int, threads);
+ABSL_DECLARE_FLAG(std::string, device);
 ABSL_DECLARE_FLAG(std::string, arch);
 ABSL_DECLARE_FLAG(bool, resume);
 ABSL_DECLARE_FLAG(double, checkpoint_seconds);

@@ -17,6 +17,7 @@
 #include "server/common/thread_pool.h"
 #include "train/glyph_fonts.h"
 #include "train/glyph_renderer.h"
+#include "train/loaders.h"
 #include "train/random.h"
 
 namespace adaptd::train {
@@ -271,7 +272,30 @@ absl::StatusOr<std::string> GlyphFingerprint(const GlyphOptions& o) {
       kGlyphRendererVersion, o.seed, o.instances, o.max_classes_per_script, o.min_classes_per_script,
       o.max_scripts, o.max_similarity, o.max_rotation_degrees, o.max_shear, o.scale_jitter,
       o.aspect_jitter, o.max_shift, o.min_embolden, o.max_embolden, o.elastic_rms,
-      o.elastic_sigma, count, h);
+      o.elastic_sigma, count, h) +
+         (o.shape == ImageShape{} ? "" : " images=" + ShapeText(o.shape));
+}
+
+// RGB glyphs: every image's ink and background get their own random
+// colours, at least 64 levels of luma apart so the glyph stays legible.
+void ColourInk(uint64_t seed, Dataset* data) {
+  const int64_t plane = int64_t{data->shape.height} * data->shape.width;
+  for (int64_t i = 0; i < data->size(); ++i) {
+    Rng rng(MixSeed(seed, {static_cast<uint64_t>(i), Fnv1a("glyph-colours")}));
+    double ink[3], paper[3];
+    auto luma = [](const double* c) { return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]; };
+    do {
+      for (int c = 0; c < 3; ++c) ink[c] = static_cast<double>(rng.Below(256));
+      for (int c = 0; c < 3; ++c) paper[c] = static_cast<double>(rng.Below(256));
+    } while (std::abs(luma(ink) - luma(paper)) < 64);
+    uint8_t* image = data->pixels.data() + i * data->shape.bytes();
+    for (int64_t p = 0; p < plane; ++p) {
+      const double a = image[p] / 255.0;  // Grey repeated in all three planes.
+      for (int c = 0; c < 3; ++c) {
+        image[c * plane + p] = static_cast<uint8_t>(std::lround(paper[c] + a * (ink[c] - paper[c])));
+      }
+    }
+  }
 }
 
 absl::StatusOr<Dataset> RenderGlyphs(const GlyphOptions& options, GlyphReport* report,
@@ -301,6 +325,12 @@ absl::StatusOr<Dataset> RenderGlyphs(const GlyphOptions& options, GlyphReport* r
   report->classes = data.num_classes();
   report->images = data.size();
   report->render_seconds = Seconds(render_start);
+  if (options.shape == ImageShape{}) return data;
+  if (options.shape.channels != 1 && options.shape.channels != 3) {
+    return absl::InvalidArgumentError("shape: glyphs are grey (1 channel) or RGB (3)");
+  }
+  data = ReshapeImages(std::move(data), options.shape);
+  if (options.shape.channels == 3) ColourInk(options.seed, &data);
   return data;
 }
 

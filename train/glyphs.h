@@ -66,6 +66,11 @@ struct GlyphOptions {
   // instance by a factor in [0.5, 1.5].
   double elastic_rms = 0.6;
   double elastic_sigma = 3.0;
+
+  // The images' shape. Glyphs are rendered at 28x28 and resized to it with
+  // adaptd's resize; in RGB each image gets its own random ink and
+  // background colours.
+  ImageShape shape;
 };
 
 struct GlyphReport {

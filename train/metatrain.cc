@@ -21,6 +21,7 @@
 #include "server/engine/model/backbone.h"
 #include "server/engine/runtime/torch_util.h"
 #include "train/checkpoint.h"
+#include "train/device.h"
 #include "train/episodes.h"
 #include "train/features.h"
 #include "train/progress.h"
@@ -43,7 +44,11 @@ struct ValResult {
 absl::StatusOr<ValResult> ValidateOne(const at::Tensor& features, const EpisodeSampler& sampler,
                                       int episodes, engine::MetaLearner& meta, int inner_steps) {
   meta->eval();
-  double correct = 0, total = 0, loss = 0;
+  // Summed on the features' device, in double as on the host, and copied
+  // to the host once.
+  const auto sum_options = features.options().dtype(torch::kFloat64);
+  at::Tensor correct = torch::zeros({}, sum_options), loss = torch::zeros({}, sum_options);
+  double total = 0;
   for (int e = 0; e < episodes; ++e) {
     EpisodeTensors task = GatherEpisode(features, sampler.Sample(e));
     engine::AdaptOptions options;
@@ -53,12 +58,14 @@ absl::StatusOr<ValResult> ValidateOne(const at::Tensor& features, const EpisodeS
                                        task.ways, &meta, options));
     torch::NoGradGuard no_grad;
     auto logits = engine::HeadLogits(task.query, head.weight, head.bias);
-    correct += logits.argmax(1).eq(task.query_labels).sum().item<double>();
+    correct += logits.argmax(1).eq(task.query_labels).sum().to(torch::kFloat64);
     total += task.query_labels.size(0);
-    loss += F::cross_entropy(logits, task.query_labels).item<double>();
+    loss += F::cross_entropy(logits, task.query_labels).to(torch::kFloat64);
   }
   meta->train();
-  return ValResult{correct / std::max(total, 1.0), loss / std::max(episodes, 1)};
+  const at::Tensor host = torch::stack({correct, loss}).to(torch::kCPU);
+  return ValResult{host[0].item<double>() / std::max(total, 1.0),
+                   host[1].item<double>() / std::max(episodes, 1)};
 }
 
 // META over `episodes` tasks of each sampler: mean accuracy and query loss.
@@ -134,16 +141,24 @@ std::string RunKey(const MetaTrainOptions& options, const std::vector<Dataset>& 
   return run_key;
 }
 
-// The meta-learner being trained, its optimiser and the best meta-val score
-// so far; what a checkpoint saves.
+engine::MetaLearner OnDevice(engine::MetaLearner meta, c10::Device device) {
+  meta->to(device);
+  return meta;
+}
+
+// The meta-learner being trained and its optimiser, on the run's device, and
+// the best meta-val score so far; what a checkpoint saves.
 struct Run {
-  Run(const MetaTrainOptions& options, std::string checkpoint_path, std::string run_key)
+  Run(const MetaTrainOptions& options, std::string checkpoint_path, std::string run_key,
+      c10::Device device)
       : options(options),
-        meta(options.inner_lr),
+        device(device),
+        meta(OnDevice(engine::MetaLearner(options.inner_lr), device)),
         optimizer(meta->parameters(), torch::optim::AdamOptions(options.meta_lr)),
         checkpoint(std::move(checkpoint_path), std::move(run_key)) {}
 
   const MetaTrainOptions& options;
+  const c10::Device device;
   engine::MetaLearner meta;
   torch::optim::Adam optimizer;
   Checkpointer checkpoint;
@@ -162,7 +177,8 @@ absl::Status SaveCheckpoint(Run& run, int64_t step) {
 }
 
 // Continues from the checkpoint if it is this run's; another run's is left
-// alone and the run starts over.
+// alone and the run starts over. The checkpoint is read onto the CPU,
+// whatever device saved it, and moved to the run's.
 absl::Status Resume(Run& run) {
   const absl::Status loaded = run.checkpoint.Load([&](torch::serialize::InputArchive& archive) {
     run.meta->load(archive);
@@ -173,6 +189,8 @@ absl::Status Resume(Run& run) {
     archive.read("step", state);
     run.start = state[0].item<int64_t>();
     run.best = state[1].item<double>();
+    run.meta->to(run.device);
+    MoveAdamState(run.optimizer, run.device);
   });
   if (!absl::IsFailedPrecondition(loaded)) return loaded;
   std::printf("metatrain: %s is from a run with other data or options; starting over\n",
@@ -180,10 +198,13 @@ absl::Status Resume(Run& run) {
   return absl::OkStatus();
 }
 
+// Saved from the CPU, so that adaptd loads it with or without CUDA.
 absl::Status SaveResult(Run& run, const std::string& path) {
-  torch::serialize::OutputArchive archive;
-  run.meta->save(archive);  // The layout engine::LoadMetaLearner reads.
-  return SaveArchive(archive, path);
+  return SaveFromCpu(*run.meta, run.device, [&] {
+    torch::serialize::OutputArchive archive;
+    run.meta->save(archive);  // The layout engine::LoadMetaLearner reads.
+    return SaveArchive(archive, path);
+  });
 }
 
 struct StepResult {
@@ -196,8 +217,9 @@ struct StepResult {
 absl::StatusOr<StepResult> MetaStep(Run& run, const TaskSets& train, int64_t step) {
   const MetaTrainOptions& options = run.options;
   std::mt19937_64 rng(options.seed * 1000003 + step);
-  at::Tensor loss = torch::zeros({});
-  double correct = 0, total = 0;
+  at::Tensor loss = torch::zeros({}, train.features[0].options());
+  at::Tensor correct = torch::zeros({}, train.features[0].options().dtype(torch::kLong));
+  double total = 0;
   for (int b = 0; b < options.meta_batch; ++b) {
     const size_t d = (step * options.meta_batch + b) % train.samplers.size();
     const size_t which = rng() % train.samplers[d].size();
@@ -212,13 +234,17 @@ absl::StatusOr<StepResult> MetaStep(Run& run, const TaskSets& train, int64_t ste
                                        task.ways, &run.meta, adapt));
     auto logits = engine::HeadLogits(task.query, head.weight, head.bias);
     loss = loss + F::cross_entropy(logits, task.query_labels) / options.meta_batch;
-    correct += logits.argmax(1).eq(task.query_labels).sum().item<double>();
+    correct += logits.argmax(1).eq(task.query_labels).sum();
     total += task.query_labels.size(0);
   }
   run.optimizer.zero_grad();
   loss.backward();
   run.optimizer.step();
-  return StepResult{loss.item<float>(), correct / total};
+  // One copy to the host for both.
+  const at::Tensor host =
+      torch::stack({loss.detach().to(torch::kFloat64), correct.to(torch::kFloat64)})
+          .to(torch::kCPU);
+  return StepResult{static_cast<float>(host[0].item<double>()), host[1].item<double>() / total};
 }
 
 // A meta-val check after `step` steps: recorded in the report, and the
@@ -283,9 +309,9 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train,
     return absl::InvalidArgumentError(
         "steps, meta_batch and inner_steps must be positive, settings and train non-empty");
   }
+  ASSIGN_OR_RETURN(const c10::Device device, ParseTrainDevice(options.device));
   engine::ConfigureTorchThreads(options.threads, 1);
-  ASSIGN_OR_RETURN(auto backbone,
-                   engine::Backbone::Load(options.model_dir, c10::Device(c10::kCPU)));
+  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(options.model_dir, device));
   std::error_code ec;
   fs::create_directories(options.work_dir, ec);
   if (ec) return absl::InternalError(absl::StrCat(options.work_dir, ": ", ec.message()));
@@ -296,7 +322,7 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train,
     ASSIGN_OR_RETURN(const TaskSets val_tasks, ValTasks(*backbone, val, options));
     const bool validating = !val_tasks.samplers.empty();
     Run run(options, (fs::path(options.work_dir) / kCheckpoint).string(),
-            RunKey(options, train, val));
+            RunKey(options, train, val), device);
     MetaTrainReport report;
     report.meta_learner_path = (fs::path(options.work_dir) / kResult).string();
     if (options.resume && run.checkpoint.Exists()) RETURN_IF_ERROR(Resume(run));

@@ -37,6 +37,11 @@ struct MetaTrainOptions {
   bool first_order = false;
   uint64_t seed = 1;
   int threads = 0;  // LibTorch intra-op threads; 0 for one per core.
+  // Where the backbone, the features, the tasks and the meta-learner and its
+  // optimiser live: "cpu", "cuda" or "cuda:N" (ParseTrainDevice).
+  // Checkpoints resume on either device; meta_learner.pt is saved from the
+  // CPU.
+  std::string device = "cpu";
   // Continue from work_dir's checkpoint if it is from the same run (the same
   // data and options; `steps` may differ); otherwise start over.
   bool resume = false;
@@ -66,7 +71,8 @@ struct MetaTrainReport {
 // so that a small domain is not drowned by a large one); meta-val tasks from
 // each of `val`, which may be empty. A setting a set cannot serve (fewer
 // than `ways` classes with enough images) is left out for that set;
-// INVALID_ARGUMENT when a set can serve none.
+// INVALID_ARGUMENT when a set can serve none. FAILED_PRECONDITION, before
+// any work, for a CUDA device this LibTorch cannot use.
 absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train,
                                           const std::vector<Dataset>& val,
                                           const MetaTrainOptions& options);

@@ -22,10 +22,12 @@
 #include "absl/strings/str_format.h"
 #include "server/common/status_macros.h"
 #include "server/engine/adapt/adaptation.h"
+#include "server/engine/input/image_ops.h"
 #include "server/engine/model/backbone.h"
 #include "server/engine/model/nets.h"
 #include "server/engine/runtime/torch_util.h"
 #include "train/checkpoint.h"
+#include "train/device.h"
 #include "train/episodes.h"
 #include "train/export.h"
 #include "train/features.h"
@@ -67,15 +69,18 @@ class ClassifierImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Classifier);
 
-// uint8 images -> [n,C,H,W] floats with the model's preprocessing. With
-// `rng` set, each is shifted by up to `max_shift` pixels (zeros fill in)
-// and, with `flip`, mirrored left to right half of the time.
+// uint8 images -> [n,C,H,W] floats with the model's preprocessing, on the
+// host (page-locked with `pinned`, for a copy to a GPU that does not block).
+// With `rng` set, each is shifted by up to `max_shift` pixels (zeros fill in)
+// and, with `flip`, mirrored left to right half of the time; an RGB image
+// turns grey (PIL's luma in every channel) with probability `grey`.
 Tensor MakeBatch(const Dataset& data, const int64_t* indices, int64_t n, int max_shift, bool flip,
-                 Rng* rng) {
+                 double grey, Rng* rng, bool pinned) {
   const ImageShape& shape = data.shape;
   const engine::Preprocessing pre = DefaultPreprocessing(shape);
   const int64_t plane = int64_t{shape.height} * shape.width;
-  Tensor x = torch::empty({n, shape.channels, shape.height, shape.width});
+  Tensor x = torch::empty({n, shape.channels, shape.height, shape.width},
+                          torch::TensorOptions(torch::kFloat).pinned_memory(pinned));
   float* out = x.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
     int dx = 0, dy = 0;
@@ -85,18 +90,28 @@ Tensor MakeBatch(const Dataset& data, const int64_t* indices, int64_t n, int max
       dy = static_cast<int>(rng->Below(2 * max_shift + 1)) - max_shift;
     }
     if (rng != nullptr && flip) mirror = rng->Below(2) == 1;
+    const uint8_t* image = data.image(indices[i]);
+    std::vector<uint8_t> luma;
+    if (rng != nullptr && shape.channels == 3 && grey > 0 && rng->Uniform() < grey) {
+      luma = engine::ToCHW(
+          engine::ToColour(engine::FromCHW(image, 3, shape.height, shape.width), 1, {0, 0, 0}));
+      luma.resize(3 * plane);
+      std::copy_n(luma.begin(), plane, luma.begin() + plane);
+      std::copy_n(luma.begin(), plane, luma.begin() + 2 * plane);
+      image = luma.data();
+    }
     for (int c = 0; c < shape.channels; ++c) {
       // The same arithmetic as adaptd's UINT8 path (input_decoder.cc).
       const float scale = 1.f / (255.f * pre.std[c]);
       const float offset = pre.mean[c] / pre.std[c];
-      const uint8_t* image = data.image(indices[i]) + c * plane;
+      const uint8_t* in = image + c * plane;
       float* o = out + (i * shape.channels + c) * plane;
       for (int y = 0; y < shape.height; ++y) {
         const int sy = y - dy;
         for (int xx = 0; xx < shape.width; ++xx) {
           const int sx = (mirror ? shape.width - 1 - xx : xx) - dx;
           const uint8_t v = (sy >= 0 && sy < shape.height && sx >= 0 && sx < shape.width)
-                                ? image[sy * shape.width + sx]
+                                ? in[sy * shape.width + sx]
                                 : 0;
           o[y * shape.width + xx] = v * scale - offset;
         }
@@ -128,14 +143,21 @@ std::string RunKey(const PretrainOptions& o, const Dataset& train) {
                          train.shape == ImageShape{} ? "" : " images=" + ShapeText(train.shape));
 }
 
-// One run: the model, its optimiser, where the run stands and where it is
-// checkpointed.
+Classifier OnDevice(Classifier model, c10::Device device) {
+  model->to(device);
+  return model;
+}
+
+// One run: the model and its optimiser on the run's device, where the run
+// stands and where it is checkpointed.
 struct Run {
   Run(const Dataset& train, const PretrainOptions& options,
-      std::shared_ptr<engine::FeatureNet> net, const std::string& checkpoint_path)
+      std::shared_ptr<engine::FeatureNet> net, const std::string& checkpoint_path,
+      c10::Device device)
       : train(train),
         options(options),
-        model(std::move(net), train.num_classes(), options.dropout),
+        device(device),
+        model(OnDevice(Classifier(std::move(net), train.num_classes(), options.dropout), device)),
         optimizer(model->parameters(),
                   torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay)),
         checkpoint(checkpoint_path, RunKey(options, train)),
@@ -144,6 +166,7 @@ struct Run {
 
   const Dataset& train;
   const PretrainOptions& options;
+  const c10::Device device;
   Classifier model;
   torch::optim::Adam optimizer;
   Checkpointer checkpoint;
@@ -170,7 +193,8 @@ absl::Status SaveCheckpoint(Run& run) {
 }
 
 // FAILED_PRECONDITION when the checkpoint is another run's: pretraining does
-// not start over on its own.
+// not start over on its own. The checkpoint is read onto the CPU, whatever
+// device saved it, and moved to the run's.
 absl::Status LoadCheckpoint(Run& run) {
   const absl::Status loaded = run.checkpoint.Load([&](torch::serialize::InputArchive& archive) {
     torch::serialize::InputArchive model_archive, optim_archive;
@@ -193,6 +217,8 @@ absl::Status LoadCheckpoint(Run& run) {
     pos.loss_sum = s.at(0);
     pos.correct = s.at(1);
     pos.seen = s.at(2);
+    run.model->to(run.device);
+    MoveAdamState(run.optimizer, run.device);
   });
   if (absl::IsFailedPrecondition(loaded)) {
     return absl::FailedPreconditionError(
@@ -201,12 +227,15 @@ absl::Status LoadCheckpoint(Run& run) {
   return loaded;
 }
 
-// backbone.pt: the network alone, what `export` loads.
-absl::Status SaveWeights(engine::FeatureNet& net, const std::string& path) {
-  return engine::GuardTorch("saving " + path, [&]() -> absl::Status {
-    torch::serialize::OutputArchive archive;
-    net.save(archive);
-    return SaveArchive(archive, path);
+// backbone.pt: the network alone, what `export` loads; saved from the CPU,
+// so that it loads without CUDA.
+absl::Status SaveWeights(engine::FeatureNet& net, c10::Device device, const std::string& path) {
+  return SaveFromCpu(net, device, [&] {
+    return engine::GuardTorch("saving " + path, [&]() -> absl::Status {
+      torch::serialize::OutputArchive archive;
+      net.save(archive);
+      return SaveArchive(archive, path);
+    });
   });
 }
 
@@ -235,8 +264,11 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateOn(const engine::Backbone& ba
                                          task.support_labels, ways, nullptr,
                                          engine::AdaptOptions()));
       const Tensor predicted = engine::HeadLogits(task.query, head.weight, head.bias).argmax(1);
-      const double accuracy =
-          predicted.eq(task.query_labels).to(torch::kFloat64).mean().item<double>();
+      const double accuracy = predicted.eq(task.query_labels)
+                                  .to(torch::kFloat64)
+                                  .mean()
+                                  .to(torch::kCPU)
+                                  .item<double>();
       sum += accuracy;
       sum_sq += accuracy * accuracy;
     }
@@ -283,6 +315,7 @@ nlohmann::ordered_json ReportJson(const PretrainOptions& o, const PretrainReport
           {"dropout", o.dropout},
           {"max_shift", o.max_shift},
           {"flip", o.flip},
+          {"grey", o.grey},
           {"seed", o.seed},
           {"epochs_done", r.epochs_done},
           {"steps_done", r.steps_done},
@@ -330,6 +363,7 @@ absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
   if (!(o.lr > 0)) return absl::InvalidArgumentError("lr: must be positive");
   if (o.weight_decay < 0) return absl::InvalidArgumentError("weight_decay: must not be negative");
   if (o.dropout < 0 || o.dropout >= 1) return absl::InvalidArgumentError("dropout: must be in [0,1)");
+  if (o.grey < 0 || o.grey > 1) return absl::InvalidArgumentError("grey: must be in [0,1]");
   const int side = std::min(train.shape.height, train.shape.width);
   if (o.max_shift < 0 || o.max_shift >= side) {
     return absl::InvalidArgumentError(absl::StrCat("max_shift: must be in [0,", side - 1, "]"));
@@ -358,22 +392,33 @@ absl::StatusOr<double> Step(Run& run, const std::vector<int64_t>& order) {
                                  static_cast<uint64_t>(pos.step), 0xa4u}));
   torch::manual_seed(rng.Next() >> 1);  // Dropout.
   const int64_t* batch = order.data() + pos.step * options.batch_size;
-  Tensor x = MakeBatch(run.train, batch, options.batch_size, options.max_shift, options.flip, &rng);
-  std::vector<int64_t> y(options.batch_size);
+  // Built on the host; on a GPU copied from page-locked memory without
+  // blocking, so that the copy overlaps what the device still runs.
+  const bool pinned = run.device.is_cuda();
+  Tensor x = MakeBatch(run.train, batch, options.batch_size, options.max_shift, options.flip,
+                       options.grey, &rng, pinned);
+  Tensor target = torch::empty({options.batch_size},
+                               torch::TensorOptions(torch::kInt64).pinned_memory(pinned));
+  int64_t* y = target.data_ptr<int64_t>();
   for (int i = 0; i < options.batch_size; ++i) y[i] = run.train.labels[batch[i]];
-  Tensor target = torch::tensor(y, torch::kInt64);
+  x = x.to(run.device, x.scalar_type(), /*non_blocking=*/true);
+  target = target.to(run.device, target.scalar_type(), /*non_blocking=*/true);
   Tensor logits = run.model->forward(x);
   Tensor loss = torch::nn::functional::cross_entropy(logits, target);
   run.optimizer.zero_grad();
   loss.backward();
   run.optimizer.step();
-  const double l = loss.item<double>();
+  // The loss and the correct count reach the host together, in one copy.
+  const Tensor host = torch::stack({loss.detach().to(torch::kFloat64),
+                                    logits.argmax(1).eq(target).sum().to(torch::kFloat64)})
+                          .to(torch::kCPU);
+  const double l = host[0].item<double>();
   if (!std::isfinite(l)) {
     return absl::InternalError(absl::StrCat("pretrain: loss became ", l, " at epoch ",
                                             pos.epoch + 1, " step ", pos.step + 1,
                                             "; lower --lr"));
   }
-  const double correct = logits.argmax(1).eq(target).sum().item<double>();
+  const double correct = host[1].item<double>();
   pos.loss_sum += l * options.batch_size;
   pos.correct += correct;
   pos.seen += options.batch_size;
@@ -478,7 +523,7 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateVal(Run& run, const Dataset& 
                    engine::Backbone::FromNet(
                        MakeModelConfig("pretrain", options.arch, run.model->net().feature_dim(),
                                        DefaultPreprocessing(run.train.shape)),
-                       run.model->net_ptr(), engine::MetaLearner(nullptr), c10::Device(c10::kCPU)));
+                       run.model->net_ptr(), engine::MetaLearner(nullptr), run.device));
   ProtoEvalOptions eval;
   eval.episodes = options.eval_episodes;
   eval.seed = options.seed;
@@ -492,10 +537,26 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateVal(Run& run, const Dataset& 
   return results;
 }
 
+// With options.resume, continues from the checkpoint if there is one.
+absl::Status ResumeIfAsked(Run& run) {
+  if (!run.options.resume) return absl::OkStatus();
+  if (!run.checkpoint.Exists()) {
+    std::fprintf(stderr, "pretrain: no checkpoint in %s; starting afresh\n",
+                 run.options.work_dir.c_str());
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(LoadCheckpoint(run));
+  std::fprintf(stderr, "pretrain: resuming %s at epoch %lld step %lld\n",
+               run.checkpoint.path().c_str(), static_cast<long long>(run.pos.epoch + 1),
+               static_cast<long long>(run.pos.step));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val,
                                         const PretrainOptions& options) {
+  ASSIGN_OR_RETURN(const c10::Device device, ParseTrainDevice(options.device));
   RETURN_IF_ERROR(ValidateOptions(train, options));
   std::error_code ec;
   fs::create_directories(options.work_dir, ec);
@@ -507,33 +568,28 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
     ASSIGN_OR_RETURN(std::shared_ptr<engine::FeatureNet> net,
                      engine::MakeFeatureNet(options.arch, train.shape.dims()));
     Run run(train, options, std::move(net),
-            (fs::path(options.work_dir) / kCheckpointFile).string());
-    if (options.resume && run.checkpoint.Exists()) {
-      RETURN_IF_ERROR(LoadCheckpoint(run));
-      std::fprintf(stderr, "pretrain: resuming %s at epoch %lld step %lld\n",
-                   run.checkpoint.path().c_str(), static_cast<long long>(run.pos.epoch + 1),
-                   static_cast<long long>(run.pos.step));
-    } else if (options.resume) {
-      std::fprintf(stderr, "pretrain: no checkpoint in %s; starting afresh\n",
-                   options.work_dir.c_str());
-    }
+            (fs::path(options.work_dir) / kCheckpointFile).string(), device);
+    RETURN_IF_ERROR(ResumeIfAsked(run));
 
     InterruptGuard interrupt_guard;
     const int64_t total_steps = run.steps_per_epoch * options.epochs;
     const int64_t stop_at =
         options.max_steps > 0 ? std::min(total_steps, options.max_steps) : total_steps;
     if (options.progress) {
+      const std::string where = device.is_cpu() ? "" : " on " + device.str();
       std::fprintf(stderr,
-                 "pretrain: %s on %d classes, %lld images; %lld steps of %d per epoch, %d epochs\n",
+                 "pretrain: %s on %d classes, %lld images; %lld steps of %d per epoch, "
+                 "%d epochs%s\n",
                  options.arch.c_str(), train.num_classes(), static_cast<long long>(train.size()),
-                 static_cast<long long>(run.steps_per_epoch), options.batch_size, options.epochs);
+                 static_cast<long long>(run.steps_per_epoch), options.batch_size, options.epochs,
+                 where.c_str());
     }
     PretrainReport report;
     RETURN_IF_ERROR(TrainSteps(run, stop_at, &report));
     ReportPosition(run.pos, &report);
     report.weights_path = (fs::path(options.work_dir) / kWeightsFile).string();
     run.model->eval();
-    RETURN_IF_ERROR(SaveWeights(run.model->net(), report.weights_path));
+    RETURN_IF_ERROR(SaveWeights(run.model->net(), run.device, report.weights_path));
     if (options.eval_episodes > 0 && val.num_classes() >= 5) {
       ASSIGN_OR_RETURN(report.val, EvaluateVal(run, val));
     }
@@ -546,8 +602,9 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
 absl::StatusOr<std::vector<FewShotResult>> EvaluatePrototype(const std::string& model_dir,
                                                              const Dataset& data,
                                                              const ProtoEvalOptions& options) {
+  ASSIGN_OR_RETURN(const c10::Device device, ParseTrainDevice(options.device));
   engine::ConfigureTorchThreads(options.threads, 1);
-  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(model_dir, c10::Device(c10::kCPU)));
+  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(model_dir, device));
   return EvaluateOn(*backbone, data, options);
 }
 

@@ -33,9 +33,16 @@ struct PretrainOptions {
   // `flip`, mirrored left to right half of the time (pictures, not glyphs).
   int max_shift = 2;
   bool flip = false;
+  // RGB images turn grey with this probability, so that features do not
+  // hinge on colour alone.
+  double grey = 0;
   uint64_t seed = 1;
   // LibTorch intra-op threads; 0 for one per core.
   int threads = 0;
+  // Where the model, its optimiser and the batches live: "cpu", "cuda" or
+  // "cuda:N" (ParseTrainDevice). Checkpoints resume on either device, and
+  // backbone.pt is saved from the CPU.
+  std::string device = "cpu";
   // Required. Holds checkpoint.pt (written every epoch and every
   // checkpoint_seconds), backbone.pt (the final weights, what `export`
   // reads) and report.json.
@@ -84,8 +91,9 @@ struct PretrainReport {
 };
 
 // Trains on `train` (every class a label) and evaluates on `val` (may be
-// empty to skip). INVALID_ARGUMENT for bad options or data; errors from
-// LibTorch come back as INTERNAL.
+// empty to skip). INVALID_ARGUMENT for bad options or data,
+// FAILED_PRECONDITION for a CUDA device this LibTorch cannot use (before
+// any work); errors from LibTorch come back as INTERNAL.
 absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val,
                                         const PretrainOptions& options);
 
@@ -97,11 +105,13 @@ struct ProtoEvalOptions {
   int queries = 15;
   uint64_t seed = 1;
   int threads = 0;  // LibTorch intra-op threads; 0 for one per core.
+  // Where the backbone runs and the heads adapt: "cpu", "cuda" or "cuda:N".
+  std::string device = "cpu";
 };
 
-// Loads a model folder as adaptd does (Backbone::Load), preprocesses the
-// images as adaptd does for UINT8 tensors, and scores PROTOTYPE adaptation
-// (AdaptHead) on episodes drawn from `data`.
+// Loads a model folder as adaptd does (Backbone::Load, on options.device),
+// preprocesses the images as adaptd does for UINT8 tensors, and scores
+// PROTOTYPE adaptation (AdaptHead) on episodes drawn from `data`.
 absl::StatusOr<std::vector<FewShotResult>> EvaluatePrototype(const std::string& model_dir,
                                                              const Dataset& data,
                                                              const ProtoEvalOptions& options);

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <torch/cuda.h>
 #include <torch/script.h>
 
 #include "absl/strings/match.h"
@@ -364,7 +365,7 @@ TEST(AdaptTrainCliTest, OwnColourPhotosAndTorchScriptBackboneThroughThePipeline)
   // A native backbone pretrains at the cache's shape, and export takes the
   // shape from the pretraining report.
   run(absl::StrCat("pretrain --data ", d, "/photos.bin --work_dir ", d,
-                   "/pre --max_steps 2 --batch_size 8 --flip --eval_episodes 0"));
+                   "/pre --max_steps 2 --batch_size 8 --flip --grey 0.5 --eval_episodes 0"));
   run(absl::StrCat("export --weights ", d, "/pre/backbone.pt --name native --out ", d,
                    "/models/native --resize_mode shorter_side"));
   const std::string native = ReadText(d + "/models/native/model.pbtxt");
@@ -378,6 +379,113 @@ TEST(AdaptTrainCliTest, OwnColourPhotosAndTorchScriptBackboneThroughThePipeline)
                                             "/pre2 --max_steps 1 --max_shift 24"));
   EXPECT_NE(shift.code, 0);
   EXPECT_TRUE(absl::StrContains(shift.output, "max_shift: must be in [0,23]")) << shift.output;
+  const Result grey = RunTool(absl::StrCat("pretrain --data ", d, "/photos.bin --work_dir ", d,
+                                           "/pre3 --max_steps 1 --grey 2"));
+  EXPECT_NE(grey.code, 0);
+  EXPECT_TRUE(absl::StrContains(grey.output, "grey: must be in [0,1]")) << grey.output;
+}
+
+// The commands that compute take --device and check it before reading any
+// data: each names a cache that does not exist, so an error about the device
+// shows that it came first.
+std::vector<std::string> DeviceCommands(const TempDir& dir) {
+  const std::string missing = dir / "missing.bin";
+  const std::string model = dir / "model";
+  return {absl::StrCat("pretrain --data ", missing, " --work_dir ", dir / "work"),
+          absl::StrCat("tune-finetune --model ", model, " --data ", missing),
+          absl::StrCat("metatrain --model ", model, " --data ", missing, " --meta_work_dir ",
+                       dir / "meta"),
+          absl::StrCat("proto-eval --model ", model, " --data ", missing),
+          absl::StrCat("eval --model ", model, " --data ", missing, " --fashion_dir= --report ",
+                       dir / "eval")};
+}
+
+TEST(AdaptTrainCliTest, DeviceIsCheckedBeforeAnyDataIsRead) {
+  TempDir dir;
+  for (const std::string& command : DeviceCommands(dir)) {
+    const std::string name = command.substr(0, command.find(' '));
+    const Result help = RunTool(name + " --help");
+    EXPECT_TRUE(absl::StrContains(help.output, "--device (")) << help.output;
+    EXPECT_TRUE(absl::StrContains(help.output, "LibTorch built with CUDA")) << help.output;
+
+    const Result tpu = RunTool(command + " --device tpu");
+    EXPECT_EQ(tpu.code, 1) << command << "\n" << tpu.output;
+    EXPECT_TRUE(absl::StrContains(
+        tpu.output, "INVALID_ARGUMENT: --device: \"tpu\" is not cpu, cuda or cuda:N"))
+        << command << "\n" << tpu.output;
+    EXPECT_FALSE(absl::StrContains(tpu.output, "missing.bin")) << tpu.output;
+    if (torch::cuda::is_available()) continue;
+    for (const std::string cuda : {"cuda", "cuda:1"}) {
+      const Result r = RunTool(absl::StrCat(command, " --device ", cuda));
+      EXPECT_EQ(r.code, 1) << command << "\n" << r.output;
+      EXPECT_TRUE(absl::StrContains(
+          r.output, absl::StrCat("FAILED_PRECONDITION: --device ", cuda,
+                                 ": this LibTorch build has no CUDA device")))
+          << command << "\n" << r.output;
+      EXPECT_TRUE(absl::StrContains(r.output, "use --device cpu")) << r.output;
+      EXPECT_FALSE(absl::StrContains(r.output, "missing.bin")) << r.output;
+    }
+  }
+  // On the CPU (the default, or named) the command goes on to the data.
+  const std::string pretrain = DeviceCommands(dir)[0];
+  for (const std::string device : {"", " --device cpu"}) {
+    const Result cpu = RunTool(pretrain + device);
+    EXPECT_EQ(cpu.code, 1) << cpu.output;
+    EXPECT_TRUE(absl::StrContains(cpu.output, "missing.bin")) << cpu.output;
+  }
+  EXPECT_FALSE(fs::exists(dir / "work"));
+  EXPECT_FALSE(fs::exists(dir / "meta"));
+}
+
+// With a GPU: the pipeline's training and evaluation commands on it, and a
+// checkpoint written there resumed on the CPU. export loads backbone.pt on
+// the CPU, so a GPU run's weights must load without it.
+TEST(AdaptTrainCliTest, ThePipelineRunsOnAGpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "this LibTorch has no CUDA device";
+  TempDir dir;
+  const std::string data = dir / "glyphs.bin";
+  Result r = RunTool(absl::StrCat("data glyphs --out ", data, " --max_scripts 12 ",
+                                  "--max_classes_per_script 8 --min_classes_per_script 6 ",
+                                  "--instances 6 --threads 2"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string work = dir / "work";
+  const std::string pretrain = absl::StrCat("pretrain --data ", data, " --work_dir ", work,
+                                            " --batch_size 16 --eval_episodes 10");
+  r = RunTool(pretrain + " --max_steps 2 --device cuda");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "on cuda:0")) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "meta-val PROTOTYPE 5-way 1-shot")) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(ReadText(work + "/report.json"))["steps_done"], 2);
+  r = RunTool(pretrain + " --max_steps 3 --resume --device cpu");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(ReadText(work + "/report.json"))["steps_done"], 3);
+  r = RunTool(pretrain + " --max_steps 4 --resume --device cuda:0");
+  ASSERT_EQ(r.code, 0) << r.output;
+
+  const std::string model = dir / "model";
+  r = RunTool(absl::StrCat("export --weights ", work, "/backbone.pt --name tiny --out ", model));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string on = absl::StrCat(" --model ", model, " --data ", data, " --device cuda");
+  r = RunTool(absl::StrCat("proto-eval", on, " --split all --episodes 5 --queries 2 --shots 1"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = RunTool(absl::StrCat("tune-finetune", on, " --lr_grid 0.01,0.1 --val_episodes 4"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string metatrain =
+      absl::StrCat("metatrain", on, " --meta_work_dir ", work, "/meta --meta_batch 2",
+                   " --settings 5x1 --queries 1 --val_every 1 --val_episodes 2");
+  r = RunTool(metatrain + " --meta_steps 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = RunTool(absl::StrCat(metatrain, " --meta_steps 3 --resume --device cpu"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string meta_model = dir / "meta-model";
+  r = RunTool(absl::StrCat("export --weights ", work, "/backbone.pt --meta_learner ", work,
+                           "/meta/meta_learner.pt --name tiny --out ", meta_model));
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = RunTool(absl::StrCat("eval --model ", meta_model, " --data ", data, " --device cuda",
+                           " --episodes 4 --queries 1 --curve_episodes 2 --fashion_dir=",
+                           " --report ", dir / "eval"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(absl::StrContains(ReadText(dir / "eval.md"), "| glyphs | 5-way 1-shot | META-5 |"));
 }
 
 TEST(AdaptTrainCliTest, FashionMnistPngsForTheDemo) {

@@ -1,5 +1,6 @@
 #include "train/glyphs.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -49,6 +50,40 @@ TEST_F(GlyphsTest, DeterministicForASeedWhateverTheThreadCount) {
   auto c = RenderGlyphs(options, nullptr);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_NE(a->pixels, c->pixels);
+}
+
+// At another size and in RGB: the same glyphs, resized, each image with its
+// own legible pair of ink and background colours.
+TEST_F(GlyphsTest, AnySizeAndInColour) {
+  GlyphOptions options = TinyOptions();
+  auto grey = RenderGlyphs(options, nullptr);
+  ASSERT_TRUE(grey.ok()) << grey.status();
+  options.shape = {3, 20, 36};
+  auto colour = RenderGlyphs(options, nullptr);
+  ASSERT_TRUE(colour.ok()) << colour.status();
+  ASSERT_TRUE(colour->Validate().ok());
+  EXPECT_EQ(colour->shape, (ImageShape{3, 20, 36}));
+  EXPECT_EQ(colour->class_names, grey->class_names);
+  EXPECT_EQ(colour->labels, grey->labels);
+  const int64_t plane = 20 * 36;
+  std::set<std::vector<uint8_t>> backgrounds;
+  for (int64_t i = 0; i < colour->size(); ++i) {
+    const uint8_t* img = colour->image(i);
+    backgrounds.insert({img[0], img[plane], img[2 * plane]});
+    // Ink and background differ in luma: the image is not flat.
+    double lo = 255, hi = 0;
+    for (int64_t p = 0; p < plane; ++p) {
+      const double luma = 0.299 * img[p] + 0.587 * img[plane + p] + 0.114 * img[2 * plane + p];
+      lo = std::min(lo, luma);
+      hi = std::max(hi, luma);
+    }
+    EXPECT_GT(hi - lo, 40) << "image " << i;
+  }
+  EXPECT_GT(backgrounds.size(), static_cast<size_t>(colour->size() / 2));
+  auto a = GlyphFingerprint(options);
+  auto b = GlyphFingerprint(TinyOptions());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b) << "the shape is part of the cache key";
 }
 
 TEST_F(GlyphsTest, ProducesVariedNonBlankImagesOfNamedClasses) {

@@ -154,6 +154,49 @@ TEST_F(MetaTrainTest, LeavesOutSettingsADomainCannotServe) {
   EXPECT_NE(bad.status().message().find("too few classes"), std::string::npos) << bad.status();
 }
 
+TEST_F(MetaTrainTest, RefusesADeviceItCannotUseBeforeAnyWork) {
+  MetaTrainOptions options = QuickOptions("refused");
+  options.steps = 1;
+  options.device = "tpu";
+  auto bad = MetaTrain({SyntheticDataset(0, 40, 12)}, {}, options);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();
+  EXPECT_NE(bad.status().message().find("--device"), std::string::npos) << bad.status();
+  if (!torch::cuda::is_available()) {
+    options.device = "cuda";
+    auto no_cuda = MetaTrain({SyntheticDataset(0, 40, 12)}, {}, options);
+    EXPECT_EQ(no_cuda.status().code(), absl::StatusCode::kFailedPrecondition) << no_cuda.status();
+    EXPECT_NE(no_cuda.status().message().find("use --device cpu"), std::string::npos)
+        << no_cuda.status();
+  }
+  EXPECT_FALSE(fs::exists(*dir_ + "/refused"));
+}
+
+// A run on a GPU resumes on the CPU and the other way round, and the
+// meta-learner it keeps, saved while it trains on the GPU, loads without
+// CUDA.
+TEST_F(MetaTrainTest, ResumesAcrossTheCpuAndAGpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "this LibTorch has no CUDA device";
+  const Dataset train = SyntheticDataset(0, 40, 12);
+  const Dataset val = SyntheticDataset(100, 20, 12);
+  MetaTrainOptions options = QuickOptions("devices");
+  options.inner_steps = 2;
+  options.val_every = 1;
+  options.val_episodes = 4;
+  options.resume = true;
+  int steps = 0;
+  for (const char* device : {"cuda", "cpu", "cuda:0"}) {
+    options.device = device;
+    options.steps = steps += 2;
+    auto report = MetaTrain({train}, {val}, options);
+    ASSERT_TRUE(report.ok()) << device << ": " << report.status();
+    EXPECT_EQ(report->steps_done, steps) << device;
+    EXPECT_EQ(report->step_loss.size(), 2u) << device;
+    EXPECT_EQ(report->val_accuracy.size(), 2u) << device;
+    engine::MetaLearner meta;
+    EXPECT_TRUE(engine::LoadMetaLearner(report->meta_learner_path, &meta).ok()) << device;
+  }
+}
+
 TEST_F(MetaTrainTest, ExportedModelServesTheTrainersPredictions) {
   ASSERT_NE(report_, nullptr);
   ExportOptions export_options;

@@ -2,12 +2,19 @@
 
 #include <signal.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include <torch/cuda.h>
 #include <torch/serialize.h>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "server/engine/model/backbone.h"
 #include "server/engine/model/nets.h"
@@ -127,6 +134,69 @@ TEST(PretrainTest, RejectsBadOptions) {
   o.arch = "vgg";
   o.batch_size = 4;
   EXPECT_EQ(Pretrain(train, Dataset(), o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PretrainTest, RefusesADeviceItCannotUseBeforeAnyWork) {
+  TempDir dir;
+  const Dataset train = MakeSyntheticDataset(1, 4, 8);
+  PretrainOptions o = TinyOptions(dir / "work");
+  std::vector<std::pair<std::string, absl::StatusCode>> refused = {
+      {"tpu", absl::StatusCode::kInvalidArgument},
+      {"", absl::StatusCode::kInvalidArgument},
+      {"cuda:x", absl::StatusCode::kInvalidArgument},
+      {"cpu:1", absl::StatusCode::kInvalidArgument}};
+  if (!torch::cuda::is_available()) {
+    for (const char* cuda : {"cuda", "cuda:0", "cuda:1"}) {
+      refused.emplace_back(cuda, absl::StatusCode::kFailedPrecondition);
+    }
+  }
+  for (const auto& [device, code] : refused) {
+    o.device = device;
+    const absl::Status status = Pretrain(train, Dataset(), o).status();
+    EXPECT_EQ(status.code(), code) << device << ": " << status;
+    EXPECT_TRUE(absl::StrContains(status.message(), "--device")) << status;
+  }
+  EXPECT_FALSE(fs::exists(dir / "work"));  // Nothing written.
+  ProtoEvalOptions pe;
+  pe.device = "tpu";
+  EXPECT_EQ(EvaluatePrototype(dir / "model", train, pe).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// A run on a GPU trains what the CPU trains (the first step's loss, from the
+// same weights and batch, agrees), checkpoints there and resumes on the CPU,
+// and the other way round; the weights it writes load without CUDA.
+TEST(PretrainTest, CheckpointsMoveBetweenTheCpuAndAGpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "this LibTorch has no CUDA device";
+  TempDir dir;
+  const Dataset train = MakeSyntheticDataset(2, 3, 12);  // 4 steps per epoch.
+  std::map<std::string, float> first_loss;
+  for (const auto& [first, then] : {std::pair<std::string, std::string>{"cuda", "cpu"},
+                                    std::pair<std::string, std::string>{"cpu", "cuda:0"}}) {
+    PretrainOptions o = TinyOptions(dir / first);
+    o.epochs = 2;
+    o.dropout = 0;  // The CPU and the GPU draw different dropout masks.
+    o.max_steps = 3;
+    o.device = first;
+    auto started = Pretrain(train, Dataset(), o);
+    ASSERT_TRUE(started.ok()) << first << ": " << started.status();
+    first_loss[first] = started->step_loss.at(0);
+    o.max_steps = 0;
+    o.resume = true;
+    o.device = then;
+    auto resumed = Pretrain(train, Dataset(), o);
+    ASSERT_TRUE(resumed.ok()) << then << ": " << resumed.status();
+    EXPECT_EQ(resumed->steps_done, 8);
+    EXPECT_EQ(resumed->step_loss.size(), 5u);
+    for (float loss : resumed->step_loss) EXPECT_TRUE(std::isfinite(loss));
+    ExportOptions eo;
+    eo.weights = resumed->weights_path;
+    eo.out_dir = dir / (first + "-model");
+    eo.name = "tiny";
+    ASSERT_TRUE(ExportPretrained(eo).ok());  // Loads back on the CPU.
+  }
+  // TF32 convolutions on the GPU round to about 1e-3.
+  EXPECT_NEAR(first_loss["cuda"], first_loss["cpu"], 0.02);
 }
 
 TEST(ExportTest, ExportedFolderLoadsInAdaptdWithIdenticalFeatures) {
