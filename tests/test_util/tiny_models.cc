@@ -44,6 +44,19 @@ void WriteTinyConv4Model(const std::string& dir, const std::string& name, bool w
   if (!status.ok()) throw std::runtime_error(std::string(status.message()));
 }
 
+void SaveTinyRgbTorchScript(const std::string& path) {
+  torch::manual_seed(5);
+  torch::jit::Module net("Net");
+  net.register_parameter("w", torch::randn({8, 3, 3, 3}) * 0.3, false);
+  net.register_parameter("proj", torch::randn({8, 16}) * 0.3, false);
+  net.define(R"(
+def forward(self, x):
+    y = torch.relu(torch.conv2d(x, self.w, None, [2, 2]))
+    return torch.matmul(y.mean([2, 3]), self.proj)
+)");
+  net.save(path);
+}
+
 void WriteTinyTorchScriptModel(const std::string& dir, const std::string& name) {
   std::filesystem::create_directories(dir);
   torch::manual_seed(11);

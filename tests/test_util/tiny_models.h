@@ -17,6 +17,11 @@ void WriteTinyConv4Model(const std::string& dir, const std::string& name, bool w
 // by ReLU, compiled with torch::jit (no Python), feature_dim 32.
 void WriteTinyTorchScriptModel(const std::string& dir, const std::string& name);
 
+// Saves a small random RGB TorchScript net at `path`: a stride-2 conv3x3 of
+// 8 filters, ReLU, global mean and a projection to 16 features; any
+// [B,3,H,W] input with H, W >= 3. What a user's import starts from.
+void SaveTinyRgbTorchScript(const std::string& path);
+
 }  // namespace adaptd::testing
 
 #endif  // ADAPTD_TESTS_TEST_UTIL_TINY_MODELS_H_

@@ -11,13 +11,13 @@
 
 #include <nlohmann/json.hpp>
 #include <torch/cuda.h>
-#include <torch/script.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "tests/test_util/tiny_models.h"
 #include "tests/train/test_data.h"
 
 extern "C" {
@@ -305,16 +305,7 @@ void WriteOwnData(const fs::path& dir) {
       ASSERT_NE(stbi_write_png(path.c_str(), w, h, 3, rgb.data(), w * 3), 0);
     }
   }
-  torch::manual_seed(5);
-  torch::jit::Module net("Net");
-  net.register_parameter("w", torch::randn({8, 3, 3, 3}) * 0.3, false);
-  net.register_parameter("proj", torch::randn({8, 16}) * 0.3, false);
-  net.define(R"(
-def forward(self, x):
-    y = torch.relu(torch.conv2d(x, self.w, None, [2, 2]))
-    return torch.matmul(y.mean([2, 3]), self.proj)
-)");
-  net.save((dir / "net.pt").string());
+  adaptd::testing::SaveTinyRgbTorchScript((dir / "net.pt").string());
 }
 
 TEST(AdaptTrainCliTest, OwnColourPhotosAndTorchScriptBackboneThroughThePipeline) {

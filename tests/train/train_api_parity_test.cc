@@ -8,14 +8,13 @@
 #include <string>
 #include <vector>
 
-#include <torch/script.h>
-
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "tests/test_util/test_server.h"
+#include "tests/test_util/tiny_models.h"
 #include "tests/train/test_data.h"
 #include "train/dataset.h"
 #include "train/episodes.h"
@@ -62,16 +61,7 @@ Dataset NoisyColours(int classes, int per_class) {
 // A small random RGB convolutional net saved by LibTorch and imported into
 // `dir`/models; returns its model folder.
 absl::StatusOr<std::string> ImportTinyBackbone(const std::string& dir) {
-  torch::manual_seed(5);
-  torch::jit::Module net("Net");
-  net.register_parameter("w", torch::randn({8, 3, 3, 3}) * 0.3, false);
-  net.register_parameter("proj", torch::randn({8, 16}) * 0.3, false);
-  net.define(R"(
-def forward(self, x):
-    y = torch.relu(torch.conv2d(x, self.w, None, [2, 2]))
-    return torch.matmul(y.mean([2, 3]), self.proj)
-)");
-  net.save(dir + "/net.pt");
+  adaptd::testing::SaveTinyRgbTorchScript(dir + "/net.pt");
   ImportOptions o;
   o.torchscript = dir + "/net.pt";
   o.input_shape = {3, kSide, kSide};
