@@ -15,7 +15,7 @@ PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libtorch-dev libblis4-serial prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev \
   libstb-dev libfreetype-dev zlib1g-dev nlohmann-json3-dev fonts-noto-core dataset-fashion-mnist \
-  libjpeg62-turbo-dev python3-torchvision \
+  libjpeg62-turbo-dev python3-torchvision fonts-noto-color-emoji \
   prometheus redis-server libhiredis-dev python3-yaml openssl curl clang-14 libclang-rt-14-dev
 
 .PHONY: all deps configure build test models run demo clean help fuzz sanitize bench
@@ -51,13 +51,20 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
-# Meta-training also draws tasks from openclipart-png's drawings (installed
-# here, not for `make test`); CLIPART=0 leaves them out. See
+# The glyph model's meta-training also draws tasks from openclipart-png's
+# drawings (CLIPART=0 leaves them out); the RGB model (RGB=0 leaves it out)
+# learns from the drawings, the icon themes and the colour emoji font. These
+# packages are installed here, not for `make test`. See
 # scripts/make_models.sh and docs/training.md.
 CLIPART ?= 1
+RGB ?= 1
+MODEL_PACKAGES := $(if $(filter 1,$(CLIPART) $(RGB)),openclipart-png) \
+  $(if $(filter 1,$(RGB)),oxygen-icon-theme tango-icon-theme adwaita-icon-theme fonts-noto-color-emoji)
 models: build
-	@if [ "$(CLIPART)" = 1 ]; then $(MAKE) --no-print-directory deps PACKAGES=openclipart-png; fi
-	CLIPART=$(CLIPART) CLIPART_PRETRAIN=$(CLIPART_PRETRAIN) BUILD=$(BUILD) MODELS=$(MODELS) scripts/make_models.sh
+	@if [ -n "$(strip $(MODEL_PACKAGES))" ]; then \
+	  $(MAKE) --no-print-directory deps PACKAGES="$(strip $(MODEL_PACKAGES))"; fi
+	CLIPART=$(CLIPART) CLIPART_PRETRAIN=$(CLIPART_PRETRAIN) RGB=$(RGB) BUILD=$(BUILD) \
+	  MODELS=$(MODELS) scripts/make_models.sh
 
 run: models
 	BUILD=$(BUILD) MODELS=$(MODELS) scripts/demo.sh

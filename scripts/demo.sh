@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make run's demo: start adaptd on the default model repository, adapt to five
+# make run's demo: start adaptd on the default model repository; for each of
+# its models (the grey glyph model and the RGB one), adapt to five
 # Fashion-MNIST classes from five PNGs each (unseen in training), classify
-# held-out images, print the accuracy, and keep serving until Ctrl-C.
+# held-out images and print the accuracy; then keep serving until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -32,17 +33,24 @@ $CTL health
 echo
 echo "== backbones"
 $CTL backbones
-BACKBONE=$($CTL backbones --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["backbones"][0]["name"])')
+BACKBONES=$($CTL backbones --json |
+            python3 -c 'import json,sys; print(" ".join(b["name"] for b in json.load(sys.stdin)["backbones"]))')
 
-for method in prototype meta; do
-  echo
-  echo "== adapt ($method): 5 Fashion-MNIST classes x 5 PNGs ($DEMO/support)"
-  ID=$($CTL adapt --backbone "$BACKBONE" --method "$method" --json "$DEMO/support" |
-       python3 -c 'import json,sys; print(json.load(sys.stdin)["adapter"]["adapterId"])')
-  $CTL get --adapter "$ID"
-  echo
-  echo "== predict ($method): 20 held-out images per class ($DEMO/query)"
-  $CTL predict --adapter "$ID" "$DEMO/query" | tail -n 1
+# Every model: PROTOTYPE, then the model's default method (no method sent).
+# The grey PNGs reach an RGB model as RGB: adaptd's preprocessing converts.
+for backbone in $BACKBONES; do
+  for method in prototype "default method"; do
+    flag=(--method "$method")
+    [ "$method" = "default method" ] && flag=()
+    echo
+    echo "== $backbone, adapt ($method): 5 Fashion-MNIST classes x 5 PNGs ($DEMO/support)"
+    ID=$($CTL adapt --backbone "$backbone" "${flag[@]}" --json "$DEMO/support" |
+         python3 -c 'import json,sys; print(json.load(sys.stdin)["adapter"]["adapterId"])')
+    $CTL get --adapter "$ID"
+    echo
+    echo "== $backbone, predict ($method): 20 held-out images per class ($DEMO/query)"
+    $CTL predict --adapter "$ID" "$DEMO/query" | tail -n 1
+  done
 done
 
 echo

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # make models: the default model repository, built by the project's own
-# pipeline from Debian-packaged data only:
-#   glyphs rendered from the installed fonts, clip-art exemplar classes from
-#   openclipart-png split by category -> Conv4 pretraining on the glyphs'
-#   meta-train scripts -> FINETUNE's learning rate tuned on meta-val ->
-#   meta-training of the meta-learner on tasks from both glyphs and clip art
-#   -> export to $MODELS/glyphs-conv4.
+# pipeline from Debian-packaged data only. Two models:
+#
+# $MODELS/glyphs-conv4 (1x28x28 grey): glyphs rendered from the installed
+#   fonts, clip-art exemplar classes from openclipart-png split by category
+#   -> Conv4 pretraining on the glyphs' meta-train scripts -> FINETUNE's
+#   learning rate tuned on meta-val -> meta-training of the meta-learner on
+#   tasks from both glyphs and clip art -> export.
+# $MODELS/pictures-conv4 (3x32x32 RGB, RGB=0 leaves it out): colour
+#   exemplar classes from openclipart-png, the icon themes and the colour emoji
+#   font -> Conv4 pretraining on their meta-train splits -> FINETUNE's
+#   learning rate tuned on the clip-art meta-val categories -> export. No
+#   meta-learner: PROTOTYPE and FINETUNE serve it.
+#
 # Every stage caches or checkpoints under $DATA and resumes after an
-# interrupt. The defaults take about 11 minutes from nothing on 2 cores
-# (docs/training.md); raise them for a better model (PRETRAIN_STEPS,
-# META_STEPS, ...).
+# interrupt. The defaults take about 11 and 16 minutes from nothing on 2
+# cores (docs/training.md); raise them for better models (PRETRAIN_STEPS,
+# META_STEPS, RGB_STEPS, ...).
 # Fashion-MNIST is never used here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,57 +41,105 @@ META_LR=${META_LR:-1e-3}
 CLIPART_ROOT=${CLIPART_ROOT:-/usr/share/openclipart/png}
 T="$BUILD/train/adapt-train"
 
-if [ -f "$MODELS/$NAME/model.pbtxt" ] && [ -z "${FORCE:-}" ]; then
-  echo "make models: $MODELS/$NAME is ready (FORCE=1 rebuilds it)"
-  exit 0
-fi
 mkdir -p "$DATA" "$MODELS"
 stage() { echo; echo "== make models: $* ($(date +%H:%M:%S))"; }
+# True, and says so, when model $1 is built (FORCE=1 rebuilds it).
+ready() {
+  if [ -f "$MODELS/$1/model.pbtxt" ] && [ -z "${FORCE:-}" ]; then
+    echo "make models: $MODELS/$1 is ready (FORCE=1 rebuilds it)"
+    return 0
+  fi
+  return 1
+}
 
-stage "1/5 data sets: glyphs (and clip art)"
-"$T" data glyphs --out "$DATA/glyphs.bin" --threads "$THREADS"
+glyph_model() {
+  stage "1/5 data sets: glyphs (and clip art)"
+  "$T" data glyphs --out "$DATA/glyphs.bin" --threads "$THREADS"
 
-# Clip art is a second domain for meta-training, split by category
-# (animals/birds, food/fruit, ...): a glyph-trained backbone's features are
-# poor on it, as on any unseen domain. Its meta-train categories give
-# exemplar tasks (data/clipart.bin: tell drawings apart) and category tasks
-# (data/clipart.bin:groups: tell kinds of thing apart, one drawing per
-# image); its meta-val categories join the glyphs' meta-val in choosing
-# FINETUNE's rate and the meta-learner kept, a cross-domain check that never
-# touches Fashion-MNIST.
-# See docs/training.md. CLIPART=0 leaves clip art out (no openclipart-png
-# needed). CLIPART_PRETRAIN=1 also adds the exemplars to pretraining:
-# measured, that made transfer worse.
-PRETRAIN_EXTRA=()
-VAL_EXTRA=()
-META_EXTRA=()
-if [ "${CLIPART:-1}" = 1 ]; then
-  "$T" data clipart --root "$CLIPART_ROOT" --out "$DATA/clipart.bin" --threads "$THREADS"
-  VAL_EXTRA=(--val_data "$DATA/clipart.bin:groups")
-  META_EXTRA=(--extra_data "$DATA/clipart.bin,$DATA/clipart.bin:groups")
-  if [ "${CLIPART_PRETRAIN:-0}" = 1 ]; then PRETRAIN_EXTRA=(--extra_data "$DATA/clipart.bin"); fi
-fi
+  # Clip art is a second domain for meta-training, split by category
+  # (animals/birds, food/fruit, ...): a glyph-trained backbone's features are
+  # poor on it, as on any unseen domain. Its meta-train categories give
+  # exemplar tasks (data/clipart.bin: tell drawings apart) and category tasks
+  # (data/clipart.bin:groups: tell kinds of thing apart, one drawing per
+  # image); its meta-val categories join the glyphs' meta-val in choosing
+  # FINETUNE's rate and the meta-learner kept, a cross-domain check that never
+  # touches Fashion-MNIST.
+  # See docs/training.md. CLIPART=0 leaves clip art out (no openclipart-png
+  # needed). CLIPART_PRETRAIN=1 also adds the exemplars to pretraining:
+  # measured, that made transfer worse.
+  PRETRAIN_EXTRA=()
+  VAL_EXTRA=()
+  META_EXTRA=()
+  if [ "${CLIPART:-1}" = 1 ]; then
+    "$T" data clipart --root "$CLIPART_ROOT" --out "$DATA/clipart.bin" --threads "$THREADS"
+    VAL_EXTRA=(--val_data "$DATA/clipart.bin:groups")
+    META_EXTRA=(--extra_data "$DATA/clipart.bin,$DATA/clipart.bin:groups")
+    if [ "${CLIPART_PRETRAIN:-0}" = 1 ]; then PRETRAIN_EXTRA=(--extra_data "$DATA/clipart.bin"); fi
+  fi
 
-stage "2/5 pretrain Conv4 ($PRETRAIN_STEPS steps of 64)"
-"$T" pretrain --data "$DATA/glyphs.bin" "${PRETRAIN_EXTRA[@]}" --work_dir "$DATA/pretrain-conv4" \
-  --max_steps "$PRETRAIN_STEPS" --dropout "$DROPOUT" --lr "$PRETRAIN_LR" --eval_episodes 200 --threads "$THREADS" --resume
-"$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --out "$DATA/stage/$NAME" --name "$NAME"
+  stage "2/5 pretrain Conv4 ($PRETRAIN_STEPS steps of 64)"
+  "$T" pretrain --data "$DATA/glyphs.bin" "${PRETRAIN_EXTRA[@]}" --work_dir "$DATA/pretrain-conv4" \
+    --max_steps "$PRETRAIN_STEPS" --dropout "$DROPOUT" --lr "$PRETRAIN_LR" --eval_episodes 200 --threads "$THREADS" --resume
+  "$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --out "$DATA/stage/$NAME" --name "$NAME"
 
-stage "3/5 tune FINETUNE's learning rate on meta-val"
-"$T" tune-finetune --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" "${VAL_EXTRA[@]}" --val_episodes 100 \
-  | tee "$DATA/tune-finetune.md"
-LR=$(awk '/^best:/ {print $2}' "$DATA/tune-finetune.md")
+  stage "3/5 tune FINETUNE's learning rate on meta-val"
+  "$T" tune-finetune --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" "${VAL_EXTRA[@]}" --val_episodes 100 \
+    | tee "$DATA/tune-finetune.md"
+  LR=$(awk '/^best:/ {print $2}' "$DATA/tune-finetune.md")
 
-stage "4/5 meta-train the meta-learner ($META_STEPS steps x $META_BATCH tasks, starts as SGD at $LR)"
-"$T" metatrain --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" "${META_EXTRA[@]}" "${VAL_EXTRA[@]}" \
-  --meta_work_dir "$DATA/metatrain" --meta_steps "$META_STEPS" --meta_batch "$META_BATCH" \
-  --meta_lr "$META_LR" --inner_lr "$LR" --val_every 50 --val_episodes 200 \
-  --threads "$THREADS" --resume
+  stage "4/5 meta-train the meta-learner ($META_STEPS steps x $META_BATCH tasks, starts as SGD at $LR)"
+  "$T" metatrain --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" "${META_EXTRA[@]}" "${VAL_EXTRA[@]}" \
+    --meta_work_dir "$DATA/metatrain" --meta_steps "$META_STEPS" --meta_batch "$META_BATCH" \
+    --meta_lr "$META_LR" --inner_lr "$LR" --val_every 50 --val_episodes 200 \
+    --threads "$THREADS" --resume
 
-stage "5/5 export $MODELS/$NAME"
-rm -rf "$MODELS/$NAME.tmp"
-"$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --meta_learner "$DATA/metatrain/meta_learner.pt" \
-  --finetune_lr "$LR" --out "$MODELS/$NAME.tmp" --name "$NAME"
-rm -rf "$MODELS/$NAME"
-mv "$MODELS/$NAME.tmp" "$MODELS/$NAME"
-echo "make models: $MODELS/$NAME is ready"
+  stage "5/5 export $MODELS/$NAME"
+  rm -rf "$MODELS/$NAME.tmp"
+  "$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --meta_learner "$DATA/metatrain/meta_learner.pt" \
+    --finetune_lr "$LR" --out "$MODELS/$NAME.tmp" --name "$NAME"
+  rm -rf "$MODELS/$NAME"
+  mv "$MODELS/$NAME.tmp" "$MODELS/$NAME"
+  echo "make models: $MODELS/$NAME is ready"
+}
+
+# The RGB model: colour exemplar classes at 32x32 (CIFAR-FS's size: at
+# 84x84, Conv4 trains 8x slower on 2 cores; docs/training.md).
+RGB_NAME=${RGB_NAME:-pictures-conv4}
+RGB_SIZE=${RGB_SIZE:-32}
+RGB_STEPS=${RGB_STEPS:-8000}
+ICON_ROOTS=${ICON_ROOTS:-/usr/share/icons/oxygen/base/48x48,/usr/share/icons/Tango/32x32,/usr/share/icons/Adwaita/48x48}
+rgb_model() {
+  local shape=(--size "$RGB_SIZE" --channels 3) d="$DATA/rgb"
+  mkdir -p "$d"
+  stage "1/4 $RGB_NAME: colour clip art, icons and emoji at ${RGB_SIZE}x${RGB_SIZE}"
+  "$T" data clipart --root "$CLIPART_ROOT" "${shape[@]}" --out "$d/clipart.bin" --threads "$THREADS"
+  "$T" data clipart --root "$ICON_ROOTS" --category_depth 1 "${shape[@]}" --out "$d/icons.bin" \
+    --threads "$THREADS"
+  "$T" data emoji "${shape[@]}" --out "$d/emoji.bin" --threads "$THREADS"
+
+  # Exemplar classes (tell pictures apart), the meta-train splits of all
+  # three: better on meta-val than pretraining on the categories
+  # (docs/experiments/rgb-pretraining-labels.md).
+  stage "2/4 $RGB_NAME: pretrain Conv4 ($RGB_STEPS steps of 64)"
+  "$T" pretrain --data "$d/clipart.bin" --extra_data "$d/emoji.bin,$d/icons.bin" \
+    --work_dir "$d/pretrain" --max_steps "$RGB_STEPS" --dropout 0 --lr "$PRETRAIN_LR" --flip \
+    --eval_episodes 200 --threads "$THREADS" --resume
+  "$T" export --weights "$d/pretrain/backbone.pt" --out "$d/stage/$RGB_NAME" --name "$RGB_NAME"
+
+  stage "3/4 $RGB_NAME: tune FINETUNE's learning rate on meta-val"
+  "$T" tune-finetune --model "$d/stage/$RGB_NAME" --data "$d/clipart.bin:groups" \
+    --val_episodes 100 | tee "$d/tune-finetune.md"
+  local lr
+  lr=$(awk '/^best:/ {print $2}' "$d/tune-finetune.md")
+
+  stage "4/4 export $MODELS/$RGB_NAME"
+  rm -rf "$MODELS/$RGB_NAME.tmp"
+  "$T" export --weights "$d/pretrain/backbone.pt" --finetune_lr "$lr" \
+    --out "$MODELS/$RGB_NAME.tmp" --name "$RGB_NAME"
+  rm -rf "$MODELS/$RGB_NAME"
+  mv "$MODELS/$RGB_NAME.tmp" "$MODELS/$RGB_NAME"
+  echo "make models: $MODELS/$RGB_NAME is ready"
+}
+
+ready "$NAME" || glyph_model
+if [ "${RGB:-1}" = 1 ]; then ready "$RGB_NAME" || rgb_model; fi
