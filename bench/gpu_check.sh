@@ -15,16 +15,25 @@
 # for META (the default model's: MODEL=models/glyphs-conv4). Results go to
 # $OUT (default /tmp/gpu-check): summary.md, raw_torch.json, bench.jsonl,
 # log.txt. Runs in about 6 minutes on an H100/H200 with 16 cores.
+# It also builds adapt-train (when FreeType unpacked) and times `pretrain
+# --device cuda` on the RGB model's architecture (pretrain.json), against the
+# CPU figure in docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(libabsl-dev libabsl20220623 libprotobuf-dev libprotobuf32 protobuf-compiler
       libprotoc32 libhiredis-dev libhiredis0.14 libstb-dev libstb0 zlib1g-dev nlohmann-json3-dev
-      libjpeg62-turbo-dev libjpeg62-turbo)
+      libjpeg62-turbo-dev libjpeg62-turbo libfreetype-dev libfreetype6 libpng-dev libpng16-16
+      libbrotli-dev libbrotli1)
+# adapt-train's pretraining check: the RGB model's Conv4 on colour emoji
+# exemplars at 3x32x32, made here by `fetch` (the GPU machine has no fonts).
+PRETRAIN_DATA=.gpudeps/emoji-3x32.bin
 
 if [[ "${1:-run}" == fetch ]]; then
   mkdir -p .gpudeps
   (cd .gpudeps && apt-get download "${DEBS[@]}")
+  build/train/adapt-train data emoji --size 32 --channels 3 --clipart_instances 4 \
+    --out "$PRETRAIN_DATA"
   grep -qx '/.gpudeps/' .git/info/exclude 2>/dev/null || echo '/.gpudeps/' >>.git/info/exclude
   ls -la .gpudeps
   exit 0
@@ -78,6 +87,23 @@ BENCH="$BUILD/client/bench/adaptd-bench"
 say "built in $(( $(date +%s) - start )) s"
 grep -q "ADAPTD_WITH_CUDA" "$BUILD/build.ninja" && say "device_scope.cc built with CUDA" \
   || say "WARNING: no CUDA targets in this LibTorch; the CPU branches were built"
+
+# adapt-train on the GPU: its CUDA paths built against this LibTorch, and
+# pretraining throughput (a failure here does not stop the engine checks).
+pretrain_check() {
+  say "adapt-train"
+  ninja -C "$BUILD" adapt-train >/dev/null 2>>"$LOG" || { say "adapt-train did not build"; return; }
+  [[ -f "$PRETRAIN_DATA" ]] || { say "no $PRETRAIN_DATA (run fetch)"; return; }
+  local t="$BUILD/train/adapt-train" w=/tmp/adaptd-gpu-pretrain
+  rm -rf "$w"
+  run "$t" pretrain --data "$PRETRAIN_DATA" --work_dir "$w" --device cuda --max_steps 600 \
+    --batch_size 64 --dropout 0 --lr 3e-3 --flip --eval_episodes 100 --threads "$(nproc)" \
+    || { say "pretrain --device cuda failed"; return; }
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({k: r[k] for k in
+    ("arch", "input_shape", "batch_size", "steps_done", "images_per_second", "train_seconds")}))' \
+    "$w/report.json" >"$OUT/pretrain.json"
+}
+pretrain_check
 
 REPO=/tmp/adaptd-gpu-models
 META=""
@@ -139,6 +165,11 @@ for p in ("fp32", "bf16"):
     if r and best[p]:
         print(f"- Predict {p}: adaptd {r['throughput']:.0f}/s vs best raw torch {best[p]:.0f}/s "
               f"= {r['throughput'] / best[p]:.2f}x")
+pre = os.path.join(out, "pretrain.json")
+if os.path.exists(pre):
+    p = json.load(open(pre))
+    print(f"- adapt-train pretrain --device cuda, {p['arch']} {p['input_shape']}, batch {p['batch_size']}: "
+          f"{p['images_per_second']:.0f} images/s over {p['steps_done']} steps")
 if "predict_unbatched" in runs and "predict_fp32" in runs:
     print(f"- batching wins {runs['predict_fp32']['throughput'] / max(runs['predict_unbatched']['throughput'], 1e-9):.1f}x over one image at a time")
 EOF
