@@ -15,10 +15,10 @@ PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libtorch-dev libblis4-serial prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev \
   libstb-dev libfreetype-dev zlib1g-dev nlohmann-json3-dev fonts-noto-core dataset-fashion-mnist \
-  libjpeg62-turbo-dev python3-torchvision fonts-noto-color-emoji \
+  libjpeg62-turbo-dev python3-torchvision fonts-noto-color-emoji libicu-dev \
   prometheus redis-server libhiredis-dev python3-yaml openssl curl clang-14 libclang-rt-14-dev
 
-.PHONY: all deps configure build test models run demo clean help fuzz sanitize bench
+.PHONY: all deps npm-deps configure build test models run demo clean help fuzz sanitize bench
 
 all: build
 
@@ -40,6 +40,26 @@ deps:
 	  echo "make deps: installing" $$missing; \
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@$(MAKE) --no-print-directory npm-deps
+
+# The text parity tests' reference implementation from the npm registry
+# (tests/text/package.json, pinned by tests/text/package-lock.json), into
+# .npm/ (git-ignored). Debian's nodejs and npm only where no node is
+# installed: a NodeSource nodejs carries npm itself and conflicts with
+# Debian's npm. Skipped where the sources are not there yet (the Dockerfile
+# runs make deps with the Makefile alone first).
+npm-deps:
+	@if [ ! -f tests/text/package-lock.json ]; then \
+	  echo "make npm-deps: no tests/text/package-lock.json here, skipped"; exit 0; fi; \
+	command -v node >/dev/null && command -v npm >/dev/null || { \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends nodejs npm; }; \
+	if ! cmp -s tests/text/package-lock.json .npm/package-lock.json || \
+	    [ ! -f .npm/node_modules/@huggingface/tokenizers/package.json ]; then \
+	  echo "make npm-deps: installing tests/text/package-lock.json into .npm/"; \
+	  mkdir -p .npm && cp tests/text/package.json tests/text/package-lock.json .npm/ && \
+	  cd .npm && npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 
 configure: deps
