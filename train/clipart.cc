@@ -39,7 +39,8 @@ void ListDrawings(const fs::path& root, int category_depth, bool full_names,
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    if (!it->is_regular_file() || absl::AsciiStrToLower(it->path().extension().string()) != ".png") {
+    if (!it->is_regular_file() ||
+        absl::AsciiStrToLower(it->path().extension().string()) != ".png") {
       continue;
     }
     const fs::path rel = it->path().lexically_relative(root);
@@ -79,13 +80,15 @@ std::vector<Drawing> Chosen(const ClipartOptions& o) {
   for (const std::string& root : roots) {
     ListDrawings(root, o.category_depth, roots.size() > 1, &drawings);
   }
-  std::sort(drawings.begin(), drawings.end(), [](const Drawing& a, const Drawing& b) { return a.name < b.name; });
+  auto by_name = [](const Drawing& a, const Drawing& b) { return a.name < b.name; };
+  std::sort(drawings.begin(), drawings.end(), by_name);
   if (o.max_images > 0 && static_cast<int>(drawings.size()) > o.max_images) {
     Rng rng(MixSeed(o.render.seed, {Fnv1a("clipart-choice")}));
-    for (size_t i = drawings.size() - 1; i > 0; --i) std::swap(drawings[i], drawings[rng.Below(i + 1)]);
+    for (size_t i = drawings.size() - 1; i > 0; --i) {
+      std::swap(drawings[i], drawings[rng.Below(i + 1)]);
+    }
     drawings.resize(o.max_images);
-    std::sort(drawings.begin(), drawings.end(),
-              [](const Drawing& a, const Drawing& b) { return a.name < b.name; });
+    std::sort(drawings.begin(), drawings.end(), by_name);
   }
   return drawings;
 }

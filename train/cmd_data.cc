@@ -232,7 +232,9 @@ absl::Status SaveExemplars(
   auto data = render(&skipped, progress.Callback());
   if (!data.ok()) return data.status();
   progress.Finish();
-  if (skipped > 0) std::printf("skipped %d pictures that would not decode or were empty\n", skipped);
+  if (skipped > 0) {
+    std::printf("skipped %d pictures that would not decode or were empty\n", skipped);
+  }
   RETURN_IF_ERROR(MaybeWritePreview(*data));
   return SaveAndSummarise(*data, meta, out);  // The renderer splits by group.
 }
@@ -338,7 +340,8 @@ Command DataGlyphsCommand() {
           "background colours).\n"
           "Whole scripts go to meta-train / meta-val / meta-test. The cache is rebuilt only\n"
           "when the options or the installed fonts change.",
-          {"out", "size", "channels", "font_dir", "instances", "max_classes_per_script", "min_classes_per_script",
+          {"out", "size", "channels", "font_dir", "instances", "max_classes_per_script",
+           "min_classes_per_script",
            "max_scripts", "elastic_rms", "max_rotation", "seed", "threads", "train_fraction",
            "val_fraction", "split_seed", "force", "preview", "rows", "per_row"},
           RunDataGlyphs};
