@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 DEBS=(libabsl-dev libabsl20220623 libprotobuf-dev libprotobuf32 protobuf-compiler
       libprotoc32 libhiredis-dev libhiredis0.14 libstb-dev libstb0 zlib1g-dev nlohmann-json3-dev
       libjpeg62-turbo-dev libjpeg62-turbo libfreetype-dev libfreetype6 libpng-dev libpng16-16
-      libbrotli-dev libbrotli1)
+      libbrotli-dev libbrotli1 libicu-dev libicu72)
 # adapt-train's pretraining check: the RGB model's Conv4 on colour emoji
 # exemplars at 3x32x32, made here by `fetch` (the GPU machine has no fonts).
 PRETRAIN_DATA=.gpudeps/emoji-3x32.bin

@@ -28,6 +28,8 @@
 #include "train/png_out.h"
 #include "train/progress.h"
 #include "train/splits.h"
+#include "train/text_data.h"
+#include "train/wordnet.h"
 
 ABSL_FLAG(std::string, font_dir, "/usr/share/fonts", "Folder searched recursively for .ttf/.otf/.ttc fonts.");
 ABSL_FLAG(int, instances, 20, "Images rendered per character.");
@@ -54,6 +56,10 @@ ABSL_FLAG(std::vector<std::string>, size, {},
 ABSL_FLAG(int, channels, 1, "data folders, omniglot, clipart, emoji: 1 (grey) or 3 (RGB).");
 ABSL_FLAG(int, max_per_class, 0, "Read at most this many images per class; 0 for all.");
 ABSL_FLAG(std::string, groups, "", "Comma-separated group (script) names to show; empty for a spread of all.");
+ABSL_FLAG(std::string, wordnet_dir, adaptd::train::kWordNetDir, "data wordnet: WordNet 3.0's dict folder (data.noun).");
+ABSL_FLAG(int, min_synsets, 10, "data wordnet: smallest class, in synsets.");
+ABSL_FLAG(int, max_synsets, 40, "data wordnet: largest class, in synsets.");
+ABSL_FLAG(bool, lemmas, false, "data wordnet: start each definition with its synset's lemmas.");
 ABSL_FLAG(int, rows, 40, "Classes (rows) in the preview grid.");
 ABSL_FLAG(int, per_row, 20, "Images per row in the preview grid.");
 
@@ -74,7 +80,8 @@ SplitOptions SplitFlags() {
 void PrintSummary(const Dataset& data) {
   std::vector<int> classes_in(data.num_groups(), 0);
   for (int32_t g : data.class_groups) ++classes_in[g];
-  std::printf("%lld images, %d classes, %d groups\n", static_cast<long long>(data.size()),
+  std::printf("%lld %s, %d classes, %d groups\n", static_cast<long long>(data.size()),
+              data.modality == Modality::kText ? "texts" : "images",
               data.num_classes(), data.num_groups());
   if (data.group_splits.empty()) return;
   for (Split split : {Split::kTrain, Split::kVal, Split::kTest}) {
@@ -297,6 +304,24 @@ absl::Status RunDataEmoji(const std::vector<std::string>&) {
                        });
 }
 
+absl::Status RunDataWordNet(const std::vector<std::string>&) {
+  WordNetOptions o;
+  o.dir = absl::GetFlag(FLAGS_wordnet_dir);
+  o.min_synsets = absl::GetFlag(FLAGS_min_synsets);
+  o.max_synsets = absl::GetFlag(FLAGS_max_synsets);
+  o.lemmas = absl::GetFlag(FLAGS_lemmas);
+  o.split = SplitFlags();
+  ASSIGN_OR_RETURN(const Dataset corpus, BuildWordNetCorpus(o));
+  const std::string out = OutOr("data/wordnet.tsv");
+  RETURN_IF_ERROR(WriteTextTsv(corpus, out));
+  TextLoadOptions load;
+  load.split = o.split;
+  ASSIGN_OR_RETURN(const Dataset written, LoadTextTsv(out, load));
+  std::printf("wrote %s: ", out.c_str());
+  PrintSummary(written);
+  return absl::OkStatus();
+}
+
 absl::Status RunDataInfo(const std::vector<std::string>& args) {
   const std::string path = args.empty() ? absl::GetFlag(FLAGS_data) : args[0];
   std::string meta;
@@ -400,6 +425,21 @@ Command DataEmojiCommand() {
           {"emoji_font", "out", "size", "channels", "clipart_instances", "seed", "threads",
            "train_fraction", "val_fraction", "split_seed", "force", "preview", "rows", "per_row"},
           RunDataEmoji};
+}
+
+Command DataWordNetCommand() {
+  return {"data wordnet", "[--wordnet_dir /usr/share/wordnet] [--out data/wordnet.tsv]",
+          "Write a text corpus from WordNet's noun hierarchy: one class per subtree, as a TSV.",
+          "From the root synset down, a synset whose subtree holds --min_synsets to\n"
+          "--max_synsets synsets not yet taken becomes a class of them (larger ones are split\n"
+          "among their hyponyms); its texts are each synset's definition (\"either of two\n"
+          "Welsh breeds ...\"; --lemmas prefixes \"corgi, Welsh corgi: \") and example\n"
+          "sentences. Labels are\n"
+          "<lexicographer file>/<lemma> (noun.animal/dog), so the split by group keeps whole\n"
+          "topics out of training. Needs Debian's wordnet-base.",
+          {"wordnet_dir", "min_synsets", "max_synsets", "lemmas", "out", "train_fraction", "val_fraction",
+           "split_seed"},
+          RunDataWordNet};
 }
 
 Command DataInfoCommand() {

@@ -11,6 +11,7 @@ const std::vector<Command>& AllCommands() {
       DataFoldersCommand(),
       DataClipartCommand(),
       DataEmojiCommand(),
+      DataWordNetCommand(),
       DataInfoCommand(),
       DataPreviewCommand(),
       FashionMnistPngCommand(),
@@ -21,6 +22,7 @@ const std::vector<Command>& AllCommands() {
       TuneFinetuneCommand(),
       MetaTrainCommand(),
       EvalCommand(),
+      TextBaselineCommand(),
   };
   return *commands;
 }

@@ -31,6 +31,8 @@ Command DataOmniglotCommand();     // cmd_data.cc
 Command DataFoldersCommand();      // cmd_data.cc
 Command DataClipartCommand();      // cmd_data.cc
 Command DataEmojiCommand();        // cmd_data.cc
+Command DataWordNetCommand();      // cmd_data.cc
+Command TextBaselineCommand();     // cmd_text_baseline.cc
 Command DataInfoCommand();         // cmd_data.cc
 Command DataPreviewCommand();      // cmd_data.cc
 Command FashionMnistPngCommand();  // cmd_fashion_png.cc

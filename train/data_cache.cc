@@ -121,6 +121,10 @@ absl::StatusOr<std::string> ReadHeader(Reader& r, const std::string& path, Image
 }  // namespace
 
 absl::Status SaveDataset(const Dataset& data, const std::string& meta, const std::string& path) {
+  if (data.modality == Modality::kText) {
+    return absl::InvalidArgumentError(
+        "a text set is kept as a TSV (label<TAB>text), not in an image cache");
+  }
   RETURN_IF_ERROR(data.Validate());
   Writer w;
   w.Bytes(kMagic, 8);

@@ -42,6 +42,19 @@ void Dataset::AddImage(int32_t label, const uint8_t* image) {
   pixels.insert(pixels.end(), image, image + shape.bytes());
 }
 
+void Dataset::AddText(int32_t label, std::string text) {
+  labels.push_back(label);
+  texts.push_back(std::move(text));
+}
+
+void Dataset::AddItemOf(const Dataset& from, int64_t i, int32_t label) {
+  if (modality == Modality::kText) {
+    AddText(label, from.texts[i]);
+  } else {
+    AddImage(label, from.image(i));
+  }
+}
+
 std::vector<std::vector<int64_t>> Dataset::IndicesByClass() const {
   std::vector<std::vector<int64_t>> by_class(class_names.size());
   for (int64_t i = 0; i < size(); ++i) by_class[labels[i]].push_back(i);
@@ -49,7 +62,15 @@ std::vector<std::vector<int64_t>> Dataset::IndicesByClass() const {
 }
 
 absl::Status Dataset::Validate() const {
-  if (static_cast<int64_t>(pixels.size()) != static_cast<int64_t>(labels.size()) * shape.bytes()) {
+  if (modality == Modality::kText) {
+    if (texts.size() != labels.size() || !pixels.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("dataset: ", texts.size(), " texts and ",
+                                                     pixels.size(), " pixel bytes for ",
+                                                     labels.size(), " text items"));
+    }
+  } else if (static_cast<int64_t>(pixels.size()) !=
+                 static_cast<int64_t>(labels.size()) * shape.bytes() ||
+             !texts.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("dataset: ", pixels.size(), " pixel bytes for ",
                                                    labels.size(), " images"));
   }
@@ -80,6 +101,7 @@ Dataset GroupsAsClasses(const Dataset& data) {
     if (first[c] >= 0) images[data.class_groups[c]].push_back(first[c]);
   }
   Dataset out;
+  out.modality = data.modality;
   out.shape = data.shape;
   for (int32_t g = 0; g < data.num_groups(); ++g) {
     if (images[g].empty()) continue;
@@ -89,13 +111,14 @@ Dataset GroupsAsClasses(const Dataset& data) {
       out.group_splits[group] = data.group_splits[g];
     }
     const int32_t label = out.AddClass(data.group_names[g], group);
-    for (int64_t i : images[g]) out.AddImage(label, data.image(i));
+    for (int64_t i : images[g]) out.AddItemOf(data, i, label);
   }
   return out;
 }
 
 Dataset SelectClasses(const Dataset& data, const std::vector<int32_t>& classes) {
   Dataset out;
+  out.modality = data.modality;
   out.shape = data.shape;
   std::vector<int32_t> class_map(data.num_classes(), -1);
   std::vector<int32_t> group_map(data.num_groups(), -1);
@@ -112,14 +135,20 @@ Dataset SelectClasses(const Dataset& data, const std::vector<int32_t>& classes) 
   }
   for (int64_t i = 0; i < data.size(); ++i) {
     const int32_t c = class_map[data.labels[i]];
-    if (c >= 0) out.AddImage(c, data.image(i));
+    if (c >= 0) out.AddItemOf(data, i, c);
   }
   return out;
 }
 
 absl::Status AppendDataset(Dataset part, Dataset* merged) {
-  if (merged->size() == 0 && merged->num_classes() == 0) merged->shape = part.shape;
-  if (part.shape != merged->shape) {
+  if (merged->size() == 0 && merged->num_classes() == 0) {
+    merged->modality = part.modality;
+    merged->shape = part.shape;
+  }
+  if (part.modality != merged->modality) {
+    return absl::InvalidArgumentError("cannot merge texts and images into one data set");
+  }
+  if (part.modality == Modality::kImage && part.shape != merged->shape) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot merge images of ", ShapeText(part.shape), " into a data set of ",
         ShapeText(merged->shape)));
@@ -140,6 +169,7 @@ absl::Status AppendDataset(Dataset part, Dataset* merged) {
   merged->labels.reserve(merged->labels.size() + part.labels.size());
   for (int32_t label : part.labels) merged->labels.push_back(class_base + label);
   merged->pixels.insert(merged->pixels.end(), part.pixels.begin(), part.pixels.end());
+  for (auto& t : part.texts) merged->texts.push_back(std::move(t));
   return absl::OkStatus();
 }
 

@@ -1,5 +1,5 @@
 // In-memory data sets for adapt-train: uint8 images of one shape (28x28
-// grey unless made otherwise, CHW) with class ids,
+// grey unless made otherwise, CHW), or texts, with class ids,
 // class names and the group (alphabet, script) each class belongs to, and
 // the operations that pick or merge classes.
 //
@@ -44,9 +44,14 @@ struct ImageShape {
 // "3x84x84 RGB", "1x28x28 grey".
 std::string ShapeText(const ImageShape& shape);
 
+// What a data set's items are.
+enum class Modality : uint8_t { kImage = 0, kText = 1 };
+
 struct Dataset {
-  ImageShape shape;
+  Modality modality = Modality::kImage;
+  ImageShape shape;                      // Images only.
   std::vector<uint8_t> pixels;           // size() * shape.bytes(), CHW per image.
+  std::vector<std::string> texts;        // Text sets: one UTF-8 text per item.
   std::vector<int32_t> labels;           // Per image: class id.
   std::vector<std::string> class_names;  // Per class; unique.
   std::vector<int32_t> class_groups;     // Per class: index into group_names.
@@ -64,6 +69,11 @@ struct Dataset {
   int32_t AddClass(std::string name, int32_t group);
   // Appends one image of shape.bytes() bytes. REQUIRES: `label` valid.
   void AddImage(int32_t label, const uint8_t* image);
+  // Appends one text. REQUIRES: a text set, `label` valid.
+  void AddText(int32_t label, std::string text);
+  // Appends item `i` of `from` (an image or a text, as this set's modality)
+  // under `label`.
+  void AddItemOf(const Dataset& from, int64_t i, int32_t label);
 
   // Image indices of each class, in dataset order.
   std::vector<std::vector<int64_t>> IndicesByClass() const;
@@ -85,8 +95,8 @@ Dataset SelectClasses(const Dataset& data, const std::vector<int32_t>& classes);
 
 // Appends `part`'s groups, classes and images to `merged`, renumbered after
 // its own. Split assignments are kept when both have them, else dropped. An
-// empty `merged` takes `part`'s image shape; otherwise the shapes must be
-// equal (INVALID_ARGUMENT, naming both, and `merged` unchanged).
+// empty `merged` takes `part`'s modality and image shape; otherwise they
+// must be equal (INVALID_ARGUMENT, naming both, and `merged` unchanged).
 absl::Status AppendDataset(Dataset part, Dataset* merged);
 
 }  // namespace adaptd::train

@@ -252,12 +252,8 @@ absl::StatusOr<Dataset> RenderExemplars(const std::vector<Picture>& pictures,
   // Split by group, each weighing the same however many pictures it has
   // (one folder of icons holds a quarter of openclipart-png).
   Dataset groups = GroupsAsClasses(data);
-  if (groups.num_groups() >= 3) {
-    RETURN_IF_ERROR(AssignSplitsByGroup(&groups, o.split));
-    data.group_splits = groups.group_splits;
-  } else {
-    data.group_splits.assign(data.group_names.size(), Split::kTrain);
-  }
+  RETURN_IF_ERROR(AssignSplitsOrAllTrain(&groups, o.split));
+  data.group_splits = groups.group_splits;
   return data;
 }
 

@@ -44,6 +44,12 @@ absl::Status AssignSplitsByGroup(Dataset* data, const SplitOptions& options) {
   return absl::OkStatus();
 }
 
+absl::Status AssignSplitsOrAllTrain(Dataset* data, const SplitOptions& options) {
+  if (data->num_groups() >= 3) return AssignSplitsByGroup(data, options);
+  data->group_splits.assign(data->group_names.size(), Split::kTrain);
+  return absl::OkStatus();
+}
+
 Dataset SplitClasses(const Dataset& data, Split split) {
   std::vector<int32_t> classes;
   for (int32_t c = 0; c < data.num_classes(); ++c) {

@@ -24,6 +24,10 @@ struct SplitOptions {
 // leave a split empty.
 absl::Status AssignSplitsByGroup(Dataset* data, const SplitOptions& options);
 
+// AssignSplitsByGroup where there are at least 3 groups; with fewer, every
+// group is meta-train (a small set to train on, not to evaluate).
+absl::Status AssignSplitsOrAllTrain(Dataset* data, const SplitOptions& options);
+
 // The classes of one split. REQUIRES: group_splits assigned.
 Dataset SplitClasses(const Dataset& data, Split split);
 
