@@ -54,6 +54,9 @@ ABSL_FLAG(absl::Duration, default_ttl, absl::Hours(24), "TTL of adapters whose r
 ABSL_FLAG(absl::Duration, max_ttl, absl::Hours(24 * 30), "Longest TTL a request may ask for.");
 ABSL_FLAG(int64_t, max_image_bytes, 8 << 20, "Largest encoded image accepted, in bytes.");
 ABSL_FLAG(int64_t, max_image_pixels, 4096 * 4096, "Largest decoded image accepted, in pixels.");
+ABSL_FLAG(int64_t, max_text_bytes, 16384,
+          "Longest text input accepted, in UTF-8 bytes, before tokenizing (text backbones "
+          "then truncate to their max_seq_length).");
 
 namespace adaptd {
 
@@ -72,6 +75,7 @@ engine::EngineOptions EngineOptionsFromFlags() {
   e.max_ttl = absl::GetFlag(FLAGS_max_ttl);
   e.decode.max_image_bytes = absl::GetFlag(FLAGS_max_image_bytes);
   e.decode.max_image_pixels = absl::GetFlag(FLAGS_max_image_pixels);
+  e.decode.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
   e.batching.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
   e.batching.workers = absl::GetFlag(FLAGS_batch_workers);
   e.batching.max_delay = absl::GetFlag(FLAGS_max_batch_delay);

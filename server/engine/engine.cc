@@ -19,6 +19,7 @@
 #include "server/engine/adapt/adapter_tensors.h"
 #include "server/engine/model/backbone.h"
 #include "server/engine/batching/batcher.h"
+#include "server/engine/input/text_input.h"
 #include "server/engine/runtime/device_scope.h"
 #include "server/engine/runtime/torch_util.h"
 
@@ -39,29 +40,82 @@ absl::Status CheckCall(const CallContext& ctx, absl::string_view where) {
   return absl::OkStatus();
 }
 
-// Decodes inputs into one [N,C,H,W] float tensor on the CPU, page-locked
+// A request's inputs decoded into one batch for its backbone, and which of
+// them (text only) were truncated.
+struct DecodedInputs {
+  BackboneInput batch;
+  std::vector<bool> truncated;
+  int truncated_count = 0;
+};
+
+// Decodes images into one [N,C,H,W] float tensor on the CPU, page-locked
 // when the backbone is on a GPU so that the batcher's copy is asynchronous.
-absl::StatusOr<torch::Tensor> DecodeBatch(const std::vector<const InputRef*>& inputs,
-                                          const Backbone& backbone, const DecodeLimits& limits,
-                                          const std::function<std::string(size_t)>& field) {
+absl::StatusOr<DecodedInputs> DecodeImages(const std::vector<const InputRef*>& inputs,
+                                           const Backbone& backbone, const DecodeLimits& limits,
+                                           const std::function<std::string(size_t)>& field) {
   const BackboneInfo& info = backbone.info();
   const auto& s = info.input_shape;
+  DecodedInputs out;
+  out.truncated.assign(inputs.size(), false);
   ASSIGN_OR_RETURN(
-      torch::Tensor batch, GuardTorch("decode", [&]() -> absl::StatusOr<torch::Tensor> {
+      out.batch.values, GuardTorch("decode", [&]() -> absl::StatusOr<torch::Tensor> {
         return torch::empty({static_cast<int64_t>(inputs.size()), s[0], s[1], s[2]},
                             torch::TensorOptions().pinned_memory(backbone.device().is_cuda()));
       }));
   const int64_t numel = s[0] * s[1] * s[2];
-  float* data = batch.data_ptr<float>();
+  float* data = out.batch.values.data_ptr<float>();
   for (size_t i = 0; i < inputs.size(); ++i) {
     RETURN_IF_ERROR(DecodeInput(*inputs[i], s, info.preprocessing, limits, field(i),
                                 data + static_cast<int64_t>(i) * numel));
   }
-  return batch;
+  return out;
+}
+
+// Tokenizes texts into [N,T] ids and attention mask on the CPU, T the
+// longest text's length; the batcher pads further to its length bucket.
+absl::StatusOr<DecodedInputs> DecodeTexts(const std::vector<const InputRef*>& inputs,
+                                          const Backbone& backbone, const DecodeLimits& limits,
+                                          const std::function<std::string(size_t)>& field) {
+  const int max_length = backbone.info().text.max_seq_length;
+  std::vector<TextEncoding> encodings;
+  DecodedInputs out;
+  int64_t longest = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ASSIGN_OR_RETURN(TextEncoding e, EncodeTextInput(*inputs[i], *backbone.tokenizer(),
+                                                     max_length, limits, field(i)));
+    out.truncated.push_back(e.truncated());
+    out.truncated_count += e.truncated();
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(e.ids.size()));
+    encodings.push_back(std::move(e));
+  }
+  RETURN_IF_ERROR(GuardTorch("tokenized text", [&]() -> absl::Status {
+    const int64_t n = static_cast<int64_t>(encodings.size());
+    out.batch.values = torch::full({n, longest}, backbone.pad_id(), torch::kLong);
+    out.batch.attention_mask = torch::zeros({n, longest}, torch::kLong);
+    auto ids = out.batch.values.accessor<int64_t, 2>();
+    auto mask = out.batch.attention_mask.accessor<int64_t, 2>();
+    for (int64_t i = 0; i < n; ++i) {
+      const auto& e = encodings[static_cast<size_t>(i)];
+      for (size_t j = 0; j < e.ids.size(); ++j) {
+        ids[i][j] = e.ids[j];
+        mask[i][j] = 1;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<DecodedInputs> DecodeBatch(const std::vector<const InputRef*>& inputs,
+                                          const Backbone& backbone, const DecodeLimits& limits,
+                                          const std::function<std::string(size_t)>& field) {
+  return backbone.is_text() ? DecodeTexts(inputs, backbone, limits, field)
+                            : DecodeImages(inputs, backbone, limits, field);
 }
 
 // Top-k labels and probabilities of one job's rows.
-Engine::PredictResult ToPredictions(const Adapter& adapter, const BatchOutput& out, int64_t k) {
+Engine::PredictResult ToPredictions(const Adapter& adapter, const BatchOutput& out, int64_t k,
+                                    const std::vector<bool>& truncated) {
   Engine::PredictResult result;
   result.backbone = adapter.info.backbone;
   result.compute_seconds = out.compute_seconds;
@@ -77,6 +131,8 @@ Engine::PredictResult ToPredictions(const Adapter& adapter, const BatchOutput& o
     for (int64_t j = 0; j < k; ++j) p.scores.push_back({labels[ix[i][j]], v[i][j]});
     p.label = p.scores[0].label;
     p.probability = p.scores[0].probability;
+    p.truncated = truncated[static_cast<size_t>(i)];
+    result.truncated_inputs += p.truncated;
     result.predictions.push_back(std::move(p));
   }
   return result;
@@ -92,7 +148,8 @@ struct PendingAdapt {
   AdapterPtr existing;  // Set when request_id names a stored adapter.
   Method method = Method::kUnspecified;
   AdaptOptions adapt_options;
-  torch::Tensor batch;
+  BackboneInput batch;
+  int truncated_inputs = 0;  // Support texts cut to max_seq_length.
   std::vector<int64_t> targets;
   std::vector<std::string> labels;
   std::string request_id;
@@ -347,10 +404,12 @@ absl::StatusOr<std::shared_ptr<PendingAdapt>> EngineImpl::PrepareAdapt(
   if (pending->existing) return pending;
   ASSIGN_OR_RETURN(SupportSet support, ValidateSupport(request.support));
   RETURN_IF_ERROR(ResolveMethod(request, *backbone, pending.get()));
-  ASSIGN_OR_RETURN(pending->batch,
+  ASSIGN_OR_RETURN(DecodedInputs decoded,
                    DecodeBatch(support.inputs, *backbone, options_.decode, [](size_t i) {
                      return absl::StrCat("support[", i, "].input");
                    }));
+  pending->batch = std::move(decoded.batch);
+  pending->truncated_inputs = decoded.truncated_count;
   RETURN_IF_ERROR(CheckCall(ctx, "before the backbone pass"));
   pending->backbone = std::move(backbone);
   pending->targets = std::move(support.targets);
@@ -386,6 +445,7 @@ absl::StatusOr<AdapterPtr> EngineImpl::FinishAdapt(PendingAdapt& p,
   }));
   info.stats.compute_seconds = scope.Finish() + pass->compute_seconds;
   info.stats.device = p.backbone->info().device;
+  info.stats.truncated_inputs = p.truncated_inputs;
   info.adapter_id = NewAdapterId();
   info.tenant = ctx.tenant;
   info.request_id = p.request_id;
@@ -467,18 +527,19 @@ absl::Status EngineImpl::StartPredict(const PredictRequest& request, const CallC
   ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(adapter->info.backbone));
   std::vector<const InputRef*> inputs;
   for (const auto& input : request.inputs) inputs.push_back(&input);
-  ASSIGN_OR_RETURN(torch::Tensor batch,
+  ASSIGN_OR_RETURN(DecodedInputs decoded,
                    DecodeBatch(inputs, *backbone, options_.decode,
                                [](size_t i) { return absl::StrCat("inputs[", i, "]"); }));
   const int64_t classes = static_cast<int64_t>(adapter->info.labels.size());
   const int64_t k = request.top_k == 0 ? classes : std::min<int64_t>(request.top_k, classes);
   auto head = adapter->head;
   return batchers_.at(backbone->info().name)
-      ->Submit(std::move(batch), std::move(head), &ctx,
-               [adapter = std::move(adapter), k, done](absl::StatusOr<BatchOutput> out) {
+      ->Submit(std::move(decoded.batch), std::move(head), &ctx,
+               [adapter = std::move(adapter), k, truncated = std::move(decoded.truncated),
+                done](absl::StatusOr<BatchOutput> out) {
                  if (!out.ok()) return done(out.status());
                  done(GuardTorch("predict", [&]() -> absl::StatusOr<PredictResult> {
-                   return ToPredictions(*adapter, *out, k);
+                   return ToPredictions(*adapter, *out, k, truncated);
                  }));
                });
 }

@@ -50,6 +50,7 @@ class Engine {
     std::vector<Prediction> predictions;
     std::string backbone;
     double compute_seconds = 0;
+    int truncated_inputs = 0;  // Input texts cut to the backbone's max_seq_length.
   };
 
   // What the adapter store holds and where it keeps it.

@@ -39,7 +39,7 @@ struct EngineOptions {
   // TTL of an adapter whose request gives none, and the most allowed.
   absl::Duration default_ttl = absl::Hours(24);
   absl::Duration max_ttl = absl::Hours(24 * 30);
-  // Limits on decoding images.
+  // Limits on decoding images and on text inputs (max_text_bytes).
   DecodeLimits decode;
   // Bounds, clock, quotas and callbacks of the adapter store. Its
   // persistence, encode and decode are set by the engine from

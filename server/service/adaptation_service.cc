@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "server/service/grpc_status.h"
 #include "server/service/proto_convert.h"
+#include "server/service/request_parser.h"
 
 namespace adaptd::service {
 namespace {
@@ -94,23 +95,28 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::ListBackbones(
 }
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::Adapt(grpc::CallbackServerContext* ctx,
-                                                       const v1::AdaptRequest* request,
-                                                       v1::AdaptResponse* response) {
-  // Validation and decoding run on the work queue, and so does the head's
-  // adaptation once the batcher has the features: no thread waits on the
-  // backbone pass, so queued Adapts do not hold the work queue's threads.
+                                                       const grpc::ByteBuffer* wire,
+                                                       grpc::ByteBuffer* wire_response) {
+  // Parsing, validation and decoding run on the work queue, and so does the
+  // head's adaptation once the batcher has the features: no thread waits on
+  // the backbone pass, so queued Adapts do not hold the work queue's threads.
   return Start(ctx, "Adapt", Where::kWorkQueue,
-               [this, request, response](const engine::CallContext& call, Finish finish) {
+               [this, wire, wire_response](const engine::CallContext& call, Finish finish) {
+                 v1::AdaptRequest request;
+                 absl::Status parsed = ParseRequest(*wire, &request);
+                 if (!parsed.ok()) return finish(parsed);
                  engine_->AdaptAsync(
-                     FromProto(*request), call,
+                     FromProto(request), call,
                      [this](std::function<void()> work) {
                        return work_->TrySchedule(std::move(work));
                      },
-                     [this, response, tenant = call.tenant,
+                     [this, wire_response, tenant = call.tenant,
                       finish = std::move(finish)](absl::StatusOr<engine::AdapterPtr> adapter) {
                        if (!adapter.ok()) return finish(adapter.status());
                        const engine::AdapterInfo& info = (*adapter)->info;
-                       ToProto(info, response->mutable_adapter());
+                       v1::AdaptResponse response;
+                       ToProto(info, response.mutable_adapter());
+                       SerializeResponse(response, wire_response);
                        metrics_->RecordAdapt(info);
                        metrics_->AddCompute(info.stats.device, "Adapt", tenant,
                                             info.stats.compute_seconds);
@@ -120,19 +126,26 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::Adapt(grpc::CallbackServerConte
 }
 
 grpc::ServerUnaryReactor* AdaptationServiceImpl::Predict(grpc::CallbackServerContext* ctx,
-                                                         const v1::PredictRequest* request,
-                                                         v1::PredictResponse* response) {
+                                                         const grpc::ByteBuffer* wire,
+                                                         grpc::ByteBuffer* wire_response) {
   return Start(ctx, "Predict", Where::kInline,
-               [this, request, response](const engine::CallContext& call, Finish finish) {
+               [this, wire, wire_response](const engine::CallContext& call, Finish finish) {
                  const absl::Time start = absl::Now();
+                 v1::PredictRequest request;
+                 absl::Status parsed = ParseRequest(*wire, &request);
+                 if (!parsed.ok()) return finish(parsed);
                  engine_->PredictAsync(
-                     FromProto(*request), call,
-                     [this, response, start, tenant = call.tenant, finish = std::move(finish)](
+                     FromProto(request), call,
+                     [this, wire_response, start, tenant = call.tenant,
+                      finish = std::move(finish)](
                          absl::StatusOr<engine::Engine::PredictResult> result) {
                        if (!result.ok()) return finish(result.status());
+                       v1::PredictResponse response;
                        for (const auto& p : result->predictions) {
-                         ToProto(p, response->add_predictions());
+                         ToProto(p, response.add_predictions());
                        }
+                       response.set_truncated_inputs(result->truncated_inputs);
+                       SerializeResponse(response, wire_response);
                        metrics_->RecordPredict(result->backbone,
                                                absl::ToDoubleSeconds(absl::Now() - start));
                        metrics_->AddCompute(engine_->device(), "Predict", tenant,

@@ -17,7 +17,14 @@
 
 namespace adaptd::service {
 
-class AdaptationServiceImpl final : public adaptd::v1::AdaptationService::CallbackService {
+// Adapt and Predict take their requests as wire bytes and parse them
+// themselves (request_parser.h), so that a text that is not UTF-8 gets
+// INVALID_ARGUMENT naming it instead of gRPC's bare parse failure.
+using AdaptationServiceBase = v1::AdaptationService::WithRawCallbackMethod_Adapt<
+    v1::AdaptationService::WithRawCallbackMethod_Predict<
+        v1::AdaptationService::CallbackService>>;
+
+class AdaptationServiceImpl final : public AdaptationServiceBase {
  public:
   // Not owned; all must outlive the service. `auth` may be null: then every
   // call belongs to the tenant "default".
@@ -27,12 +34,14 @@ class AdaptationServiceImpl final : public adaptd::v1::AdaptationService::Callba
   grpc::ServerUnaryReactor* ListBackbones(grpc::CallbackServerContext* ctx,
                                           const v1::ListBackbonesRequest* request,
                                           v1::ListBackbonesResponse* response) override;
+  // An AdaptRequest in, an AdaptResponse out.
   grpc::ServerUnaryReactor* Adapt(grpc::CallbackServerContext* ctx,
-                                  const v1::AdaptRequest* request,
-                                  v1::AdaptResponse* response) override;
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
+  // A PredictRequest in, a PredictResponse out.
   grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* ctx,
-                                    const v1::PredictRequest* request,
-                                    v1::PredictResponse* response) override;
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetAdapter(grpc::CallbackServerContext* ctx,
                                        const v1::GetAdapterRequest* request,
                                        v1::Adapter* response) override;

@@ -23,6 +23,10 @@ engine::InputRef FromProto(const v1::Input& input) {
       ref.kind = engine::InputRef::Kind::kImage;
       ref.data = input.image();
       break;
+    case v1::Input::kText:
+      ref.kind = engine::InputRef::Kind::kText;
+      ref.data = input.text();
+      break;
     case v1::Input::kTensor:
       ref.kind = engine::InputRef::Kind::kTensor;
       ref.shape.assign(input.tensor().shape().begin(), input.tensor().shape().end());
@@ -80,12 +84,22 @@ void ToProto(const engine::BackboneInfo& info, v1::Backbone* out) {
   out->set_default_method(ToProto(info.default_method));
   out->set_parameters(info.parameters);
   out->set_memory_bytes(info.memory_bytes);
-  engine::PreprocessingToProto(info.preprocessing, out->mutable_preprocessing());
+  if (info.modality == "text") {
+    v1::TextInfo* text = out->mutable_text();
+    text->set_tokenizer(info.text.tokenizer);
+    text->set_vocab_size(info.text.vocab_size);
+    text->set_max_seq_length(info.text.max_seq_length);
+    text->set_pooling(info.text.pooling);
+    text->set_lower_case(info.text.lower_case);
+  } else {
+    engine::PreprocessingToProto(info.preprocessing, out->mutable_preprocessing());
+  }
 }
 
 void ToProto(const engine::Prediction& prediction, v1::Prediction* out) {
   out->set_label(prediction.label);
   out->set_probability(prediction.probability);
+  out->set_truncated(prediction.truncated);
   for (const auto& score : prediction.scores) {
     auto* s = out->add_scores();
     s->set_label(score.label);

@@ -24,8 +24,9 @@ std::string ShapeString(const std::vector<int64_t>& shape);
 
 // One input, viewing bytes owned by the caller for the duration of a call.
 struct InputRef {
-  enum class Kind { kMissing, kTensor, kImage };
-  Kind kind = Kind::kMissing;         // kImage: encoded PNG/JPEG in `data`.
+  enum class Kind { kMissing, kTensor, kImage, kText };
+  // kImage: encoded PNG/JPEG in `data`; kText: UTF-8 text in `data`.
+  Kind kind = Kind::kMissing;
   std::vector<int64_t> shape;         // Tensor inputs only.
   DType dtype = DType::kUnspecified;  // Tensor inputs only.
   absl::string_view data;
@@ -52,10 +53,19 @@ struct Preprocessing {
   std::array<uint8_t, 3> background = {0, 0, 0};  // Alpha is composited over it.
 };
 
+// How a text backbone tokenizes and pools (the proto's TextInfo).
+struct TextInfo {
+  std::string tokenizer;  // "wordpiece".
+  int vocab_size = 0;
+  int max_seq_length = 0;  // Tokens, [CLS] and [SEP] included.
+  std::string pooling;     // "cls", "mean", or "none" when the encoder pools.
+  bool lower_case = false;
+};
+
 struct BackboneInfo {
   std::string name;
-  std::string modality;
-  std::vector<int64_t> input_shape;  // [C,H,W]
+  std::string modality;              // "image" or "text".
+  std::vector<int64_t> input_shape;  // [C,H,W]; empty for text.
   int64_t feature_dim = 0;
   std::string device;
   std::vector<Method> methods;
@@ -63,6 +73,7 @@ struct BackboneInfo {
   int64_t parameters = 0;
   int64_t memory_bytes = 0;
   Preprocessing preprocessing;
+  TextInfo text;  // Text backbones only.
 };
 
 struct AdaptStats {
@@ -73,6 +84,7 @@ struct AdaptStats {
   double support_loss_after = 0;
   std::string device;
   double compute_seconds = 0;  // Device time: CPU thread time or CUDA time.
+  int truncated_inputs = 0;    // Support texts cut to the backbone's max_seq_length.
 };
 
 // Copies the fields that every proto carrying AdaptStats shares by name (the
@@ -86,6 +98,7 @@ void CopyAdaptStats(const AdaptStats& stats, StatsProto* out) {
   out->set_support_loss_before(stats.support_loss_before);
   out->set_support_loss_after(stats.support_loss_after);
   out->set_device(stats.device);
+  out->set_truncated_inputs(stats.truncated_inputs);
 }
 
 // Everything about an adapter except its head tensors.
@@ -112,6 +125,7 @@ struct Prediction {
   std::string label;
   float probability = 0;
   std::vector<ClassScore> scores;  // Best first, top_k of them.
+  bool truncated = false;          // The input text was cut to max_seq_length.
 };
 
 // Who is calling and until when; the service fills it from the gRPC context.

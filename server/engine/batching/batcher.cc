@@ -26,9 +26,21 @@ Batcher::~Batcher() {
   for (auto& worker : workers_) worker.join();
 }
 
+int64_t TextLengthBucket(int64_t longest, int64_t max_seq_length) {
+  int64_t bucket = 16;
+  while (bucket < longest) bucket *= 2;
+  return std::max<int64_t>(std::min(bucket, max_seq_length), longest);
+}
+
 absl::Status Batcher::Submit(at::Tensor inputs, std::shared_ptr<const AdapterHead> head,
                              const CallContext* ctx, Done done, Priority priority) {
-  const int n = static_cast<int>(inputs.size(0));
+  return Submit(BackboneInput{std::move(inputs), at::Tensor()}, std::move(head), ctx,
+                std::move(done), priority);
+}
+
+absl::Status Batcher::Submit(BackboneInput inputs, std::shared_ptr<const AdapterHead> head,
+                             const CallContext* ctx, Done done, Priority priority) {
+  const int n = static_cast<int>(inputs.rows());
   int depth = 0;
   {
     absl::MutexLock lock(&mu_);
@@ -91,7 +103,7 @@ std::vector<Batcher::Job> Batcher::NextBatch() {
                           flush_at);
     int taken = 0;
     while (!queue_.empty()) {
-      const int n = static_cast<int>(queue_.front().inputs.size(0));
+      const int n = static_cast<int>(queue_.front().inputs.rows());
       if (!jobs.empty() && taken + n > max_batch) break;
       taken += n;
       queued_inputs_ -= n;
@@ -121,11 +133,11 @@ std::vector<Batcher::Job> Batcher::DropExpired(std::vector<Job>& jobs, absl::Tim
 
 namespace {
 
-// The jobs' inputs as one [total, C, H, W] batch on `device`. On CUDA each
+// The jobs' images as one [total, C, H, W] batch on `device`. On CUDA each
 // part goes straight to its rows, copied asynchronously on the current
 // stream (from page-locked memory when the caller decoded into it, as the
 // engine does).
-at::Tensor StageInputs(const std::vector<at::Tensor>& parts, int64_t total, c10::Device device) {
+at::Tensor StageImages(const std::vector<at::Tensor>& parts, int64_t total, c10::Device device) {
   if (!device.is_cuda()) return parts.size() == 1 ? parts[0] : torch::cat(parts);
   at::Tensor batch = at::empty({total, parts[0].size(1), parts[0].size(2), parts[0].size(3)},
                                at::TensorOptions().device(device));
@@ -137,7 +149,39 @@ at::Tensor StageInputs(const std::vector<at::Tensor>& parts, int64_t total, c10:
   return batch;
 }
 
+// The jobs' token ids and masks as one [total, T] batch on `device`, T the
+// longest job's length rounded up to its length bucket; the rest is padding
+// (pad id, mask 0).
+BackboneInput StageText(const std::vector<const BackboneInput*>& parts, int64_t total,
+                        const Backbone& backbone) {
+  int64_t longest = 0;
+  for (const auto* part : parts) longest = std::max(longest, part->values.size(1));
+  const int64_t t = TextLengthBucket(longest, backbone.info().text.max_seq_length);
+  at::Tensor ids = torch::full({total, t}, backbone.pad_id(), torch::kLong);
+  at::Tensor mask = torch::zeros({total, t}, torch::kLong);
+  int64_t row = 0;
+  for (const auto* part : parts) {
+    const int64_t n = part->rows(), len = part->values.size(1);
+    ids.narrow(0, row, n).narrow(1, 0, len).copy_(part->values);
+    mask.narrow(0, row, n).narrow(1, 0, len).copy_(part->attention_mask);
+    row += n;
+  }
+  const c10::Device device = backbone.device();
+  return {ids.to(device, /*non_blocking=*/true), mask.to(device, /*non_blocking=*/true)};
+}
+
 }  // namespace
+
+BackboneInput Batcher::StageInputs(const std::vector<Job>& jobs, int64_t total) const {
+  if (backbone_->is_text()) {
+    std::vector<const BackboneInput*> parts;
+    for (const auto& job : jobs) parts.push_back(&job.inputs);
+    return StageText(parts, total, *backbone_);
+  }
+  std::vector<at::Tensor> parts;
+  for (const auto& job : jobs) parts.push_back(job.inputs.values);
+  return {StageImages(parts, total, backbone_->device()), at::Tensor()};
+}
 
 void Batcher::RunBatch(std::vector<Job>& jobs) {
   const std::string& name = backbone_->info().name;
@@ -145,7 +189,7 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
   std::vector<Job> live = DropExpired(jobs, now);
   if (live.empty()) return;
   int total = 0;
-  for (const auto& job : live) total += static_cast<int>(job.inputs.size(0));
+  for (const auto& job : live) total += static_cast<int>(job.inputs.rows());
   if (options_.on_batch) options_.on_batch(name, total);
 
   std::vector<BatchOutput> outputs(live.size());
@@ -153,24 +197,22 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
   DeviceScope scope(device);
   absl::Status status = GuardTorch("batch on " + name, [&]() -> absl::Status {
     c10::InferenceMode guard;
-    std::vector<at::Tensor> parts;
     std::vector<HeadRows> heads;
     int64_t row = 0;
     for (const auto& job : live) {
-      parts.push_back(job.inputs);
-      if (job.head) heads.push_back({job.head.get(), row, job.inputs.size(0)});
-      row += job.inputs.size(0);
+      if (job.head) heads.push_back({job.head.get(), row, job.inputs.rows()});
+      row += job.inputs.rows();
     }
     at::Tensor features;
     {
       AutocastScope autocast(device, options_.autocast);
-      ASSIGN_OR_RETURN(features, backbone_->Features(StageInputs(parts, total, device)));
+      ASSIGN_OR_RETURN(features, backbone_->Features(StageInputs(live, total)));
     }
     // One copy back for the whole batch; Predict reads its rows on the CPU.
     const at::Tensor probs = heads.empty() ? at::Tensor() : ApplyHeads(features, heads).cpu();
     int64_t offset = 0, head_offset = 0;
     for (size_t i = 0; i < live.size(); ++i) {
-      const int64_t n = live[i].inputs.size(0);
+      const int64_t n = live[i].inputs.rows();
       if (live[i].head) {
         outputs[i].values = probs.narrow(0, head_offset, n).narrow(1, 0, live[i].head->classes());
         head_offset += n;
@@ -187,7 +229,7 @@ void Batcher::RunBatch(std::vector<Job>& jobs) {
       live[i].done(status);
       continue;
     }
-    outputs[i].compute_seconds = compute * live[i].inputs.size(0) / total;
+    outputs[i].compute_seconds = compute * live[i].inputs.rows() / total;
     outputs[i].queue_seconds = absl::ToDoubleSeconds(now - live[i].enqueued);
     if (options_.on_dequeue) options_.on_dequeue(name, outputs[i].queue_seconds);
     live[i].done(std::move(outputs[i]));

@@ -5,6 +5,9 @@
 // own stream, fed by asynchronous copies from page-locked memory). Jobs that carry a head get class
 // probabilities, computed for all of them in one batched matmul over their
 // gathered heads; jobs without one (the backbone pass of Adapt) get features.
+// Scheduling is the same for every modality; only the staging of a batch's
+// inputs differs: images are stacked, token ids are padded to the batch's
+// longest text rounded up to a length bucket (TextLengthBucket).
 //
 // The queue is bounded: Submit refuses with RESOURCE_EXHAUSTED at once when
 // it is full. Jobs whose deadline has passed or whose caller has gone away
@@ -27,10 +30,15 @@
 #include "server/engine/base/adapter.h"
 #include "server/engine/base/types.h"
 #include "server/engine/batching/batching_options.h"
+#include "server/engine/model/backbone.h"
 
 namespace adaptd::engine {
 
-class Backbone;
+
+// The padded length of a text batch whose longest text has `longest` tokens:
+// the smallest of 16, 32, 64, ... that holds it, at most max_seq_length. So
+// one long text costs only its own batch, and batches reuse few shapes.
+int64_t TextLengthBucket(int64_t longest, int64_t max_seq_length);
 
 struct BatchOutput {
   at::Tensor values;  // [n, C] probabilities with a head, else [n, D] features.
@@ -51,12 +59,17 @@ class Batcher {
   Batcher(std::shared_ptr<Backbone> backbone, const BatchingOptions& options);
   ~Batcher();
 
-  // Queues `inputs` ([n,C,H,W] float on the CPU). `head` may be null (then
+  // Queues `inputs` (on the CPU: images [n,C,H,W] float; text [n,T] ids
+  // and mask, padded to the job's longest text). `head` may be null (then
   // features come back). `done` runs exactly once, on a worker thread, or
   // never if Submit returns an error. `ctx` must stay valid until `done`.
   // A kUrgent job (Adapt's backbone pass, which a caller waits on before
   // more work) goes ahead of every queued kNormal job and flushes a batch
   // at once instead of waiting for it to fill; others may ride along.
+  absl::Status Submit(BackboneInput inputs, std::shared_ptr<const AdapterHead> head,
+                      const CallContext* ctx, Done done,
+                      Priority priority = Priority::kNormal);
+  // Images only: [n,C,H,W] float on the CPU.
   absl::Status Submit(at::Tensor inputs, std::shared_ptr<const AdapterHead> head,
                       const CallContext* ctx, Done done,
                       Priority priority = Priority::kNormal);
@@ -65,7 +78,7 @@ class Batcher {
 
  private:
   struct Job {
-    at::Tensor inputs;
+    BackboneInput inputs;
     std::shared_ptr<const AdapterHead> head;
     const CallContext* ctx;
     Done done;
@@ -81,6 +94,8 @@ class Batcher {
   static std::vector<Job> DropExpired(std::vector<Job>& jobs, absl::Time now);
   // One backbone forward over the jobs' inputs and their heads; answers each job.
   void RunBatch(std::vector<Job>& jobs);
+  // The live jobs' inputs as one batch on the backbone's device.
+  BackboneInput StageInputs(const std::vector<Job>& jobs, int64_t total) const;
 
   const std::shared_ptr<Backbone> backbone_;
   const BatchingOptions options_;

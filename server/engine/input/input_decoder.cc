@@ -121,6 +121,8 @@ absl::Status DecodeInput(const InputRef& input, const std::vector<int64_t>& shap
       return DecodeImage(input, shape, pre, limits, field, out);
     case InputRef::Kind::kTensor:
       return DecodeTensor(input, shape, pre, field, out);
+    case InputRef::Kind::kText:
+      return Invalid(field, ".text", "this backbone takes images; set tensor or image");
     case InputRef::Kind::kMissing:
       break;
   }

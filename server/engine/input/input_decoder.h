@@ -1,5 +1,6 @@
 // Turns one API input (raw tensor or encoded image) into the backbone's float
-// input layout, validating everything a client can get wrong. Pure C++: no
+// input layout, validating everything a client can get wrong. Text inputs
+// are for text backbones (text_input.h) and refused here. Pure C++: no
 // LibTorch, so it is cheap to fuzz and test. Thread-safe (stateless).
 #ifndef ADAPTD_SERVER_ENGINE_INPUT_INPUT_DECODER_H_
 #define ADAPTD_SERVER_ENGINE_INPUT_INPUT_DECODER_H_
@@ -20,6 +21,8 @@ struct DecodeLimits {
   // Largest decoded image accepted, in pixels (width x height); refuses
   // decompression bombs before any pixel is decoded.
   int64_t max_image_pixels = 4096 * 4096;
+  // Longest text input accepted, in UTF-8 bytes.
+  int64_t max_text_bytes = 16384;
 };
 
 // Decodes `input` into `out`, which holds shape[0]*shape[1]*shape[2] floats

@@ -1,5 +1,6 @@
 #include "server/engine/model/backbone.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <google/protobuf/text_format.h>
@@ -22,6 +23,10 @@ using adaptd::v1::ModelConfig;
 namespace {
 
 constexpr char kConfigFile[] = "model.pbtxt";
+// The longest max_seq_length a text model.pbtxt may give.
+constexpr int kMaxSeqLength = 8192;
+// Tokens per row of a text backbone's load-time probe (or max_seq_length).
+constexpr int64_t kProbeTokens = 8;
 
 absl::StatusOr<ModelConfig> ReadConfig(const std::string& folder) {
   const std::string path = (fs::path(folder) / kConfigFile).string();
@@ -34,7 +39,7 @@ absl::StatusOr<ModelConfig> ReadConfig(const std::string& folder) {
   return config;
 }
 
-absl::Status ValidateConfig(const ModelConfig& config) {
+absl::Status ValidateImageConfig(const ModelConfig& config) {
   if (config.input_shape_size() != 3) {
     return absl::InvalidArgumentError(
         absl::StrCat("input_shape: must be [C,H,W], got ",
@@ -43,11 +48,145 @@ absl::Status ValidateConfig(const ModelConfig& config) {
   for (int64_t d : config.input_shape()) {
     if (d <= 0 || d > 4096) return absl::InvalidArgumentError("input_shape: dims must be in [1,4096]");
   }
-  if (config.feature_dim() <= 0) return absl::InvalidArgumentError("feature_dim: must be positive");
-  if (config.backbone_file().empty()) return absl::InvalidArgumentError("backbone_file: is empty");
   return PreprocessingFromProto(config.preprocessing(),
                                 {config.input_shape().begin(), config.input_shape().end()})
       .status();
+}
+
+absl::Status ValidateTextConfig(const ModelConfig& config) {
+  if (config.format() != "torchscript") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "format: a text backbone must be \"torchscript\", got \"", config.format(), "\""));
+  }
+  const adaptd::v1::TextConfig& text = config.text();
+  if (text.vocab_file().empty()) {
+    return absl::InvalidArgumentError(
+        "text.vocab_file: is empty; a text backbone needs its WordPiece vocab.txt");
+  }
+  if (text.max_seq_length() < 2 || text.max_seq_length() > kMaxSeqLength) {
+    return absl::InvalidArgumentError(absl::StrCat("text.max_seq_length: must be in [2, ",
+                                                   kMaxSeqLength, "], got ",
+                                                   text.max_seq_length()));
+  }
+  if (!text.pooling().empty() && text.pooling() != "cls" && text.pooling() != "mean") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "text.pooling: must be \"cls\" or \"mean\", got \"", text.pooling(), "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateConfig(const ModelConfig& config) {
+  const std::string& modality = config.modality();
+  if (modality == "text") {
+    RETURN_IF_ERROR(ValidateTextConfig(config));
+  } else if (modality.empty() || modality == "image") {
+    RETURN_IF_ERROR(ValidateImageConfig(config));
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("modality: must be \"image\" or \"text\", got \"", modality, "\""));
+  }
+  if (config.feature_dim() <= 0) return absl::InvalidArgumentError("feature_dim: must be positive");
+  if (config.backbone_file().empty()) return absl::InvalidArgumentError("backbone_file: is empty");
+  return absl::OkStatus();
+}
+
+// A text encoder's output for one batch: (input_ids, attention_mask[,
+// token_type_ids of zeros]) -> its tensor, or the first element of the tuple
+// it returns (as Hugging Face exports do).
+at::Tensor RunEncoder(torch::jit::Module& module, const BackboneInput& in, bool token_types) {
+  std::vector<torch::jit::IValue> args{in.values, in.attention_mask};
+  if (token_types) args.emplace_back(torch::zeros_like(in.values));
+  torch::jit::IValue out = module.forward(std::move(args));
+  if (out.isTuple()) out = out.toTuple()->elements().at(0);
+  return out.toTensor();
+}
+
+// [B,T,D] token features -> [B,D]: token 0 ("cls") or the mean over the
+// attention mask ("mean"). [B,D] stays as it is ("none").
+at::Tensor PoolTokens(const at::Tensor& out, const at::Tensor& mask, const std::string& pooling) {
+  if (out.dim() == 2) return out;
+  TORCH_CHECK(out.dim() == 3, "the text encoder returned ", ShapeString(out.sizes().vec()),
+              "; expected [B,D] or [B,T,D]");
+  if (pooling == "mean") {
+    const at::Tensor m = mask.unsqueeze(2).to(out.scalar_type());
+    return (out * m).sum(1) / m.sum(1).clamp_min(1);
+  }
+  return out.select(1, 0);
+}
+
+// Two rows of token ids that every WordPiece encoder takes: one of
+// [CLS] [UNK]... [SEP] filling all its tokens, and one of [CLS] [SEP] and
+// padding, so that the probe exercises the attention mask.
+BackboneInput TextProbe(const WordPieceTokenizer& tokenizer, int64_t pad_id, int max_seq_length,
+                        c10::Device device) {
+  const int64_t t = std::min<int64_t>(kProbeTokens, max_seq_length);
+  const SpecialTokenIds& special = tokenizer.special_ids();
+  at::Tensor ids = torch::full({2, t}, pad_id, torch::kLong);
+  at::Tensor mask = torch::zeros({2, t}, torch::kLong);
+  auto id = ids.accessor<int64_t, 2>();
+  auto m = mask.accessor<int64_t, 2>();
+  for (int64_t j = 0; j < t; ++j) {
+    id[0][j] = j == 0 ? special.cls : (j == t - 1 ? special.sep : special.unk);
+    m[0][j] = 1;
+  }
+  id[1][0] = special.cls;
+  id[1][1] = special.sep;
+  m[1][0] = m[1][1] = 1;
+  return {ids.to(device), mask.to(device)};
+}
+
+// What the probe's output must be: [B,D] or [B,T,D], D == feature_dim.
+absl::Status CheckEncoderOutput(const at::Tensor& out, const BackboneInput& probe,
+                                int64_t feature_dim) {
+  const std::vector<int64_t> shape = out.sizes().vec();
+  const int64_t b = probe.rows(), t = probe.values.size(1);
+  const std::string input = absl::StrCat(" for input_ids ", ShapeString({b, t}));
+  const bool pooled = out.dim() == 2 && shape[0] == b;
+  const bool tokens = out.dim() == 3 && shape[0] == b && shape[1] == t;
+  if (!pooled && !tokens) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("backbone_file: the text encoder returned ", ShapeString(shape), input,
+                     "; expected [", b, ",D] or [", b, ",", t, ",D]"));
+  }
+  if (shape.back() != feature_dim) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("feature_dim: model.pbtxt says ", feature_dim,
+                     " but the text encoder returned ", ShapeString(shape), input));
+  }
+  return absl::OkStatus();
+}
+
+// The tokenizer of text.vocab_file; errors name the field.
+absl::StatusOr<std::shared_ptr<const WordPieceTokenizer>> LoadTokenizer(
+    const ModelConfig& config, const fs::path& dir) {
+  const std::string vocab = (dir / config.text().vocab_file()).string();
+  if (!fs::exists(vocab)) {
+    return absl::NotFoundError(absl::StrCat("text.vocab_file: ", vocab, " does not exist"));
+  }
+  WordPieceTokenizer::Options options;
+  options.vocab_path = vocab;
+  options.lower_case = config.text().lower_case();
+  auto tokenizer = WordPieceTokenizer::Create(options);
+  if (!tokenizer.ok()) {
+    return absl::Status(tokenizer.status().code(),
+                        absl::StrCat("text.vocab_file: ", tokenizer.status().message()));
+  }
+  return std::shared_ptr<const WordPieceTokenizer>(*std::move(tokenizer));
+}
+
+int64_t PadId(const WordPieceTokenizer& tokenizer) {
+  return tokenizer.special_ids().pad >= 0 ? tokenizer.special_ids().pad : 0;
+}
+
+int64_t JitModuleBytes(const torch::jit::Module& module, int64_t* parameters) {
+  int64_t bytes = 0;
+  *parameters = 0;
+  for (const auto& p : module.parameters()) {
+    *parameters += p.numel();
+    bytes += p.nbytes();
+  }
+  for (const auto& b : module.buffers()) bytes += b.nbytes();
+  return bytes;
 }
 
 int64_t ModuleBytes(const torch::nn::Module& module, int64_t* parameters) {
@@ -63,20 +202,19 @@ int64_t ModuleBytes(const torch::nn::Module& module, int64_t* parameters) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Make(const ModelConfig& config,
-                                                         Forward forward, int64_t parameters,
-                                                         int64_t memory_bytes, MetaLearner meta,
-                                                         c10::Device device) {
+absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Make(
+    const ModelConfig& config, Forward forward, int64_t parameters, int64_t memory_bytes,
+    MetaLearner meta, c10::Device device, std::shared_ptr<const WordPieceTokenizer> tokenizer) {
   RETURN_IF_ERROR(ValidateConfig(config));
   std::shared_ptr<Backbone> backbone(new Backbone());
   backbone->config_ = config;
   backbone->device_ = device;
   backbone->forward_ = std::move(forward);
   backbone->meta_ = std::move(meta);
+  backbone->tokenizer_ = std::move(tokenizer);
   BackboneInfo& info = backbone->info_;
   info.name = config.name();
   info.modality = config.modality().empty() ? "image" : config.modality();
-  info.input_shape.assign(config.input_shape().begin(), config.input_shape().end());
   info.feature_dim = config.feature_dim();
   info.device = device.str();
   info.parameters = parameters;
@@ -88,19 +226,75 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Make(const ModelConfig& conf
     backbone->meta_->eval();
   }
   info.default_method = backbone->meta_.is_empty() ? Method::kPrototype : Method::kMeta;
-  ASSIGN_OR_RETURN(info.preprocessing,
-                   PreprocessingFromProto(config.preprocessing(), info.input_shape));
+  if (backbone->is_text()) {
+    const adaptd::v1::TextConfig& text = config.text();
+    info.text = {"wordpiece", backbone->tokenizer_->vocab_size(), text.max_seq_length(),
+                 text.pooling().empty() ? "cls" : text.pooling(), text.lower_case()};
+  } else {
+    info.input_shape.assign(config.input_shape().begin(), config.input_shape().end());
+    ASSIGN_OR_RETURN(info.preprocessing,
+                     PreprocessingFromProto(config.preprocessing(), info.input_shape));
+  }
 
   // A dry run checks the declared feature size and warms the allocator up.
-  ASSIGN_OR_RETURN(at::Tensor probe,
-                   backbone->Features(torch::zeros(
-                       {1, info.input_shape[0], info.input_shape[1], info.input_shape[2]},
-                       torch::TensorOptions().device(device))));
+  ASSIGN_OR_RETURN(at::Tensor probe, backbone->Features(backbone->ProbeInput()));
   if (probe.dim() != 2 || probe.size(1) != info.feature_dim) {
     return absl::FailedPreconditionError(
         absl::StrCat("feature_dim: model.pbtxt says ", info.feature_dim,
                      " but the backbone produces ", ShapeString(probe.sizes().vec())));
   }
+  return backbone;
+}
+
+BackboneInput Backbone::ProbeInput() const {
+  if (is_text()) return TextProbe(*tokenizer_, pad_id(), info_.text.max_seq_length, device_);
+  const auto& s = info_.input_shape;
+  return {torch::zeros({1, s[0], s[1], s[2]}, torch::TensorOptions().device(device_)), {}};
+}
+
+int64_t Backbone::pad_id() const {
+  return tokenizer_ ? PadId(*tokenizer_) : 0;
+}
+
+absl::StatusOr<std::shared_ptr<Backbone>> Backbone::LoadText(const ModelConfig& config,
+                                                             const std::string& folder,
+                                                             MetaLearner meta,
+                                                             c10::Device device) {
+  const fs::path dir(folder);
+  ASSIGN_OR_RETURN(std::shared_ptr<const WordPieceTokenizer> tokenizer,
+                   LoadTokenizer(config, dir));
+  const std::string weights = (dir / config.backbone_file()).string();
+  const bool token_types = config.text().token_type_ids();
+  std::shared_ptr<torch::jit::Module> module;
+  int64_t parameters = 0, bytes = 0;
+  RETURN_IF_ERROR(GuardTorch("loading TorchScript " + weights, [&]() -> absl::Status {
+    module = std::make_shared<torch::jit::Module>(torch::jit::load(weights, device));
+    module->eval();
+    bytes = JitModuleBytes(*module, &parameters);
+    return absl::OkStatus();
+  }));
+  const BackboneInput probe =
+      TextProbe(*tokenizer, PadId(*tokenizer), config.text().max_seq_length(), device);
+  absl::StatusOr<at::Tensor> out = GuardTorch("probe", [&]() -> absl::StatusOr<at::Tensor> {
+    c10::InferenceMode guard;
+    return RunEncoder(*module, probe, token_types);
+  });
+  if (!out.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "backbone_file: the text encoder failed on input_ids and attention_mask ",
+        ShapeString(probe.values.sizes().vec()), token_types ? " and token_type_ids" : "",
+        ": ", out.status().message()));
+  }
+  RETURN_IF_ERROR(CheckEncoderOutput(*out, probe, config.feature_dim()));
+  const std::string pooling = out->dim() == 2 ? "none" : config.text().pooling();
+  Forward forward = [module, token_types, pooling](const BackboneInput& in) {
+    return PoolTokens(RunEncoder(*module, in, token_types).to(at::kFloat), in.attention_mask,
+                      pooling);
+  };
+  ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone,
+                   Make(config, std::move(forward), parameters, bytes, std::move(meta), device,
+                        std::move(tokenizer)));
+  if (pooling == "none") backbone->info_.text.pooling = "none";
   return backbone;
 }
 
@@ -113,8 +307,8 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::FromNet(const ModelConfig& c
     net->eval();
     int64_t parameters = 0;
     const int64_t bytes = ModuleBytes(*net, &parameters);
-    return Make(config, [net](const at::Tensor& x) { return net->forward(x); }, parameters,
-                bytes, std::move(meta), device);
+    return Make(config, [net](const BackboneInput& x) { return net->forward(x.values); },
+                parameters, bytes, std::move(meta), device);
   });
 }
 
@@ -132,22 +326,19 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Load(const std::string& fold
   if (!fs::exists(weights)) {
     return absl::NotFoundError(absl::StrCat("backbone_file: ", weights, " does not exist"));
   }
+  if (config.modality() == "text") return LoadText(config, folder, std::move(meta), device);
   if (config.format() == "torchscript") {
     return GuardTorch("loading TorchScript " + weights,
                       [&]() -> absl::StatusOr<std::shared_ptr<Backbone>> {
                         auto module = std::make_shared<torch::jit::Module>(
                             torch::jit::load(weights, device));
                         module->eval();
-                        int64_t parameters = 0, bytes = 0;
-                        for (const auto& p : module->parameters()) {
-                          parameters += p.numel();
-                          bytes += p.nbytes();
-                        }
-                        for (const auto& b : module->buffers()) bytes += b.nbytes();
+                        int64_t parameters = 0;
+                        const int64_t bytes = JitModuleBytes(*module, &parameters);
                         return Make(
                             config,
-                            [module](const at::Tensor& x) {
-                              return module->forward({x}).toTensor();
+                            [module](const BackboneInput& x) {
+                              return module->forward({x.values}).toTensor();
                             },
                             parameters, bytes, std::move(meta), device);
                       });
@@ -163,6 +354,10 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Load(const std::string& fold
 }
 
 absl::StatusOr<at::Tensor> Backbone::Features(const at::Tensor& inputs) const {
+  return Features(BackboneInput{inputs, at::Tensor()});
+}
+
+absl::StatusOr<at::Tensor> Backbone::Features(const BackboneInput& inputs) const {
   return GuardTorch("backbone " + info_.name, [&]() -> absl::StatusOr<at::Tensor> {
     c10::InferenceMode guard;
     // Float features whatever precision the forward ran in (autocast).

@@ -1,6 +1,9 @@
 // A loaded backbone: its network on the device, its configuration and, where
-// one was trained, its meta-learner. Thread-safe after creation: Features()
-// may be called from many threads at once.
+// one was trained, its meta-learner. An image backbone takes [N,C,H,W]
+// floats; a text backbone (modality "text", a TorchScript encoder) takes
+// WordPiece ids from its tokenizer and pools the encoder's token features.
+// Thread-safe after creation: Features() may be called from many threads at
+// once.
 #ifndef ADAPTD_SERVER_ENGINE_MODEL_BACKBONE_H_
 #define ADAPTD_SERVER_ENGINE_MODEL_BACKBONE_H_
 
@@ -17,13 +20,26 @@
 #include "server/engine/adapt/meta_learner.h"
 #include "server/engine/model/nets.h"
 #include "server/engine/base/types.h"
+#include "server/engine/text/wordpiece_tokenizer.h"
 
 namespace adaptd::engine {
+
+// One batch of backbone input. Images: `values` is [N,C,H,W] float. Text:
+// `values` is the token ids [N,T] int64 and `attention_mask` [N,T] int64 (1
+// a token, 0 padding).
+struct BackboneInput {
+  at::Tensor values;
+  at::Tensor attention_mask;  // Text only.
+  int64_t rows() const { return values.size(0); }
+};
 
 class Backbone {
  public:
   // Loads one model folder: model.pbtxt, the backbone file (TorchScript or a
-  // native architecture's weights) and the optional meta-learner.
+  // native architecture's weights) and the optional meta-learner; for text,
+  // also the vocab. A config error is INVALID_ARGUMENT (or NOT_FOUND for a
+  // missing file) naming the model.pbtxt field; a network whose probe output
+  // does not match feature_dim is FAILED_PRECONDITION saying what it returned.
   static absl::StatusOr<std::shared_ptr<Backbone>> Load(const std::string& folder,
                                                         c10::Device device);
 
@@ -39,16 +55,29 @@ class Backbone {
   // nullptr when the backbone has no meta-learner.
   MetaLearner* meta_learner() { return meta_.is_empty() ? nullptr : &meta_; }
   bool has_meta_learner() const { return !meta_.is_empty(); }
+  // The tokenizer of a text backbone; nullptr for an image backbone.
+  const WordPieceTokenizer* tokenizer() const { return tokenizer_.get(); }
+  bool is_text() const { return tokenizer_ != nullptr; }
+  // The id that pads token ids: the vocab's [PAD], else 0.
+  int64_t pad_id() const;
 
-  // [N,C,H,W] float on device() -> L2-normalised features [N,D], computed
-  // under inference mode.
+  // Inputs on device() -> L2-normalised features [N,D], computed under
+  // inference mode. Text features are pooled first (info().text.pooling).
+  absl::StatusOr<at::Tensor> Features(const BackboneInput& inputs) const;
+  // Images only: [N,C,H,W] float on device().
   absl::StatusOr<at::Tensor> Features(const at::Tensor& inputs) const;
 
  private:
-  using Forward = std::function<at::Tensor(const at::Tensor&)>;
+  using Forward = std::function<at::Tensor(const BackboneInput&)>;
+  static absl::StatusOr<std::shared_ptr<Backbone>> LoadText(const adaptd::v1::ModelConfig& config,
+                                                            const std::string& folder,
+                                                            MetaLearner meta, c10::Device device);
   static absl::StatusOr<std::shared_ptr<Backbone>> Make(
       const adaptd::v1::ModelConfig& config, Forward forward, int64_t parameters,
-      int64_t memory_bytes, MetaLearner meta, c10::Device device);
+      int64_t memory_bytes, MetaLearner meta, c10::Device device,
+      std::shared_ptr<const WordPieceTokenizer> tokenizer = nullptr);
+  // A small batch that every backbone of this modality takes.
+  BackboneInput ProbeInput() const;
   Backbone() = default;
 
   adaptd::v1::ModelConfig config_;
@@ -56,6 +85,7 @@ class Backbone {
   c10::Device device_{c10::kCPU};
   Forward forward_;
   MetaLearner meta_{nullptr};
+  std::shared_ptr<const WordPieceTokenizer> tokenizer_;
 };
 
 // Writes a model folder that Backbone::Load reads back: model.pbtxt, the

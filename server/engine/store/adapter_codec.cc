@@ -141,6 +141,7 @@ absl::StatusOr<DecodedAdapter> DecodeAdapterRecord(absl::string_view bytes) {
   info.stats.support_loss_after = s.support_loss_after();
   info.stats.device = s.device();
   info.stats.compute_seconds = s.compute_seconds();
+  info.stats.truncated_inputs = s.truncated_inputs();
   out.head.classes = classes;
   out.head.dim = dim;
   out.head.weight = BytesFloats(h.weight());
