@@ -6,7 +6,8 @@
 #   fonts, clip-art exemplar classes from openclipart-png split by category
 #   -> Conv4 pretraining on the glyphs' meta-train scripts -> FINETUNE's
 #   learning rate tuned on meta-val -> meta-training of the meta-learner on
-#   tasks from both glyphs and clip art -> export.
+#   tasks from both glyphs and clip art -> export, with the meta-learner only
+#   if it beats PROTOTYPE and FINETUNE-5 on meta-val.
 # $MODELS/pictures-conv4 (3x32x32 RGB, RGB=0 leaves it out): colour
 #   exemplar classes from openclipart-png, the icon themes and the colour emoji
 #   font -> Conv4 pretraining on their meta-train splits -> FINETUNE's
@@ -93,9 +94,19 @@ glyph_model() {
     --meta_lr "$META_LR" --inner_lr "$LR" --val_every 50 --val_episodes 200 \
     --threads "$THREADS" --resume
 
-  stage "5/5 export $MODELS/$NAME"
-  rm -rf "$MODELS/$NAME.tmp"
+  # The meta-learner ships only if it beats PROTOTYPE and FINETUNE-5 on
+  # meta-val by more than the paired 95% CI (adapt-train choose-default).
+  stage "5/5 choose the default method on meta-val, export $MODELS/$NAME"
   "$T" export --weights "$DATA/pretrain-conv4/backbone.pt" --meta_learner "$DATA/metatrain/meta_learner.pt" \
+    --finetune_lr "$LR" --out "$DATA/stage/$NAME-meta" --name "$NAME"
+  "$T" choose-default --model "$DATA/stage/$NAME-meta" --data "$DATA/glyphs.bin" "${VAL_EXTRA[@]}" \
+    --val_episodes 200 | tee "$DATA/choose-default.md"
+  local meta=()
+  if grep -qx 'meta_learner: keep' "$DATA/choose-default.md"; then
+    meta=(--meta_learner "$DATA/metatrain/meta_learner.pt")
+  fi
+  rm -rf "$MODELS/$NAME.tmp"
+  "$T" export --weights "$DATA/pretrain-conv4/backbone.pt" "${meta[@]}" \
     --finetune_lr "$LR" --out "$MODELS/$NAME.tmp" --name "$NAME"
   rm -rf "$MODELS/$NAME"
   mv "$MODELS/$NAME.tmp" "$MODELS/$NAME"

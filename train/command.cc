@@ -22,6 +22,7 @@ const std::vector<Command>& AllCommands() {
       TuneFinetuneCommand(),
       MetaTrainCommand(),
       EvalCommand(),
+      ChooseDefaultCommand(),
       TextBaselineCommand(),
   };
   return *commands;

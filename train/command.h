@@ -33,6 +33,7 @@ Command DataClipartCommand();      // cmd_data.cc
 Command DataEmojiCommand();        // cmd_data.cc
 Command DataWordNetCommand();      // cmd_data.cc
 Command TextBaselineCommand();     // cmd_text_baseline.cc
+Command ChooseDefaultCommand();    // cmd_choose_default.cc
 Command DataInfoCommand();         // cmd_data.cc
 Command DataPreviewCommand();      // cmd_data.cc
 Command FashionMnistPngCommand();  // cmd_fashion_png.cc

@@ -409,6 +409,85 @@ absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
   });
 }
 
+namespace {
+
+// Per-episode accuracy of each method, pooled over the samplers.
+struct Pooled {
+  std::vector<double> prototype, finetune, meta;
+};
+
+absl::Status ScoreForChoice(const at::Tensor& features, const EpisodeSampler& sampler,
+                            int episodes, double lr, engine::MetaLearner* meta, Pooled* out) {
+  for (int e = 0; e < episodes; ++e) {
+    EpisodeTensors task = GatherEpisode(features, sampler.Sample(e));
+    ASSIGN_OR_RETURN(Sample p, RunTask(task, engine::Method::kPrototype, 0, lr, nullptr));
+    ASSIGN_OR_RETURN(Sample f, RunTask(task, engine::Method::kFinetune, 5, lr, nullptr));
+    out->prototype.push_back(p.accuracy);
+    out->finetune.push_back(f.accuracy);
+    if (meta != nullptr) {
+      ASSIGN_OR_RETURN(Sample m, RunTask(task, engine::Method::kMeta, 5, lr, meta));
+      out->meta.push_back(m.accuracy);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The decision and its one-line reason from the pooled accuracies.
+MethodChoice Decide(const Pooled& pooled) {
+  MethodChoice c;
+  c.episodes = static_cast<int>(pooled.prototype.size());
+  c.prototype = Mean(pooled.prototype);
+  c.finetune = Mean(pooled.finetune);
+  c.has_meta = !pooled.meta.empty();
+  std::string figures = absl::StrFormat("meta-val PROTOTYPE %.2f%%, FINETUNE-5 %.2f%%",
+                                        100 * c.prototype, 100 * c.finetune);
+  if (c.has_meta) {
+    c.meta = Mean(pooled.meta);
+    std::vector<double> vs_p(c.episodes), vs_f(c.episodes);
+    for (int e = 0; e < c.episodes; ++e) {
+      vs_p[e] = pooled.meta[e] - pooled.prototype[e];
+      vs_f[e] = pooled.meta[e] - pooled.finetune[e];
+    }
+    c.meta_vs_prototype = Mean(vs_p);
+    c.meta_vs_prototype_ci = Ci95(vs_p);
+    c.meta_vs_finetune = Mean(vs_f);
+    c.meta_vs_finetune_ci = Ci95(vs_f);
+    c.keep_meta = c.meta_vs_prototype > c.meta_vs_prototype_ci &&
+                  c.meta_vs_finetune > c.meta_vs_finetune_ci;
+    absl::StrAppendFormat(&figures, ", META-5 %.2f%% (%+.2f +- %.2f, %+.2f +- %.2f points)",
+                          100 * c.meta, 100 * c.meta_vs_prototype, 100 * c.meta_vs_prototype_ci,
+                          100 * c.meta_vs_finetune, 100 * c.meta_vs_finetune_ci);
+  }
+  c.default_method = c.keep_meta ? "meta" : c.finetune > c.prototype ? "finetune" : "prototype";
+  c.reason = absl::StrFormat("%s over %d paired episodes", figures, c.episodes);
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<MethodChoice> ChooseDefaultMethod(const std::vector<Dataset>& val,
+                                                 const std::string& model_dir, int episodes,
+                                                 uint64_t seed, const std::string& device) {
+  ASSIGN_OR_RETURN(const c10::Device on, ParseTrainDevice(device));
+  engine::ConfigureTorchThreads(0, 1);
+  ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(model_dir, on));
+  return engine::GuardTorch("choose", [&]() -> absl::StatusOr<MethodChoice> {
+    engine::MetaLearner* meta = backbone->meta_learner();
+    Pooled pooled;
+    for (const Dataset& set : val) {
+      ASSIGN_OR_RETURN(at::Tensor f, EmbedDataset(*backbone, set));
+      ASSIGN_OR_RETURN(std::vector<EpisodeSampler> samplers,
+                       SamplersFor(set, {{5, 1}, {5, 5}}, 15, seed));
+      for (const EpisodeSampler& sampler : samplers) {
+        RETURN_IF_ERROR(ScoreForChoice(f, sampler, episodes, ModelFinetuneLr(*backbone), meta,
+                                       &pooled));
+      }
+    }
+    if (pooled.prototype.empty()) return absl::InvalidArgumentError("val: no episodes");
+    return Decide(pooled);
+  });
+}
+
 std::string EvalMarkdown(const EvalReport& report) {
   std::string out =
       "| domain | setting | method | accuracy (95% CI) | adapt ms mean / p95 | compute ms "

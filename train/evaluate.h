@@ -115,6 +115,30 @@ absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
     const std::vector<double>& grid, int episodes, uint64_t seed, const std::string& device,
     double* best);
 
+// Which method a model should serve when a request names none, decided on
+// meta-val: META only when it beats both PROTOTYPE and FINETUNE-5 by more
+// than the 95% confidence interval of the paired difference (episode by
+// episode, pooled over every set and its 5-way 1-shot and 5-shot tasks);
+// otherwise the better of PROTOTYPE and FINETUNE-5, and the meta-learner is
+// not worth shipping.
+struct MethodChoice {
+  double prototype = 0, finetune = 0, meta = 0;  // Meta-val accuracy; meta 0 without one.
+  bool has_meta = false;
+  // META less each baseline, mean and 95% CI half-width over paired episodes.
+  double meta_vs_prototype = 0, meta_vs_prototype_ci = 0;
+  double meta_vs_finetune = 0, meta_vs_finetune_ci = 0;
+  int episodes = 0;  // Paired episodes, all sets and settings.
+  bool keep_meta = false;
+  std::string default_method;  // "meta", "finetune" or "prototype".
+  std::string reason;          // One line with the figures, for model.pbtxt.
+};
+
+// Scores the folder's methods (its finetune_lr; META with its meta-learner
+// when it has one) on `episodes` episodes of each setting of each of `val`.
+absl::StatusOr<MethodChoice> ChooseDefaultMethod(const std::vector<Dataset>& val,
+                                                 const std::string& model_dir, int episodes,
+                                                 uint64_t seed, const std::string& device);
+
 // The report as Markdown: a table of the rows, META's paired differences
 // and the run's figures.
 std::string EvalMarkdown(const EvalReport& report);

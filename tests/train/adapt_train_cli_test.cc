@@ -206,6 +206,28 @@ TEST(AdaptTrainCliTest, TinyPipelineFromGlyphsToAServableModel) {
   // 4 settings x PIXELS, PROTOTYPE, FINETUNE-5, FINETUNE-50.
   ExpectPairedDeltasMatchRows(report + ".json", 4 * 4);
 
+  // The default method: META only if it beats both baselines beyond the
+  // paired CI; else the better baseline, as the printed figures say.
+  for (const std::string& m : {meta_model, model}) {
+    r = RunTool(absl::StrCat("choose-default --model ", m, " --data ", data,
+                             " --val_episodes 6"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto figure = [&](const std::string& method) {
+      const size_t at = r.output.find(absl::StrCat("| ", method, " | "));
+      EXPECT_NE(at, std::string::npos) << r.output;
+      return std::stod(r.output.substr(at + method.size() + 5));
+    };
+    const double prototype = figure("PROTOTYPE"), finetune = figure("FINETUNE-5");
+    const bool has_meta = m == meta_model;
+    EXPECT_EQ(absl::StrContains(r.output, "| META-5 | "), has_meta) << r.output;
+    const bool keep = absl::StrContains(r.output, "meta_learner: keep\n");
+    EXPECT_TRUE(keep || absl::StrContains(r.output, has_meta ? "meta_learner: drop\n"
+                                                              : "meta_learner: none\n"))
+        << r.output;
+    const std::string expected = keep ? "meta" : finetune > prototype ? "finetune" : "prototype";
+    EXPECT_TRUE(absl::StrContains(r.output, "default: " + expected + "\n")) << r.output;
+  }
+
   r = RunTool(absl::StrCat("export --weights ", dir / "missing.pt", " --out ", dir / "models/x"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("missing.pt does not exist"), std::string::npos) << r.output;
