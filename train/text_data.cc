@@ -99,7 +99,8 @@ absl::StatusOr<Dataset> LoadTextFolders(const std::string& root, const TextLoadO
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    if (!it->is_regular_file() || absl::AsciiStrToLower(it->path().extension().string()) != ".txt") {
+    if (!it->is_regular_file() ||
+        absl::AsciiStrToLower(it->path().extension().string()) != ".txt") {
       continue;
     }
     const fs::path rel = it->path().parent_path().lexically_relative(root);

@@ -302,7 +302,8 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::FromNet(const ModelConfig& c
                                                             std::shared_ptr<FeatureNet> net,
                                                             MetaLearner meta,
                                                             c10::Device device) {
-  return GuardTorch("backbone " + config.name(), [&]() -> absl::StatusOr<std::shared_ptr<Backbone>> {
+  using Result = absl::StatusOr<std::shared_ptr<Backbone>>;
+  return GuardTorch("backbone " + config.name(), [&]() -> Result {
     net->to(device);
     net->eval();
     int64_t parameters = 0;
