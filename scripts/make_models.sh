@@ -53,6 +53,13 @@ ready() {
   return 1
 }
 
+# export's --default_method and --default_reason from choose-default's
+# output ($1), one argument each.
+default_flags() {
+  printf -- '--default_method=%s\n' "$(awk '/^default:/ {print $2}' "$1")"
+  printf -- '--default_reason=%s\n' "$(sed -n 's/^reason: //p' "$1")"
+}
+
 glyph_model() {
   stage "1/5 data sets: glyphs (and clip art)"
   "$T" data glyphs --out "$DATA/glyphs.bin" --threads "$THREADS"
@@ -105,9 +112,11 @@ glyph_model() {
   if grep -qx 'meta_learner: keep' "$DATA/choose-default.md"; then
     meta=(--meta_learner "$DATA/metatrain/meta_learner.pt")
   fi
+  local defaults
+  mapfile -t defaults < <(default_flags "$DATA/choose-default.md")
   rm -rf "$MODELS/$NAME.tmp"
   "$T" export --weights "$DATA/pretrain-conv4/backbone.pt" "${meta[@]}" \
-    --finetune_lr "$LR" --out "$MODELS/$NAME.tmp" --name "$NAME"
+    --finetune_lr "$LR" --out "$MODELS/$NAME.tmp" --name "$NAME" "${defaults[@]}"
   rm -rf "$MODELS/$NAME"
   mv "$MODELS/$NAME.tmp" "$MODELS/$NAME"
   echo "make models: $MODELS/$NAME is ready"
@@ -143,10 +152,16 @@ rgb_model() {
   local lr
   lr=$(awk '/^best:/ {print $2}' "$d/tune-finetune.md")
 
-  stage "4/4 export $MODELS/$RGB_NAME"
+  stage "4/4 choose the default method on meta-val, export $MODELS/$RGB_NAME"
+  "$T" export --weights "$d/pretrain/backbone.pt" --finetune_lr "$lr" \
+    --out "$d/stage/$RGB_NAME-tuned" --name "$RGB_NAME"
+  "$T" choose-default --model "$d/stage/$RGB_NAME-tuned" --data "$d/clipart.bin:groups" \
+    --val_episodes 200 | tee "$d/choose-default.md"
+  local defaults
+  mapfile -t defaults < <(default_flags "$d/choose-default.md")
   rm -rf "$MODELS/$RGB_NAME.tmp"
   "$T" export --weights "$d/pretrain/backbone.pt" --finetune_lr "$lr" \
-    --out "$MODELS/$RGB_NAME.tmp" --name "$RGB_NAME"
+    --out "$MODELS/$RGB_NAME.tmp" --name "$RGB_NAME" "${defaults[@]}"
   rm -rf "$MODELS/$RGB_NAME"
   mv "$MODELS/$RGB_NAME.tmp" "$MODELS/$RGB_NAME"
   echo "make models: $MODELS/$RGB_NAME is ready"

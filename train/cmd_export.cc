@@ -12,6 +12,10 @@
 #include "train/export.h"
 #include "train/flags.h"
 
+ABSL_FLAG(std::string, default_method, "",
+          "The method adaptd uses when a request names none: prototype, finetune or meta "
+          "(choose-default's `default:`); empty: META with a meta-learner, else PROTOTYPE.");
+ABSL_FLAG(std::string, default_reason, "", "Why (choose-default's `reason:`), shown by ListBackbones.");
 ABSL_FLAG(std::string, weights, "data/pretrain-conv4/backbone.pt", "Backbone weights written by pretrain.");
 
 namespace adaptd::train {
@@ -25,6 +29,8 @@ absl::Status RunExport(const std::vector<std::string>&) {
   o.name = absl::GetFlag(FLAGS_name);
   o.out_dir = OutOr(absl::StrCat("models/", o.name));
   o.finetune_lr = absl::GetFlag(FLAGS_finetune_lr);
+  o.default_method = absl::GetFlag(FLAGS_default_method);
+  o.default_method_reason = absl::GetFlag(FLAGS_default_reason);
   ASSIGN_OR_RETURN(o.resize, ImageFlags());
   RETURN_IF_ERROR(ExportPretrained(o));
   std::printf("exported %s (%s) to %s\n", o.name.c_str(), o.arch.c_str(), o.out_dir.c_str());
@@ -40,7 +46,8 @@ Command ExportCommand() {
           "(1x28x28 grey without one); --resize_mode and --background say how adaptd fits\n"
           "images of other sizes to it. The folder is loaded back the way adaptd loads it\n"
           "before the command succeeds.",
-          {"weights", "arch", "name", "out", "meta_learner", "finetune_lr", "resize_mode",
+          {"weights", "arch", "name", "out", "meta_learner", "finetune_lr", "default_method",
+           "default_reason", "resize_mode",
            "resize_shorter_side", "background"},
           RunExport};
 }

@@ -83,6 +83,8 @@ absl::Status ExportPretrained(const ExportOptions& options) {
   }
   v1::ModelConfig config = MakeModelConfig(options.name, options.arch, net->feature_dim(), pre);
   if (options.finetune_lr > 0) config.set_finetune_lr(static_cast<float>(options.finetune_lr));
+  config.set_default_method(options.default_method);
+  config.set_default_method_reason(options.default_method_reason);
   RETURN_IF_ERROR(engine::ExportModel(options.out_dir, config, *net, meta.is_empty() ? nullptr : &meta));
   // Load it back the way adaptd does, so a folder that would not serve is
   // caught here rather than at server start.

@@ -41,6 +41,10 @@ struct ExportOptions {
   std::string name = "glyphs-conv4";
   // FINETUNE's learning rate in model.pbtxt; 0 leaves the engine's default.
   double finetune_lr = 0;
+  // model.pbtxt's default_method ("prototype", "finetune", "meta"; empty:
+  // the engine's rule) and why (choose-default's reason line).
+  std::string default_method;
+  std::string default_method_reason;
   // How adaptd resizes images for it: resize_mode, resize_shorter_side and
   // background (stretch by default). The sizes, channels, mean and std are
   // the weights' own (PretrainedShape, DefaultPreprocessing).

@@ -82,6 +82,7 @@ void ToProto(const engine::BackboneInfo& info, v1::Backbone* out) {
   out->set_device(info.device);
   for (auto m : info.methods) out->add_methods(ToProto(m));
   out->set_default_method(ToProto(info.default_method));
+  out->set_default_method_reason(info.default_method_reason);
   out->set_parameters(info.parameters);
   out->set_memory_bytes(info.memory_bytes);
   if (info.modality == "text") {

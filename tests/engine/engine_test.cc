@@ -1,6 +1,7 @@
 #include "server/engine/engine.h"
 
 #include <atomic>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -393,6 +394,45 @@ TEST_F(EngineTest, PassedDeadlineStopsAdaptation) {
 
 #ifdef ADAPTD_EXPECT_BLIS
 // The build linked BLIS (CMakeLists.txt); LibTorch must be calling it.
+// model.pbtxt's default_method decides what an Adapt naming no method gets,
+// and ListBackbones says why; "meta" without a meta-learner, or an unknown
+// name, keeps the folder from loading.
+TEST(DefaultMethodTest, ModelConfigChoosesTheDefaultAndSaysWhy) {
+  const std::string repo = testing::MakeTempDir("default_method_repo");
+  auto write = [&](const std::string& name, const std::string& lines) {
+    testing::WriteTinyConv4Model(repo + "/" + name, name, /*with_meta=*/false);
+    std::ofstream(repo + "/" + name + "/model.pbtxt", std::ios::app) << lines;
+  };
+  write("tuned",
+        "default_method: \"finetune\"\ndefault_method_reason: \"meta-val 70% > 69%\"\n");
+  write("nometa", "default_method: \"meta\"\n");
+  write("typo", "default_method: \"protoype\"\n");
+  Engine::Options options;
+  options.model_repository = repo;
+  options.device = "cpu";
+  std::vector<std::string> errors;
+  options.on_model_error = [&](const std::string& folder, const absl::Status& status) {
+    errors.push_back(absl::StrCat(fs::path(folder).filename().string(), ": ", status.message()));
+  };
+  auto engine = Engine::Create(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_EQ((*engine)->ListBackbones().size(), 1u);
+  const BackboneInfo info = (*engine)->ListBackbones()[0];
+  EXPECT_EQ(info.default_method, Method::kFinetune);
+  EXPECT_EQ(info.default_method_reason, "meta-val 70% > 69%");
+  std::sort(errors.begin(), errors.end());
+  EXPECT_THAT(errors,
+              ElementsAre(HasSubstr("nometa: default_method: \"meta\" needs a meta_learner_file"),
+                          HasSubstr("typo: default_method: \"protoype\" is not prototype, "
+                                    "finetune or meta")));
+  testing::RequestBuilder builder;
+  CallContext ctx;
+  auto adapter = (*engine)->Adapt(builder.Adapt("tuned", 3, 2, Method::kUnspecified), ctx);
+  ASSERT_TRUE(adapter.ok()) << adapter.status();
+  EXPECT_EQ((*adapter)->info.method, Method::kFinetune);
+  fs::remove_all(repo);
+}
+
 TEST(LinkedBlasTest, LibTorchRunsOnBlis) {
   EXPECT_THAT(LinkedBlas(), HasSubstr("/blis-serial/libblas.so.3"));
 }

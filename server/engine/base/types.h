@@ -70,6 +70,7 @@ struct BackboneInfo {
   std::string device;
   std::vector<Method> methods;
   Method default_method = Method::kPrototype;
+  std::string default_method_reason;  // model.pbtxt's, may be empty.
   int64_t parameters = 0;
   int64_t memory_bytes = 0;
   Preprocessing preprocessing;

@@ -200,6 +200,21 @@ int64_t ModuleBytes(const torch::nn::Module& module, int64_t* parameters) {
   return bytes;
 }
 
+// model.pbtxt's default_method; empty: META where there is a meta-learner,
+// else PROTOTYPE.
+absl::StatusOr<Method> DefaultMethod(const ModelConfig& config, bool has_meta) {
+  const std::string& name = config.default_method();
+  if (name.empty()) return has_meta ? Method::kMeta : Method::kPrototype;
+  if (name == "prototype") return Method::kPrototype;
+  if (name == "finetune") return Method::kFinetune;
+  if (name == "meta" && has_meta) return Method::kMeta;
+  if (name == "meta") {
+    return absl::InvalidArgumentError("default_method: \"meta\" needs a meta_learner_file");
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "default_method: \"", name, "\" is not prototype, finetune or meta"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Make(
@@ -225,7 +240,8 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Make(
     backbone->meta_->to(device);
     backbone->meta_->eval();
   }
-  info.default_method = backbone->meta_.is_empty() ? Method::kPrototype : Method::kMeta;
+  ASSIGN_OR_RETURN(info.default_method, DefaultMethod(config, !backbone->meta_.is_empty()));
+  info.default_method_reason = config.default_method_reason();
   if (backbone->is_text()) {
     const adaptd::v1::TextConfig& text = config.text();
     info.text = {"wordpiece", backbone->tokenizer_->vocab_size(), text.max_seq_length(),
