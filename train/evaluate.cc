@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -102,6 +103,14 @@ double Ci95(const std::vector<double>& v) {
   return 1.96 * std::sqrt(ss / (v.size() - 1)) / std::sqrt(static_cast<double>(v.size()));
 }
 
+// a - b episode by episode: the mean and its 95% CI half-width.
+std::pair<double, double> PairedDifference(const std::vector<double>& a,
+                                           const std::vector<double>& b) {
+  std::vector<double> diff(a.size());
+  for (size_t e = 0; e < a.size(); ++e) diff[e] = a[e] - b[e];
+  return {Mean(diff), Ci95(diff)};
+}
+
 double P95(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -185,9 +194,8 @@ absl::Status EvaluateSetting(EvalContext& ctx, const Domain& domain, int ways, i
   const std::vector<double>& mine = accuracies[ctx.methods.back().name];  // META, added last.
   for (const auto& spec : ctx.methods) {
     if (spec.method == engine::Method::kMeta) continue;
-    std::vector<double> diff(mine.size());
-    for (size_t e = 0; e < mine.size(); ++e) diff[e] = mine[e] - accuracies[spec.name][e];
-    report->paired.push_back({domain.name, spec.name, ways, shots, Mean(diff), Ci95(diff)});
+    const auto [mean, ci] = PairedDifference(mine, accuracies[spec.name]);
+    report->paired.push_back({domain.name, spec.name, ways, shots, mean, ci});
   }
   return absl::OkStatus();
 }
@@ -367,6 +375,22 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<Cross
   });
 }
 
+// The 5-way 1-shot and 5-shot meta-val tasks of each of `val`: its features
+// under `backbone` beside each sampler.
+absl::Status AddValTasks(const engine::Backbone& backbone, const std::vector<Dataset>& val,
+                         uint64_t seed, std::vector<at::Tensor>* features,
+                         std::vector<EpisodeSampler>* samplers) {
+  for (const Dataset& set : val) {
+    ASSIGN_OR_RETURN(at::Tensor f, EmbedDataset(backbone, set));
+    ASSIGN_OR_RETURN(std::vector<EpisodeSampler> s, SamplersFor(set, {{5, 1}, {5, 5}}, 15, seed));
+    for (EpisodeSampler& sampler : s) {
+      samplers->push_back(std::move(sampler));
+      features->push_back(f);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
     const std::vector<Dataset>& val, const std::string& model_dir,
     const std::vector<double>& grid, int episodes, uint64_t seed, const std::string& device,
@@ -377,14 +401,7 @@ absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
   return engine::GuardTorch("tune", [&]() -> absl::StatusOr<std::vector<std::pair<double, double>>> {
     std::vector<at::Tensor> features;
     std::vector<EpisodeSampler> samplers;  // 1-shot and 5-shot of each set.
-    for (const Dataset& set : val) {
-      ASSIGN_OR_RETURN(at::Tensor f, EmbedDataset(*backbone, set));
-      ASSIGN_OR_RETURN(std::vector<EpisodeSampler> s, SamplersFor(set, {{5, 1}, {5, 5}}, 15, seed));
-      for (EpisodeSampler& sampler : s) {
-        samplers.push_back(std::move(sampler));
-        features.push_back(f);
-      }
-    }
+    RETURN_IF_ERROR(AddValTasks(*backbone, val, seed, &features, &samplers));
     std::vector<std::pair<double, double>> results;
     double best_accuracy = -1;
     for (double lr : grid) {
@@ -443,15 +460,10 @@ MethodChoice Decide(const Pooled& pooled) {
                                         100 * c.prototype, 100 * c.finetune);
   if (c.has_meta) {
     c.meta = Mean(pooled.meta);
-    std::vector<double> vs_p(c.episodes), vs_f(c.episodes);
-    for (int e = 0; e < c.episodes; ++e) {
-      vs_p[e] = pooled.meta[e] - pooled.prototype[e];
-      vs_f[e] = pooled.meta[e] - pooled.finetune[e];
-    }
-    c.meta_vs_prototype = Mean(vs_p);
-    c.meta_vs_prototype_ci = Ci95(vs_p);
-    c.meta_vs_finetune = Mean(vs_f);
-    c.meta_vs_finetune_ci = Ci95(vs_f);
+    std::tie(c.meta_vs_prototype, c.meta_vs_prototype_ci) =
+        PairedDifference(pooled.meta, pooled.prototype);
+    std::tie(c.meta_vs_finetune, c.meta_vs_finetune_ci) =
+        PairedDifference(pooled.meta, pooled.finetune);
     c.keep_meta = c.meta_vs_prototype > c.meta_vs_prototype_ci &&
                   c.meta_vs_finetune > c.meta_vs_finetune_ci;
     absl::StrAppendFormat(&figures, ", META-5 %.2f%% (%+.2f +- %.2f, %+.2f +- %.2f points)",
@@ -473,15 +485,13 @@ absl::StatusOr<MethodChoice> ChooseDefaultMethod(const std::vector<Dataset>& val
   ASSIGN_OR_RETURN(auto backbone, engine::Backbone::Load(model_dir, on));
   return engine::GuardTorch("choose", [&]() -> absl::StatusOr<MethodChoice> {
     engine::MetaLearner* meta = backbone->meta_learner();
+    std::vector<at::Tensor> features;
+    std::vector<EpisodeSampler> samplers;
+    RETURN_IF_ERROR(AddValTasks(*backbone, val, seed, &features, &samplers));
     Pooled pooled;
-    for (const Dataset& set : val) {
-      ASSIGN_OR_RETURN(at::Tensor f, EmbedDataset(*backbone, set));
-      ASSIGN_OR_RETURN(std::vector<EpisodeSampler> samplers,
-                       SamplersFor(set, {{5, 1}, {5, 5}}, 15, seed));
-      for (const EpisodeSampler& sampler : samplers) {
-        RETURN_IF_ERROR(ScoreForChoice(f, sampler, episodes, ModelFinetuneLr(*backbone), meta,
-                                       &pooled));
-      }
+    for (size_t k = 0; k < samplers.size(); ++k) {
+      RETURN_IF_ERROR(ScoreForChoice(features[k], samplers[k], episodes,
+                                     ModelFinetuneLr(*backbone), meta, &pooled));
     }
     if (pooled.prototype.empty()) return absl::InvalidArgumentError("val: no episodes");
     return Decide(pooled);

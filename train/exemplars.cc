@@ -32,14 +32,21 @@ struct Work {
   int width = 0, height = 0, channels = 0;
 };
 
+// Whether no pixel of `image` is see-through: a picture drawn on paper.
+bool Opaque(const RgbaImage& image) {
+  for (size_t i = 3; i < image.pixels.size(); i += 4) {
+    if (image.pixels[i] != 255) return false;
+  }
+  return true;
+}
+
 // Ink: transparent backgrounds make the alpha the shape; opaque pictures
 // (drawn on white) make darkness the shape. Brightness is weighted so that
 // the shape is filled and its inner detail stays visible.
 std::vector<uint8_t> InkOf(const RgbaImage& image) {
   const int64_t n = int64_t{image.width} * image.height;
   const uint8_t* p = image.pixels.data();
-  bool opaque = true;
-  for (int64_t i = 0; i < n && opaque; ++i) opaque = p[i * 4 + 3] == 255;
+  const bool opaque = Opaque(image);
   std::vector<uint8_t> ink(n);
   for (int64_t i = 0; i < n; ++i) {
     const uint8_t* q = p + i * 4;
@@ -55,8 +62,7 @@ std::vector<uint8_t> InkOf(const RgbaImage& image) {
 std::vector<uint8_t> PremultipliedOf(const RgbaImage& image) {
   const int64_t n = int64_t{image.width} * image.height;
   const uint8_t* p = image.pixels.data();
-  bool opaque = true;
-  for (int64_t i = 0; i < n && opaque; ++i) opaque = p[i * 4 + 3] == 255;
+  const bool opaque = Opaque(image);
   std::vector<uint8_t> out(n * 4);
   for (int64_t i = 0; i < n; ++i) {
     const uint8_t* q = p + i * 4;

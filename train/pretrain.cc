@@ -256,7 +256,7 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateOn(const engine::Backbone& ba
         1, std::min<int64_t>(options.queries, static_cast<int64_t>(smallest) - shots));
     eo.seed = MixSeed(options.seed, {static_cast<uint64_t>(ways), static_cast<uint64_t>(shots)});
     ASSIGN_OR_RETURN(EpisodeSampler sampler, EpisodeSampler::Create(data, eo));
-    double sum = 0, sum_sq = 0;
+    std::vector<double> accuracies;
     for (int e = 0; e < options.episodes; ++e) {
       const EpisodeTensors task = GatherEpisode(features, sampler.Sample(e));
       ASSIGN_OR_RETURN(engine::HeadResult head,
@@ -269,21 +269,9 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateOn(const engine::Backbone& ba
                                   .mean()
                                   .to(torch::kCPU)
                                   .item<double>();
-      sum += accuracy;
-      sum_sq += accuracy * accuracy;
+      accuracies.push_back(accuracy);
     }
-    FewShotResult r;
-    r.ways = ways;
-    r.shots = shots;
-    r.episodes = options.episodes;
-    r.queries = eo.queries;
-    r.accuracy = options.episodes > 0 ? sum / options.episodes : 0;
-    if (options.episodes > 1) {
-      const double var = std::max(0.0, (sum_sq - options.episodes * r.accuracy * r.accuracy) /
-                                           (options.episodes - 1));
-      r.ci95 = 1.96 * std::sqrt(var / options.episodes);
-    }
-    results.push_back(r);
+    results.push_back(SummarizeEpisodes(ways, shots, eo.queries, accuracies));
   }
   return results;
 }
@@ -553,6 +541,27 @@ absl::Status ResumeIfAsked(Run& run) {
 }
 
 }  // namespace
+
+FewShotResult SummarizeEpisodes(int ways, int shots, int queries,
+                                const std::vector<double>& accuracies) {
+  const int n = static_cast<int>(accuracies.size());
+  double sum = 0, sum_sq = 0;
+  for (double a : accuracies) {
+    sum += a;
+    sum_sq += a * a;
+  }
+  FewShotResult r;
+  r.ways = ways;
+  r.shots = shots;
+  r.episodes = n;
+  r.queries = queries;
+  r.accuracy = n > 0 ? sum / n : 0;
+  if (n > 1) {
+    const double var = std::max(0.0, (sum_sq - n * r.accuracy * r.accuracy) / (n - 1));
+    r.ci95 = 1.96 * std::sqrt(var / n);
+  }
+  return r;
+}
 
 absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val,
                                         const PretrainOptions& options) {

@@ -75,6 +75,11 @@ struct FewShotResult {
   double ci95 = 0;
 };
 
+// The result of `accuracies`, one per episode: their mean and the 95% CI of
+// the mean (1.96 standard errors).
+FewShotResult SummarizeEpisodes(int ways, int shots, int queries,
+                                const std::vector<double>& accuracies);
+
 struct PretrainReport {
   int epochs_done = 0;          // Completed epochs, resumed ones included.
   int64_t steps_done = 0;       // Steps, resumed ones included.

@@ -120,24 +120,12 @@ absl::StatusOr<std::vector<FewShotResult>> TfIdfNearestCentroid(const Dataset& f
                    SamplersFor(test, o.settings, o.queries, o.seed));
   std::vector<FewShotResult> results;
   for (const EpisodeSampler& sampler : samplers) {
-    double sum = 0, sum_sq = 0;
+    std::vector<double> accuracies;
     for (int i = 0; i < o.episodes; ++i) {
-      const double a = EpisodeAccuracy(sampler.Sample(i), vectors, sampler.options().ways);
-      sum += a;
-      sum_sq += a * a;
+      accuracies.push_back(EpisodeAccuracy(sampler.Sample(i), vectors, sampler.options().ways));
     }
-    FewShotResult r;
-    r.ways = sampler.options().ways;
-    r.shots = sampler.options().shots;
-    r.queries = sampler.options().queries;
-    r.episodes = o.episodes;
-    r.accuracy = o.episodes > 0 ? sum / o.episodes : 0;
-    if (o.episodes > 1) {
-      const double var = std::max(0.0, (sum_sq - o.episodes * r.accuracy * r.accuracy) /
-                                           (o.episodes - 1));
-      r.ci95 = 1.96 * std::sqrt(var / o.episodes);
-    }
-    results.push_back(r);
+    const EpisodeOptions& eo = sampler.options();
+    results.push_back(SummarizeEpisodes(eo.ways, eo.shots, eo.queries, accuracies));
   }
   return results;
 }
