@@ -88,13 +88,15 @@ RUN set -eux; \
     mkdir -p models; \
     if [ "$WITH_MODELS" = true ]; then make models PACKAGES="$pkgs"; fi
 
-# Everything the runtime stage takes, under /out.
+# Everything the runtime stage takes, under /out. libsentencepiece0 is added
+# by hand: adaptd loads it at run time (dlmopen), so ldd cannot see it.
 RUN set -eux; \
     mkdir -p /out/bin /out/models /out/opt/libtorch/lib; \
     cp build/server/adaptd build/client/adaptctl /out/bin/; \
     cp -a models/. /out/models/; \
     if [ -d /opt/libtorch/lib ]; then cp -a /opt/libtorch/lib/. /out/opt/libtorch/lib/; fi; \
     deploy/docker/runtime-packages.sh /out/bin/adaptd /out/bin/adaptctl > /out/runtime-packages.txt; \
+    echo libsentencepiece0 >> /out/runtime-packages.txt; \
     cat /out/runtime-packages.txt
 
 # ============================================================ runtime stage

@@ -1,4 +1,5 @@
-// adapt-train import: a user's TorchScript image backbone as a model folder.
+// adapt-train import: a user's TorchScript image backbone, or text encoder
+// with its tokenizer, as a model folder.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -23,6 +24,9 @@ ABSL_FLAG(std::vector<std::string>, input_shape, {},
 ABSL_FLAG(std::vector<std::string>, mean, {},
           "import: per-channel mean, after scaling to [0,1], e.g. 0.485,0.456,0.406.");
 ABSL_FLAG(std::vector<std::string>, std, {}, "import: per-channel std, e.g. 0.229,0.224,0.225.");
+ABSL_FLAG(bool, token_type_ids, false,
+          "import, text encoders: forward takes token_type_ids (zeros) as a third input.");
+// The text encoder's tokenizer, shared with pretrain (cmd_pretrain.cc).
 
 namespace adaptd::train {
 namespace {
@@ -44,6 +48,11 @@ absl::StatusOr<ImportOptions> OptionsFromFlags() {
   o.out_dir = OutOr(absl::StrCat("models/", o.name));
   o.meta_learner = absl::GetFlag(FLAGS_meta_learner);
   o.finetune_lr = absl::GetFlag(FLAGS_finetune_lr);
+  o.text.tokenizer = absl::GetFlag(FLAGS_tokenizer);
+  o.text.lower_case = absl::GetFlag(FLAGS_lower_case);
+  o.text.max_seq_length = absl::GetFlag(FLAGS_max_len);
+  o.text.pooling = absl::GetFlag(FLAGS_pooling);
+  o.text.token_type_ids = absl::GetFlag(FLAGS_token_type_ids);
   return o;
 }
 
@@ -53,6 +62,11 @@ absl::Status RunImport(const std::vector<std::string>&) {
   std::printf("imported %s: %lld-dimensional features, %lld parameters, into %s\n", o.name.c_str(),
               static_cast<long long>(report.feature_dim), static_cast<long long>(report.parameters),
               o.out_dir.c_str());
+  if (!report.tokenizer.empty()) {
+    std::printf("  text: %s tokenizer, %d tokens, max length %d, pooling %s\n",
+                report.tokenizer.c_str(), report.vocab_size, o.text.max_seq_length,
+                report.pooling.c_str());
+  }
   return absl::OkStatus();
 }
 
@@ -60,8 +74,8 @@ absl::Status RunImport(const std::vector<std::string>&) {
 
 Command ImportCommand() {
   return {"import",
-          "--torchscript FILE --input_shape C,H,W [--out models/NAME]",
-          "Wrap a TorchScript image backbone into a model folder that adaptd serves.",
+          "--torchscript FILE (--input_shape C,H,W | --tokenizer VOCAB) [--out models/NAME]",
+          "Wrap a TorchScript image backbone or text encoder into a model folder for adaptd.",
           "Checks that FILE loads and that a batch of the declared shape gives [B,D]\n"
           "features, then writes model.pbtxt (with the preprocessing flags: torchvision's\n"
           "Resize, CenterCrop, ToTensor and Normalize), backbone.pt and, with\n"
@@ -70,9 +84,20 @@ Command ImportCommand() {
           "For a torchvision ResNet-50 with its classifier removed:\n"
           "  adapt-train import --torchscript resnet50.pt --input_shape 3,224,224 \\\n"
           "    --resize_mode shorter_side --resize_shorter_side 256 \\\n"
-          "    --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225",
-          {"torchscript", "input_shape", "name", "out", "mean", "std", "resize_mode",
-           "resize_shorter_side", "background", "meta_learner", "finetune_lr"},
+          "    --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225\n"
+          "With --tokenizer, FILE is a text encoder (a BERT or MiniLM export) whose forward\n"
+          "takes input_ids and attention_mask ([B,T] int64; with --token_type_ids a third\n"
+          "input of zeros) and returns [B,D] features or [B,T,D] token features, pooled by\n"
+          "--pooling (cls: token 0; mean: over the attention mask). --tokenizer is its\n"
+          "WordPiece vocab.txt (--lower_case for uncased models, --nolower_case for cased) or\n"
+          "its SentencePiece .model (ids are the model's own; [CLS]/[SEP] are its \"[CLS]\" and\n"
+          "\"[SEP]\" pieces, else its bos and eos). Texts are cut to --max_len tokens. The\n"
+          "folder gets vocab.txt or spm.model beside backbone.pt. For an uncased MiniLM:\n"
+          "  adapt-train import --torchscript minilm.pt --tokenizer vocab.txt --lower_case \\\n"
+          "    --max_len 128 --pooling mean --token_type_ids",
+          {"torchscript", "input_shape", "tokenizer", "lower_case", "max_len", "pooling",
+           "token_type_ids", "name", "out", "mean", "std", "resize_mode", "resize_shorter_side",
+           "background", "meta_learner", "finetune_lr"},
           RunImport};
 }
 

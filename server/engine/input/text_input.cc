@@ -6,7 +6,7 @@
 namespace adaptd::engine {
 
 absl::StatusOr<TextEncoding> EncodeTextInput(const InputRef& input,
-                                             const WordPieceTokenizer& tokenizer,
+                                             const Tokenizer& tokenizer,
                                              int max_seq_length, const DecodeLimits& limits,
                                              absl::string_view field) {
   switch (input.kind) {

@@ -1,7 +1,8 @@
 // Validates one API text input and tokenizes it for a text backbone: valid
-// UTF-8, not blank, at most DecodeLimits::max_text_bytes, then WordPiece ids
-// ([CLS] ... [SEP]) truncated to the backbone's max_seq_length. Pure C++, no
-// LibTorch. Thread-safe (stateless; the tokenizer is immutable).
+// UTF-8, not blank, at most DecodeLimits::max_text_bytes, then the
+// tokenizer's ids ([CLS] ... [SEP]) truncated to the backbone's
+// max_seq_length. Pure C++, no LibTorch. Thread-safe (stateless; the
+// tokenizer is immutable).
 #ifndef ADAPTD_SERVER_ENGINE_INPUT_TEXT_INPUT_H_
 #define ADAPTD_SERVER_ENGINE_INPUT_TEXT_INPUT_H_
 
@@ -9,7 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "server/engine/base/types.h"
 #include "server/engine/input/input_decoder.h"
-#include "server/engine/text/wordpiece_tokenizer.h"
+#include "server/engine/text/tokenizer.h"
 
 namespace adaptd::engine {
 
@@ -19,7 +20,7 @@ namespace adaptd::engine {
 // tensor is refused: a text backbone takes text only.
 // REQUIRES: max_seq_length >= 2.
 absl::StatusOr<TextEncoding> EncodeTextInput(const InputRef& input,
-                                             const WordPieceTokenizer& tokenizer,
+                                             const Tokenizer& tokenizer,
                                              int max_seq_length, const DecodeLimits& limits,
                                              absl::string_view field);
 

@@ -131,39 +131,13 @@ void WordPieceTokenizer::AppendWordPieces(const std::u32string& word,
   }
 }
 
-absl::StatusOr<std::vector<int32_t>> WordPieceTokenizer::Tokenize(absl::string_view text,
-                                                                  absl::string_view field) const {
+absl::StatusOr<std::vector<int32_t>> WordPieceTokenizer::Pieces(absl::string_view text,
+                                                                absl::string_view field) const {
   ASSIGN_OR_RETURN(const std::vector<std::u32string> words, basic_.Split(text, field));
   std::vector<int32_t> ids;
   ids.reserve(words.size());
   for (const std::u32string& word : words) AppendWordPieces(word, &ids);
   return ids;
-}
-
-absl::StatusOr<TextEncoding> WordPieceTokenizer::Encode(absl::string_view text, int max_length,
-                                                        const TextEncodeOptions& options) const {
-  if (max_length < 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_length: must be at least 2 ([CLS] and [SEP]), got ", max_length));
-  }
-  if (options.pad_to_max_length && special_ids_.pad < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("padding needs ", options_.pad_token, " in the vocab"));
-  }
-  ASSIGN_OR_RETURN(std::vector<int32_t> pieces, Tokenize(text, options.field));
-  const size_t keep = std::min(pieces.size(), static_cast<size_t>(max_length) - 2);
-  TextEncoding encoding;
-  encoding.num_truncated = static_cast<int64_t>(pieces.size() - keep);
-  encoding.ids.reserve(static_cast<size_t>(max_length));
-  encoding.ids.push_back(special_ids_.cls);
-  encoding.ids.insert(encoding.ids.end(), pieces.begin(), pieces.begin() + keep);
-  encoding.ids.push_back(special_ids_.sep);
-  encoding.attention_mask.assign(encoding.ids.size(), 1);
-  if (options.pad_to_max_length) {
-    encoding.ids.resize(static_cast<size_t>(max_length), special_ids_.pad);
-    encoding.attention_mask.resize(static_cast<size_t>(max_length), 0);
-  }
-  return encoding;
 }
 
 }  // namespace adaptd::engine

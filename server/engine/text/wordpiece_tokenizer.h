@@ -1,7 +1,8 @@
 // BERT's tokenizer: BasicTokenizer (basic_tokenizer.h), then greedy
 // longest-match-first WordPiece over a vocab.txt, then [CLS] ... [SEP] and
-// truncation. Gives the ids google-research/bert's FullTokenizer gives, for
-// cased and uncased models. Thread-safe (immutable once created).
+// truncation (Tokenizer::Encode). Gives the ids google-research/bert's
+// FullTokenizer gives, for cased and uncased models. Thread-safe (immutable
+// once created).
 //
 //   WordPieceTokenizer::Options options;
 //   options.vocab_path = "models/minilm/vocab.txt";
@@ -21,38 +22,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/engine/text/basic_tokenizer.h"
+#include "server/engine/text/tokenizer.h"
 
 namespace adaptd::engine {
 
-// One encoded text: [CLS] wordpieces [SEP], then [PAD]s when padded.
-struct TextEncoding {
-  std::vector<int32_t> ids;
-  // 1 for a real token ([CLS] and [SEP] included), 0 for padding.
-  std::vector<int32_t> attention_mask;
-  // How many wordpieces were cut off the end to fit max_length.
-  int64_t num_truncated = 0;
-  bool truncated() const { return num_truncated > 0; }
-};
-
-struct TextEncodeOptions {
-  // Pad with [PAD] (attention mask 0) up to max_length; needs [PAD] in the
-  // vocab.
-  bool pad_to_max_length = false;
-  // The request field the text came from, named in INVALID_ARGUMENT errors,
-  // e.g. "inputs[2].text".
-  std::string field = "text";
-};
-
-// The ids of the special tokens. pad and mask are -1 when the vocab has none.
-struct SpecialTokenIds {
-  int32_t unk = -1;
-  int32_t cls = -1;
-  int32_t sep = -1;
-  int32_t pad = -1;
-  int32_t mask = -1;
-};
-
-class WordPieceTokenizer {
+class WordPieceTokenizer final : public Tokenizer {
  public:
   struct Options {
     // The vocab.txt (vocab.h): one token per line, the line number its id.
@@ -85,22 +59,12 @@ class WordPieceTokenizer {
   static absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> CreateFromTokens(
       std::vector<std::string> vocab, const Options& options);
 
-  // The wordpiece ids of `text`, without [CLS] and [SEP]. Ill-formed UTF-8
-  // is INVALID_ARGUMENT "<field>: invalid UTF-8 at byte N".
-  absl::StatusOr<std::vector<int32_t>> Tokenize(absl::string_view text,
-                                                absl::string_view field = "text") const;
-  // [CLS] + the first max_length - 2 wordpieces + [SEP]. REQUIRES:
-  // max_length >= 2 (else INVALID_ARGUMENT naming max_length).
-  absl::StatusOr<TextEncoding> Encode(
-      absl::string_view text, int max_length,
-      const TextEncodeOptions& options = TextEncodeOptions()) const;
-
-  // The id of `token`, if the vocab has it.
-  std::optional<int32_t> TokenId(absl::string_view token) const;
-  // The token with `id`. REQUIRES: 0 <= id < vocab_size().
-  const std::string& Token(int32_t id) const { return vocab_[static_cast<size_t>(id)]; }
-  int32_t vocab_size() const { return static_cast<int32_t>(vocab_.size()); }
-  const SpecialTokenIds& special_ids() const { return special_ids_; }
+  absl::string_view kind() const override { return "wordpiece"; }
+  std::optional<int32_t> TokenId(absl::string_view token) const override;
+  const std::string& Token(int32_t id) const override { return vocab_[static_cast<size_t>(id)]; }
+  int32_t vocab_size() const override { return static_cast<int32_t>(vocab_.size()); }
+  // unk, cls and sep are always set; pad and mask where the vocab has them.
+  const SpecialTokenIds& special_ids() const override { return special_ids_; }
   const Options& options() const { return options_; }
 
   // The indexes point into vocab_: never copied.
@@ -110,6 +74,9 @@ class WordPieceTokenizer {
  private:
   WordPieceTokenizer(std::vector<std::string> vocab, const Options& options);
   absl::Status Index();
+  // The wordpiece ids of `text`, without [CLS] and [SEP].
+  absl::StatusOr<std::vector<int32_t>> Pieces(absl::string_view text,
+                                              absl::string_view field) const override;
   // Appends the wordpieces of one word, or unk.
   void AppendWordPieces(const std::u32string& word, std::vector<int32_t>* ids) const;
   // The id of `piece` (UTF-8) as the start of a word or, when `continuing`,
