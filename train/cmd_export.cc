@@ -32,8 +32,9 @@ absl::Status RunExport(const std::vector<std::string>&) {
   o.default_method = absl::GetFlag(FLAGS_default_method);
   o.default_method_reason = absl::GetFlag(FLAGS_default_reason);
   ASSIGN_OR_RETURN(o.resize, ImageFlags());
+  o.tokenizer = absl::GetFlag(FLAGS_tokenizer);
   RETURN_IF_ERROR(ExportPretrained(o));
-  std::printf("exported %s (%s) to %s\n", o.name.c_str(), o.arch.c_str(), o.out_dir.c_str());
+  std::printf("exported %s to %s\n", o.name.c_str(), o.out_dir.c_str());
   return absl::OkStatus();
 }
 
@@ -45,10 +46,13 @@ Command ExportCommand() {
           "The input shape is the one pretrain recorded in report.json beside the weights\n"
           "(1x28x28 grey without one); --resize_mode and --background say how adaptd fits\n"
           "images of other sizes to it. The folder is loaded back the way adaptd loads it\n"
-          "before the command succeeds.",
-          {"weights", "arch", "name", "out", "meta_learner", "finetune_lr", "default_method",
-           "default_reason", "resize_mode",
-           "resize_shorter_side", "background"},
+          "before the command succeeds.\n"
+          "Weights of the text encoder (report.json says modality text) become a text model:\n"
+          "model.pbtxt with modality text and format text-transformer, backbone.pt, and the\n"
+          "tokenizer pretraining used copied in (or --tokenizer, which must give the same ids).",
+          {"weights", "arch", "name", "out", "tokenizer", "meta_learner", "finetune_lr",
+           "default_method", "default_reason", "resize_mode", "resize_shorter_side",
+           "background"},
           RunExport};
 }
 

@@ -1,4 +1,5 @@
-// adapt-train pretrain: supervised pretraining of a native backbone.
+// adapt-train pretrain: supervised pretraining of a native backbone, an
+// image network or the text encoder.
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "train/dataset.h"
 #include "train/flags.h"
 #include "train/pretrain.h"
+#include "train/splits.h"
 
 ABSL_FLAG(int, epochs, 50, "Training epochs over the meta-train classes.");
 ABSL_FLAG(int, batch_size, 64, "Images per step.");
@@ -24,9 +26,40 @@ ABSL_FLAG(bool, flip, false, "Augmentation: mirror half the images left to right
 ABSL_FLAG(std::string, work_dir, "data/pretrain-conv4", "Checkpoints, the final backbone.pt and report.json go here.");
 ABSL_FLAG(int64_t, max_steps, 0, "Stop after this many steps in all; 0 to run every epoch.");
 ABSL_FLAG(int, eval_episodes, 600, "Few-shot episodes per setting for the PROTOTYPE evaluation; 0 skips it.");
+ABSL_FLAG(std::string, lr_schedule, "constant",
+          "constant, or cosine: decay to 0 by the last step (after any warmup).");
+ABSL_FLAG(int, warmup_steps, 0, "Steps of linear learning-rate warmup; 0 for none.");
+// Text models: the tokenizer and the native encoder's shape (import reads some too).
+ABSL_FLAG(int, dim, 128, "Text: the encoder's width and feature size; a multiple of --heads.");
+ABSL_FLAG(int, layers, 2, "Text: encoder layers.");
+ABSL_FLAG(int, heads, 4, "Text: attention heads per layer.");
+ABSL_FLAG(int, mlp_dim, 0, "Text: the MLP's hidden width; 0 for 4 x --dim.");
+ABSL_FLAG(double, text_dropout, 0.1,
+          "Text: dropout inside the encoder (attention, residuals).");
+ABSL_FLAG(int, lexical_dim, 0,
+          "Text: buckets of the encoder's lexical branch, a hashed bag of tokens weighted by "
+          "their idf on the training texts, joined to the served features; 0 for none.");
+ABSL_FLAG(double, lexical_weight, 0.5,
+          "Text: the lexical branch's share, in [0,1], of the cosine between two texts.");
 
 namespace adaptd::train {
 namespace {
+
+TextEncoderOptions TextEncoderFlags() {
+  TextEncoderOptions t;
+  t.tokenizer = absl::GetFlag(FLAGS_tokenizer);
+  t.lower_case = absl::GetFlag(FLAGS_lower_case);
+  t.dim = absl::GetFlag(FLAGS_dim);
+  t.layers = absl::GetFlag(FLAGS_layers);
+  t.heads = absl::GetFlag(FLAGS_heads);
+  t.mlp_dim = absl::GetFlag(FLAGS_mlp_dim);
+  t.max_len = absl::GetFlag(FLAGS_max_len);
+  t.pooling = absl::GetFlag(FLAGS_pooling);
+  t.dropout = absl::GetFlag(FLAGS_text_dropout);
+  t.lexical_dim = absl::GetFlag(FLAGS_lexical_dim);
+  t.lexical_weight = absl::GetFlag(FLAGS_lexical_weight);
+  return t;
+}
 
 absl::Status RunPretrain(const std::vector<std::string>&) {
   ASSIGN_OR_RETURN(const std::string device, DeviceFlag());
@@ -39,6 +72,9 @@ absl::Status RunPretrain(const std::vector<std::string>&) {
   for (Dataset& more : extra) RETURN_IF_ERROR(AppendDataset(std::move(more), &train));
   PretrainOptions o;
   o.arch = absl::GetFlag(FLAGS_arch);
+  o.text = TextEncoderFlags();
+  o.lr_schedule = absl::GetFlag(FLAGS_lr_schedule);
+  o.warmup_steps = absl::GetFlag(FLAGS_warmup_steps);
   o.epochs = absl::GetFlag(FLAGS_epochs);
   o.batch_size = absl::GetFlag(FLAGS_batch_size);
   o.lr = absl::GetFlag(FLAGS_lr);
@@ -57,11 +93,12 @@ absl::Status RunPretrain(const std::vector<std::string>&) {
   o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
   ASSIGN_OR_RETURN(PretrainReport report, Pretrain(train, val, o));
   std::printf("pretrained %s: %d epochs, %lld steps, final loss %.4f accuracy %.4f; "
-              "%.0f images/s, %.0fs wall, %.0fs CPU; weights in %s\n",
-              o.arch.c_str(), report.epochs_done, static_cast<long long>(report.steps_done),
+              "%.0f %s/s, %.0fs wall, %.0fs CPU; weights in %s\n",
+              train.modality == Modality::kText ? "text-transformer" : o.arch.c_str(), report.epochs_done, static_cast<long long>(report.steps_done),
               report.epoch_loss.empty() ? 0.0 : report.epoch_loss.back(),
               report.epoch_accuracy.empty() ? 0.0 : report.epoch_accuracy.back(),
-              report.images_per_second, report.train_seconds, report.train_cpu_seconds,
+              report.images_per_second, train.modality == Modality::kText ? "texts" : "images",
+              report.train_seconds, report.train_cpu_seconds,
               report.weights_path.c_str());
   for (const auto& r : report.val) {
     std::printf("meta-val PROTOTYPE %d-way %d-shot: %.2f%% +- %.2f%% (%d episodes)\n", r.ways,
@@ -73,7 +110,8 @@ absl::Status RunPretrain(const std::vector<std::string>&) {
 }  // namespace
 
 Command PretrainCommand() {
-  return {"pretrain", "[--data data/glyphs.bin] [--extra_data data/clipart.bin] [--work_dir DIR]",
+  return {"pretrain",
+          "[--data data/glyphs.bin | --data data/wordnet.tsv --tokenizer FILE] [--work_dir DIR]",
           "Supervised pretraining of a native backbone on the meta-train classes.",
           "A cosine-style classifier: the engine's head (scale 10) over L2-normalised features,\n"
           "with dropout before it and random shifts (and --flip, --grey) as augmentation. Adam with L2.\n"
@@ -83,10 +121,21 @@ Command PretrainCommand() {
           "and continues after an interrupt with --resume. Ends with meta-val 5-way 1-shot\n"
           "and 5-shot PROTOTYPE accuracy, computed by the engine code adaptd runs.\n"
           "On a machine that is running anything else, set OMP_WAIT_POLICY=PASSIVE or use\n"
-          "--threads 1: spinning OpenMP threads made 2-thread training 9x slower on 2 busy cores.",
-          {"data", "extra_data", "arch", "epochs", "batch_size", "lr", "weight_decay", "dropout",
-           "max_shift", "flip", "grey", "seed", "threads", "device", "work_dir", "resume",
-           "max_steps", "checkpoint_seconds", "eval_episodes"},
+          "--threads 1: spinning OpenMP threads made 2-thread training 9x slower on 2 busy cores.\n"
+          "\n"
+          "Text: --data a .tsv of label<TAB>text (`data wordnet`) or a folder of <label>/*.txt,\n"
+          "split by group as text-baseline splits it. Every text is tokenized once by --tokenizer\n"
+          "(a WordPiece vocab.txt or a SentencePiece .model) and cut to --max_len tokens, as adaptd\n"
+          "does, and trains the native text encoder (format text-transformer: --dim, --layers,\n"
+          "--heads, --mlp_dim, pre-LayerNorm self-attention, --pooling) with the same classifier;\n"
+          "the augmentation flags do not apply. Transformers want --warmup_steps (e.g. 200) and\n"
+          "--lr_schedule cosine. Export reads the encoder's shape from report.json.",
+          {"data", "extra_data", "arch", "tokenizer", "lower_case", "dim", "layers", "heads",
+           "mlp_dim", "max_len", "pooling", "text_dropout", "lexical_dim", "lexical_weight",
+           "epochs", "batch_size", "lr",
+           "lr_schedule", "warmup_steps", "weight_decay", "dropout", "max_shift", "flip", "grey",
+           "seed", "threads", "device", "work_dir", "resume", "max_steps", "checkpoint_seconds",
+           "eval_episodes"},
           RunPretrain};
 }
 

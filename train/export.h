@@ -1,6 +1,7 @@
 // Writes a model repository folder that adaptd loads as it is: model.pbtxt
-// (adaptd.v1.ModelConfig), the backbone's weights and, where one was
-// trained, the meta-learner. No LibTorch in this header.
+// (adaptd.v1.ModelConfig), the backbone's weights, for a text model its
+// tokenizer file and, where one was trained, the meta-learner. No LibTorch
+// in this header.
 #ifndef ADAPTD_TRAIN_EXPORT_H_
 #define ADAPTD_TRAIN_EXPORT_H_
 
@@ -11,6 +12,7 @@
 #include "adaptd/v1/model_config.pb.h"
 #include "server/engine/base/types.h"
 #include "train/dataset.h"
+#include "train/pretrain.h"
 
 namespace adaptd::train {
 
@@ -26,11 +28,25 @@ v1::ModelConfig MakeModelConfig(const std::string& name, const std::string& arch
                                 int64_t feature_dim,
                                 const engine::Preprocessing& pre = DefaultPreprocessing());
 
+// model.pbtxt's tokenizer fields for the tokenizer file `path`: a ".model"
+// is SentencePiece (text.tokenizer "sentencepiece", sentencepiece_file),
+// anything else a WordPiece vocab.txt (vocab_file, lower_case). The file is
+// named by its base name: export copies it beside model.pbtxt.
+v1::TextConfig TokenizerConfig(const std::string& path, bool lower_case);
+
+// name, modality "text", the tokenizer's fields (TokenizerConfig of
+// encoder.tokenizer) and the encoder's: format "text-transformer",
+// feature_dim, text.transformer, text.max_seq_length and text.pooling.
+v1::ModelConfig MakeTextModelConfig(const std::string& name, const TextEncoderOptions& encoder,
+                                    int64_t vocab_size);
+
 // The input shape `pretrain` recorded in report.json beside `weights`;
 // 1x28x28 grey when there is none. INVALID_ARGUMENT when it is unreadable.
 absl::StatusOr<ImageShape> PretrainedShape(const std::string& weights);
 
 struct ExportOptions {
+  // Image backbones: the architecture of the weights. A text encoder's shape
+  // comes from the report.json beside them.
   std::string arch = "conv4";
   // Backbone weights written by `pretrain` (work_dir/backbone.pt). Required.
   std::string weights;
@@ -49,11 +65,16 @@ struct ExportOptions {
   // background (stretch by default). The sizes, channels, mean and std are
   // the weights' own (PretrainedShape, DefaultPreprocessing).
   v1::Preprocessing resize;
+  // Text encoders: the tokenizer file to ship; empty: the one pretraining
+  // used (report.json). It must give the ids the encoder was trained on.
+  std::string tokenizer;
 };
 
 // Loads the weights into the architecture and writes the folder with
 // engine::ExportModel, then loads it back with Backbone::Load to check it
-// serves. INVALID_ARGUMENT / NOT_FOUND for bad options or files.
+// serves. When the report.json beside the weights says modality "text", the
+// folder is a text model (engine::ExportTextModel) with the tokenizer copied
+// in. INVALID_ARGUMENT / NOT_FOUND for bad options or files.
 absl::Status ExportPretrained(const ExportOptions& options);
 
 }  // namespace adaptd::train

@@ -25,6 +25,8 @@
 #include "server/engine/input/image_ops.h"
 #include "server/engine/model/backbone.h"
 #include "server/engine/model/nets.h"
+#include "server/engine/model/text_nets.h"
+#include "server/engine/text/load_tokenizer.h"
 #include "server/engine/runtime/torch_util.h"
 #include "train/checkpoint.h"
 #include "train/device.h"
@@ -43,27 +45,45 @@ namespace {
 
 constexpr char kCheckpointFile[] = "checkpoint.pt";
 constexpr char kWeightsFile[] = "backbone.pt";
+// The longest --max_len: model.pbtxt's limit on text.max_seq_length.
+constexpr int kMaxTextLength = 8192;
 
-// The backbone, dropout on its raw features, then the engine's head over the
-// normalised features: logits = kHeadScale * (f . W^T + b).
+// The encoder `t` describes over a vocabulary of `vocab_size`, as the
+// exported model.pbtxt will describe it, with t's training dropout.
+engine::TextTransformerOptions TextTransformerOptionsOf(const TextEncoderOptions& t,
+                                                        int64_t vocab_size) {
+  engine::TextTransformerOptions o =
+      engine::TextTransformerOptionsFromConfig(MakeTextModelConfig("pretrain", t, vocab_size));
+  o.dropout = t.dropout;
+  return o;
+}
+
+// The schedule's part of a run's checkpoint key; empty for the plain
+// constant rate, so that such checkpoints keep their key.
+std::string ScheduleKey(const PretrainOptions& o) {
+  if (o.lr_schedule == "constant" && o.warmup_steps == 0) return "";
+  return absl::StrCat(" lr=", o.lr, " schedule=", o.lr_schedule, " warmup=", o.warmup_steps);
+}
+
+// The backbone (registered as "net", so that its parameters train and
+// checkpoint with the head), dropout on its raw features, then the engine's
+// head over the normalised features: logits = kHeadScale * (f . W^T + b).
+// The backbone's forward is the PretrainNet's; forward() takes its output.
 class ClassifierImpl : public torch::nn::Module {
  public:
-  ClassifierImpl(std::shared_ptr<engine::FeatureNet> net, int64_t classes, double dropout)
-      : net_(register_module("net", std::move(net))),
-        dropout_(register_module("dropout", torch::nn::Dropout(dropout))) {
-    const int64_t dim = net_->feature_dim();
+  ClassifierImpl(std::shared_ptr<torch::nn::Module> net, int64_t dim, int64_t classes,
+                 double dropout)
+      : dropout_(register_module("dropout", torch::nn::Dropout(dropout))) {
+    register_module("net", std::move(net));
     weight_ = register_parameter("weight", torch::randn({classes, dim}) / std::sqrt(double(dim)));
     bias_ = register_parameter("bias", torch::zeros({classes}));
   }
-  Tensor forward(const Tensor& x) {
-    return engine::HeadLogits(engine::NormalizeFeatures(dropout_(net_->forward(x))), weight_,
-                              bias_);
+  // Raw features [B,D] -> logits [B,classes].
+  Tensor forward(const Tensor& features) {
+    return engine::HeadLogits(engine::NormalizeFeatures(dropout_(features)), weight_, bias_);
   }
-  engine::FeatureNet& net() { return *net_; }
-  std::shared_ptr<engine::FeatureNet> net_ptr() { return net_; }
 
  private:
-  std::shared_ptr<engine::FeatureNet> net_;
   torch::nn::Dropout dropout_;
   Tensor weight_, bias_;
 };
@@ -121,6 +141,176 @@ Tensor MakeBatch(const Dataset& data, const int64_t* indices, int64_t n, int max
   return x;
 }
 
+// What image and text pretraining differ in: the network, how a batch of
+// training items becomes its raw features, and the backbone adaptd would
+// serve it as (for meta-val). The loop, the classifier head, the schedule,
+// checkpoints and the report are shared.
+class PretrainNet {
+ public:
+  virtual ~PretrainNet() = default;
+  // The network: what backbone.pt holds.
+  virtual std::shared_ptr<torch::nn::Module> module() const = 0;
+  virtual int64_t feature_dim() const = 0;
+  // Raw features [n,D] of training items indices[0..n), computed on
+  // `device` in the module's current mode; `rng` drives augmentation.
+  virtual Tensor Forward(const int64_t* indices, int64_t n, Rng& rng, c10::Device device) = 0;
+  // The network wrapped as adaptd would wrap the exported folder.
+  virtual absl::StatusOr<std::shared_ptr<engine::Backbone>> ToBackbone(
+      c10::Device device) const = 0;
+  // What a checkpoint must also match: the architecture ("arch=...") and,
+  // after the shared options, the input (" images=3x32x32 RGB", or "").
+  virtual std::string Key() const = 0;
+  virtual std::string InputKey() const = 0;
+  // report.json's description of the network and its input, from which
+  // `export` rebuilds the network.
+  virtual nlohmann::ordered_json Describe() const = 0;
+};
+
+// A native image architecture over `train`'s images, augmented as `options`
+// say.
+class ImagePretrainNet : public PretrainNet {
+ public:
+  ImagePretrainNet(const Dataset& train, const PretrainOptions& options,
+                   std::shared_ptr<engine::FeatureNet> net)
+      : train_(train), options_(options), net_(std::move(net)) {}
+  std::shared_ptr<torch::nn::Module> module() const override { return net_; }
+  int64_t feature_dim() const override { return net_->feature_dim(); }
+  Tensor Forward(const int64_t* indices, int64_t n, Rng& rng, c10::Device device) override {
+    // Built on the host; on a GPU copied from page-locked memory without
+    // blocking, so that the copy overlaps what the device still runs.
+    Tensor x = MakeBatch(train_, indices, n, options_.max_shift, options_.flip, options_.grey,
+                         &rng, device.is_cuda());
+    return net_->forward(x.to(device, x.scalar_type(), /*non_blocking=*/true));
+  }
+  absl::StatusOr<std::shared_ptr<engine::Backbone>> ToBackbone(
+      c10::Device device) const override {
+    return engine::Backbone::FromNet(
+        MakeModelConfig("pretrain", options_.arch, net_->feature_dim(),
+                        DefaultPreprocessing(train_.shape)),
+        net_, engine::MetaLearner(nullptr), device);
+  }
+  std::string Key() const override { return "arch=" + options_.arch; }
+  std::string InputKey() const override {
+    // The shape is named only when it is not the native 1x28x28 grey.
+    return train_.shape == ImageShape{} ? "" : " images=" + ShapeText(train_.shape);
+  }
+  nlohmann::ordered_json Describe() const override {
+    return {{"arch", options_.arch},
+            {"input_shape", train_.shape.dims()},
+            {"images", train_.size()},
+            {"max_shift", options_.max_shift},
+            {"flip", options_.flip},
+            {"grey", options_.grey}};
+  }
+
+ private:
+  const Dataset& train_;
+  const PretrainOptions& options_;
+  std::shared_ptr<engine::FeatureNet> net_;
+};
+
+// The native text encoder over `train`'s texts, tokenized once by the
+// tokenizer the exported model will serve with.
+class TextPretrainNet : public PretrainNet {
+ public:
+  TextPretrainNet(const PretrainOptions& options, std::shared_ptr<engine::TextTransformer> net,
+                  std::shared_ptr<const engine::Tokenizer> tokenizer, TokenizedTexts texts)
+      : options_(options),
+        net_(std::move(net)),
+        tokenizer_(std::move(tokenizer)),
+        texts_(std::move(texts)) {}
+  std::shared_ptr<torch::nn::Module> module() const override { return net_; }
+  int64_t feature_dim() const override { return net_->options().dim; }
+  Tensor Forward(const int64_t* indices, int64_t n, Rng&, c10::Device device) override {
+    const engine::BackboneInput batch = TextBatch(texts_, indices, n);
+    return net_->Encode(batch.values.to(device), batch.attention_mask.to(device));
+  }
+  absl::StatusOr<std::shared_ptr<engine::Backbone>> ToBackbone(
+      c10::Device device) const override {
+    return engine::Backbone::FromTextNet(
+        MakeTextModelConfig("pretrain", options_.text, tokenizer_->vocab_size()), net_,
+        tokenizer_, engine::MetaLearner(nullptr), device);
+  }
+  std::string Key() const override {
+    const TextEncoderOptions& t = options_.text;
+    return absl::StrFormat(
+        "arch=text-transformer vocab=%d dim=%d layers=%d heads=%d mlp=%d max_len=%d pooling=%s%s",
+        tokenizer_->vocab_size(), t.dim, t.layers, t.heads, t.mlp_dim, t.max_len, t.pooling,
+        t.lexical_dim > 0 ? absl::StrFormat(" lexical=%d", t.lexical_dim) : "");
+  }
+  std::string InputKey() const override { return ""; }
+  nlohmann::ordered_json Describe() const override {
+    const TextEncoderOptions& t = options_.text;
+    std::error_code ec;
+    const fs::path tokenizer = fs::absolute(t.tokenizer, ec);
+    return {{"modality", "text"},
+            {"arch", "text-transformer"},
+            {"texts", texts_.lengths.size()},
+            {"texts_truncated", texts_.truncated},
+            {"text_encoder",
+             {{"tokenizer", ec ? t.tokenizer : tokenizer.lexically_normal().string()},
+              {"tokenizer_kind", std::string(tokenizer_->kind())},
+              {"lower_case", t.lower_case},
+              {"vocab_size", tokenizer_->vocab_size()},
+              {"dim", t.dim},
+              {"layers", t.layers},
+              {"heads", t.heads},
+              {"mlp_dim", t.mlp_dim},
+              {"max_len", t.max_len},
+              {"pooling", t.pooling},
+              {"dropout", t.dropout},
+              {"lexical_dim", t.lexical_dim},
+              {"lexical_weight", t.lexical_weight}}}};
+  }
+
+ private:
+  const PretrainOptions& options_;
+  std::shared_ptr<engine::TextTransformer> net_;
+  std::shared_ptr<const engine::Tokenizer> tokenizer_;
+  const TokenizedTexts texts_;
+};
+
+// The encoder options.text describes, fed by its tokenizer over every text
+// of `train`; errors name the flag at fault.
+absl::StatusOr<std::unique_ptr<PretrainNet>> MakeTextPretrainNet(const Dataset& train,
+                                                                 const PretrainOptions& options) {
+  const TextEncoderOptions& t = options.text;
+  const std::string folder = fs::path(t.tokenizer).parent_path().string();
+  auto tokenizer = engine::LoadTokenizer(TokenizerConfig(t.tokenizer, t.lower_case),
+                                         folder.empty() ? "." : folder);
+  if (!tokenizer.ok()) {
+    return absl::Status(tokenizer.status().code(),
+                        absl::StrCat("tokenizer: ", tokenizer.status().message()));
+  }
+  ASSIGN_OR_RETURN(TokenizedTexts texts, TokenizeTexts(**tokenizer, train.texts, t.max_len));
+  if (options.progress) {
+    std::fprintf(stderr,
+                 "pretrain: %lld texts tokenized by %s (%d tokens), %lld cut to %d tokens\n",
+                 static_cast<long long>(train.size()), t.tokenizer.c_str(),
+                 (*tokenizer)->vocab_size(), static_cast<long long>(texts.truncated), t.max_len);
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<engine::TextTransformer> net,
+                   engine::MakeTextTransformer(
+                       TextTransformerOptionsOf(t, (*tokenizer)->vocab_size())));
+  if (t.lexical_dim > 0) {
+    // The lexical branch's idf, from the training texts alone.
+    const int64_t longest = texts.ids.size(1);
+    const Tensor lengths = torch::tensor(texts.lengths, torch::kLong).unsqueeze(1);
+    const Tensor mask = torch::arange(longest, torch::kLong).unsqueeze(0) < lengths;
+    net->SetTokenIdf(engine::TokenIdf(texts.ids, mask, (*tokenizer)->vocab_size()));
+  }
+  return std::make_unique<TextPretrainNet>(options, std::move(net), *std::move(tokenizer),
+                                           std::move(texts));
+}
+
+absl::StatusOr<std::unique_ptr<PretrainNet>> MakePretrainNet(const Dataset& train,
+                                                             const PretrainOptions& options) {
+  if (train.modality == Modality::kText) return MakeTextPretrainNet(train, options);
+  ASSIGN_OR_RETURN(std::shared_ptr<engine::FeatureNet> net,
+                   engine::MakeFeatureNet(options.arch, train.shape.dims()));
+  return std::make_unique<ImagePretrainNet>(train, options, std::move(net));
+}
+
 // Where a run stands; saved with the checkpoint.
 struct Position {
   int64_t epoch = 0;       // Current epoch (0-based).
@@ -136,11 +326,10 @@ std::vector<double> FromTensor(const Tensor& t) {
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
-std::string RunKey(const PretrainOptions& o, const Dataset& train) {
-  // The shape is named only when it is not the native 1x28x28 grey.
-  return absl::StrFormat("arch=%s classes=%d images=%d seed=%d batch=%d%s", o.arch,
-                         train.num_classes(), train.size(), o.seed, o.batch_size,
-                         train.shape == ImageShape{} ? "" : " images=" + ShapeText(train.shape));
+std::string RunKey(const PretrainOptions& o, const Dataset& train, const PretrainNet& net) {
+  return absl::StrFormat("%s classes=%d images=%d seed=%d batch=%d%s%s", net.Key(),
+                         train.num_classes(), train.size(), o.seed, o.batch_size, net.InputKey(),
+                         ScheduleKey(o));
 }
 
 Classifier OnDevice(Classifier model, c10::Device device) {
@@ -151,22 +340,25 @@ Classifier OnDevice(Classifier model, c10::Device device) {
 // One run: the model and its optimiser on the run's device, where the run
 // stands and where it is checkpointed.
 struct Run {
-  Run(const Dataset& train, const PretrainOptions& options,
-      std::shared_ptr<engine::FeatureNet> net, const std::string& checkpoint_path,
-      c10::Device device)
+  Run(const Dataset& train, const PretrainOptions& options, std::unique_ptr<PretrainNet> net_in,
+      const std::string& checkpoint_path, c10::Device device)
       : train(train),
         options(options),
         device(device),
-        model(OnDevice(Classifier(std::move(net), train.num_classes(), options.dropout), device)),
+        net(std::move(net_in)),
+        model(OnDevice(Classifier(net->module(), net->feature_dim(), train.num_classes(),
+                                  options.dropout),
+                       device)),
         optimizer(model->parameters(),
                   torch::optim::AdamOptions(options.lr).weight_decay(options.weight_decay)),
-        checkpoint(checkpoint_path, RunKey(options, train)),
+        checkpoint(checkpoint_path, RunKey(options, train, *net)),
         // Drops the last partial batch.
         steps_per_epoch(train.size() / options.batch_size) {}
 
   const Dataset& train;
   const PretrainOptions& options;
   const c10::Device device;
+  const std::unique_ptr<PretrainNet> net;
   Classifier model;
   torch::optim::Adam optimizer;
   Checkpointer checkpoint;
@@ -229,7 +421,7 @@ absl::Status LoadCheckpoint(Run& run) {
 
 // backbone.pt: the network alone, what `export` loads; saved from the CPU,
 // so that it loads without CUDA.
-absl::Status SaveWeights(engine::FeatureNet& net, c10::Device device, const std::string& path) {
+absl::Status SaveWeights(torch::nn::Module& net, c10::Device device, const std::string& path) {
   return SaveFromCpu(net, device, [&] {
     return engine::GuardTorch("saving " + path, [&]() -> absl::Status {
       torch::serialize::OutputArchive archive;
@@ -278,7 +470,7 @@ absl::StatusOr<std::vector<FewShotResult>> EvaluateOn(const engine::Backbone& ba
 
 // report.json: the options, the training history and meta-val accuracy.
 nlohmann::ordered_json ReportJson(const PretrainOptions& o, const PretrainReport& r,
-                                  const Dataset& train) {
+                                  const Dataset& train, const PretrainNet& net) {
   nlohmann::ordered_json val = nlohmann::ordered_json::array();
   for (const auto& v : r.val) {
     val.push_back({{"ways", v.ways},
@@ -292,27 +484,28 @@ nlohmann::ordered_json ReportJson(const PretrainOptions& o, const PretrainReport
     for (double d : v) out.push_back(Rounded(d, 4));
     return out;
   };
-  return {{"arch", o.arch},
-          {"input_shape", train.shape.dims()},
-          {"classes", train.num_classes()},
-          {"images", train.size()},
-          {"epochs", o.epochs},
-          {"batch_size", o.batch_size},
-          {"lr", o.lr},
-          {"weight_decay", o.weight_decay},
-          {"dropout", o.dropout},
-          {"max_shift", o.max_shift},
-          {"flip", o.flip},
-          {"grey", o.grey},
-          {"seed", o.seed},
-          {"epochs_done", r.epochs_done},
-          {"steps_done", r.steps_done},
-          {"epoch_loss", nums(r.epoch_loss)},
-          {"epoch_accuracy", nums(r.epoch_accuracy)},
-          {"train_seconds", Rounded(r.train_seconds, 1)},
-          {"train_cpu_seconds", Rounded(r.train_cpu_seconds, 1)},
-          {"images_per_second", Rounded(r.images_per_second, 1)},
-          {"meta_val_prototype", std::move(val)}};
+  nlohmann::ordered_json json = net.Describe();
+  const nlohmann::ordered_json rest = {
+      {"classes", train.num_classes()},
+      {"epochs", o.epochs},
+      {"batch_size", o.batch_size},
+      {"lr", o.lr},
+      {"lr_schedule", o.lr_schedule},
+      {"warmup_steps", o.warmup_steps},
+      {"weight_decay", o.weight_decay},
+      {"dropout", o.dropout},
+      {"seed", o.seed},
+      {"epochs_done", r.epochs_done},
+      {"steps_done", r.steps_done},
+      {"epoch_loss", nums(r.epoch_loss)},
+      {"epoch_accuracy", nums(r.epoch_accuracy)},
+      {"train_seconds", Rounded(r.train_seconds, 1)},
+      {"train_cpu_seconds", Rounded(r.train_cpu_seconds, 1)},
+      {train.modality == Modality::kText ? "texts_per_second" : "images_per_second",
+       Rounded(r.images_per_second, 1)},
+      {"meta_val_prototype", std::move(val)}};
+  for (const auto& [key, value] : rest.items()) json[key] = value;
+  return json;
 }
 
 // Set by SIGINT/SIGTERM while a run is in progress: the run checkpoints at
@@ -344,13 +537,26 @@ class InterruptGuard {
   struct sigaction old_int_ = {}, old_term_ = {};
 };
 
-absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
-  if (o.work_dir.empty()) return absl::InvalidArgumentError("work_dir: required");
-  if (o.epochs < 1) return absl::InvalidArgumentError("epochs: must be at least 1");
-  if (o.batch_size < 2) return absl::InvalidArgumentError("batch_size: must be at least 2");
-  if (!(o.lr > 0)) return absl::InvalidArgumentError("lr: must be positive");
-  if (o.weight_decay < 0) return absl::InvalidArgumentError("weight_decay: must not be negative");
-  if (o.dropout < 0 || o.dropout >= 1) return absl::InvalidArgumentError("dropout: must be in [0,1)");
+// The text encoder's options, named as adapt-train's flags name them.
+absl::Status ValidateTextOptions(const TextEncoderOptions& t) {
+  if (t.tokenizer.empty()) {
+    return absl::InvalidArgumentError(
+        "tokenizer: required for a text set: a WordPiece vocab.txt or a SentencePiece .model");
+  }
+  if (t.max_len < 2 || t.max_len > kMaxTextLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_len: must be in [2, ", kMaxTextLength, "], got ", t.max_len));
+  }
+  if (!(t.dropout >= 0 && t.dropout < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("text_dropout: must be in [0,1), got ", t.dropout));
+  }
+  // The rest carry the flags' names; the vocabulary is the tokenizer's.
+  return engine::ValidateTextTransformerOptions(TextTransformerOptionsOf(t, 1));
+}
+
+// The image-only options and the images' shape.
+absl::Status ValidateImageOptions(const Dataset& train, const PretrainOptions& o) {
   if (o.grey < 0 || o.grey > 1) return absl::InvalidArgumentError("grey: must be in [0,1]");
   const int side = std::min(train.shape.height, train.shape.width);
   if (o.max_shift < 0 || o.max_shift >= side) {
@@ -360,15 +566,57 @@ absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrCat("data: pretrain takes grey or RGB images, not ", ShapeText(train.shape)));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateOptions(const Dataset& train, const PretrainOptions& o) {
+  if (o.work_dir.empty()) return absl::InvalidArgumentError("work_dir: required");
+  if (o.epochs < 1) return absl::InvalidArgumentError("epochs: must be at least 1");
+  if (o.batch_size < 2) return absl::InvalidArgumentError("batch_size: must be at least 2");
+  if (!(o.lr > 0)) return absl::InvalidArgumentError("lr: must be positive");
+  if (o.weight_decay < 0) return absl::InvalidArgumentError("weight_decay: must not be negative");
+  if (o.dropout < 0 || o.dropout >= 1) return absl::InvalidArgumentError("dropout: must be in [0,1)");
+  if (o.lr_schedule != "constant" && o.lr_schedule != "cosine") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "lr_schedule: must be \"constant\" or \"cosine\", got \"", o.lr_schedule, "\""));
+  }
+  if (o.warmup_steps < 0) return absl::InvalidArgumentError("warmup_steps: must not be negative");
+  RETURN_IF_ERROR(train.modality == Modality::kText ? ValidateTextOptions(o.text)
+                                                    : ValidateImageOptions(train, o));
   if (train.num_classes() < 2) {
     return absl::InvalidArgumentError("data: pretraining needs at least 2 classes");
   }
   if (train.size() < o.batch_size) {
     return absl::InvalidArgumentError(absl::StrCat("data: ", train.size(),
-                                                   " images are fewer than one batch of ",
+                                                   " items are fewer than one batch of ",
                                                    o.batch_size));
   }
   return train.Validate();
+}
+
+// The learning rate of step `step` (0-based) of `total`: a linear warmup
+// over the first warmup_steps, then constant or a cosine decay to 0 at the
+// last step of the last epoch.
+double ScheduledRate(const PretrainOptions& o, int64_t step, int64_t total) {
+  double rate = o.lr;
+  if (o.warmup_steps > 0 && step < o.warmup_steps) {
+    rate *= static_cast<double>(step + 1) / o.warmup_steps;
+  }
+  if (o.lr_schedule == "cosine" && total > 0) {
+    const double progress = std::min(1.0, static_cast<double>(step) / total);
+    rate *= 0.5 * (1 + std::cos(M_PI * progress));
+  }
+  return rate;
+}
+
+// Sets the optimiser's rate for the next step. A function of the position
+// alone, so a resumed run takes the same path.
+void SetLearningRate(Run& run) {
+  const double rate = ScheduledRate(run.options, run.pos.steps_done,
+                                    run.steps_per_epoch * run.options.epochs);
+  for (auto& group : run.optimizer.param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
+  }
 }
 
 // One optimiser step on batch pos.step of the epoch's `order`; advances the
@@ -380,18 +628,14 @@ absl::StatusOr<double> Step(Run& run, const std::vector<int64_t>& order) {
                                  static_cast<uint64_t>(pos.step), 0xa4u}));
   torch::manual_seed(rng.Next() >> 1);  // Dropout.
   const int64_t* batch = order.data() + pos.step * options.batch_size;
-  // Built on the host; on a GPU copied from page-locked memory without
-  // blocking, so that the copy overlaps what the device still runs.
   const bool pinned = run.device.is_cuda();
-  Tensor x = MakeBatch(run.train, batch, options.batch_size, options.max_shift, options.flip,
-                       options.grey, &rng, pinned);
   Tensor target = torch::empty({options.batch_size},
                                torch::TensorOptions(torch::kInt64).pinned_memory(pinned));
   int64_t* y = target.data_ptr<int64_t>();
   for (int i = 0; i < options.batch_size; ++i) y[i] = run.train.labels[batch[i]];
-  x = x.to(run.device, x.scalar_type(), /*non_blocking=*/true);
   target = target.to(run.device, target.scalar_type(), /*non_blocking=*/true);
-  Tensor logits = run.model->forward(x);
+  SetLearningRate(run);
+  Tensor logits = run.model->forward(run.net->Forward(batch, options.batch_size, rng, run.device));
   Tensor loss = torch::nn::functional::cross_entropy(logits, target);
   run.optimizer.zero_grad();
   loss.backward();
@@ -438,6 +682,7 @@ absl::Status TrainSteps(Run& run, int64_t stop_at, PretrainReport* report) {
   const PretrainOptions& options = run.options;
   Position& pos = run.pos;
   Progress progress("pretrain step", stop_at, pos.steps_done);
+  const char* unit = run.train.modality == Modality::kText ? "texts" : "img";
   const auto start = std::chrono::steady_clock::now();
   const std::clock_t cpu_start = std::clock();
   auto last_checkpoint = start;
@@ -458,10 +703,11 @@ absl::Status TrainSteps(Run& run, int64_t stop_at, PretrainReport* report) {
         const double secs =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         progress.Update(pos.steps_done,
-                        absl::StrFormat("epoch %d/%d step %d/%d loss %.3f acc %.3f | %.0f img/s",
+                        absl::StrFormat("epoch %d/%d step %d/%d loss %.3f acc %.3f | %.0f %s/s",
                                         pos.epoch + 1, options.epochs, pos.step,
                                         run.steps_per_epoch, pos.loss_sum / pos.seen,
-                                        pos.correct / pos.seen, images / std::max(secs, 1e-9)));
+                                        pos.correct / pos.seen, images / std::max(secs, 1e-9),
+                                        unit));
       }
       if (options.on_step) options.on_step(pos.steps_done);
       if (g_interrupted.load()) {
@@ -507,11 +753,7 @@ void ReportPosition(const Position& pos, PretrainReport* report) {
 // Meta-val PROTOTYPE accuracy of the trained backbone, as adaptd would adapt.
 absl::StatusOr<std::vector<FewShotResult>> EvaluateVal(Run& run, const Dataset& val) {
   const PretrainOptions& options = run.options;
-  ASSIGN_OR_RETURN(auto backbone,
-                   engine::Backbone::FromNet(
-                       MakeModelConfig("pretrain", options.arch, run.model->net().feature_dim(),
-                                       DefaultPreprocessing(run.train.shape)),
-                       run.model->net_ptr(), engine::MetaLearner(nullptr), run.device));
+  ASSIGN_OR_RETURN(std::shared_ptr<engine::Backbone> backbone, run.net->ToBackbone(run.device));
   ProtoEvalOptions eval;
   eval.episodes = options.eval_episodes;
   eval.seed = options.seed;
@@ -574,8 +816,7 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
 
   return engine::GuardTorch("pretrain", [&]() -> absl::StatusOr<PretrainReport> {
     torch::manual_seed(MixSeed(options.seed, {Mix64(0x1417)}) >> 1);
-    ASSIGN_OR_RETURN(std::shared_ptr<engine::FeatureNet> net,
-                     engine::MakeFeatureNet(options.arch, train.shape.dims()));
+    ASSIGN_OR_RETURN(std::unique_ptr<PretrainNet> net, MakePretrainNet(train, options));
     Run run(train, options, std::move(net),
             (fs::path(options.work_dir) / kCheckpointFile).string(), device);
     RETURN_IF_ERROR(ResumeIfAsked(run));
@@ -585,11 +826,13 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
     const int64_t stop_at =
         options.max_steps > 0 ? std::min(total_steps, options.max_steps) : total_steps;
     if (options.progress) {
+      const bool text = train.modality == Modality::kText;
       const std::string where = device.is_cpu() ? "" : " on " + device.str();
       std::fprintf(stderr,
-                 "pretrain: %s on %d classes, %lld images; %lld steps of %d per epoch, "
+                 "pretrain: %s on %d classes, %lld %s; %lld steps of %d per epoch, "
                  "%d epochs%s\n",
-                 options.arch.c_str(), train.num_classes(), static_cast<long long>(train.size()),
+                 text ? "text-transformer" : options.arch.c_str(), train.num_classes(),
+                 static_cast<long long>(train.size()), text ? "texts" : "images",
                  static_cast<long long>(run.steps_per_epoch), options.batch_size, options.epochs,
                  where.c_str());
     }
@@ -598,12 +841,12 @@ absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val
     ReportPosition(run.pos, &report);
     report.weights_path = (fs::path(options.work_dir) / kWeightsFile).string();
     run.model->eval();
-    RETURN_IF_ERROR(SaveWeights(run.model->net(), run.device, report.weights_path));
+    RETURN_IF_ERROR(SaveWeights(*run.net->module(), run.device, report.weights_path));
     if (options.eval_episodes > 0 && val.num_classes() >= 5) {
       ASSIGN_OR_RETURN(report.val, EvaluateVal(run, val));
     }
     RETURN_IF_ERROR(WriteJsonFile((fs::path(options.work_dir) / "report.json").string(),
-                                  ReportJson(options, report, train)));
+                                  ReportJson(options, report, train, *run.net)));
     return report;
   });
 }

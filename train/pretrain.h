@@ -20,17 +20,49 @@
 
 namespace adaptd::train {
 
+// Text sets: the native text encoder ("text-transformer") and the tokenizer
+// that feeds it, the same as the exported model serves with.
+struct TextEncoderOptions {
+  // Required for text sets: a WordPiece vocab.txt, or a SentencePiece .model
+  // (told by the ".model" extension). `export` copies it into the model.
+  std::string tokenizer;
+  bool lower_case = true;  // WordPiece: lower-case and strip accents (uncased).
+  int dim = 128;           // Model width and feature size; a multiple of heads.
+  int layers = 2;
+  int heads = 4;
+  int mlp_dim = 0;         // 0: 4 * dim.
+  // Tokens per text, the special tokens included; longer texts are cut as
+  // adaptd cuts them. Also model.pbtxt's text.max_seq_length.
+  int max_len = 64;
+  std::string pooling = "mean";  // "mean" or "cls".
+  double dropout = 0.1;  // Inside the encoder (attention, residual branches).
+  // The lexical branch (text_nets.h): buckets of the hashed idf-weighted bag
+  // of tokens, idf fitted on the training texts; 0: none. The classifier
+  // trains the transformer alone; the branch joins the features adaptd
+  // serves, with lexical_weight its share of the cosine.
+  int lexical_dim = 0;
+  double lexical_weight = 0.5;
+};
+
 struct PretrainOptions {
-  // A native architecture: "conv4" or "resnet12".
+  // A native image architecture: "conv4" or "resnet12". Text sets always
+  // train a "text-transformer" shaped by `text`.
   std::string arch = "conv4";
+  TextEncoderOptions text;
   // The experiment plan's defaults.
   int epochs = 50;
   int batch_size = 64;
   double lr = 1e-3;
   double weight_decay = 1e-4;  // L2, through Adam's weight decay.
   double dropout = 0.5;        // On the features, before the classifier.
-  // Augmentation: each image is shifted by up to this many pixels and, with
-  // `flip`, mirrored left to right half of the time (pictures, not glyphs).
+  // "constant" (the rate `lr` throughout) or "cosine" (decaying to 0 at the
+  // end of the last epoch); either after a linear warmup over the first
+  // warmup_steps steps (0: none). Transformers train better with both.
+  std::string lr_schedule = "constant";
+  int warmup_steps = 0;
+  // Images only. Augmentation: each image is shifted by up to this many
+  // pixels and, with `flip`, mirrored left to right half of the time
+  // (pictures, not glyphs).
   int max_shift = 2;
   bool flip = false;
   // RGB images turn grey with this probability, so that features do not
@@ -48,8 +80,9 @@ struct PretrainOptions {
   // reads) and report.json.
   std::string work_dir;
   // Continue from work_dir/checkpoint.pt; it must be from the same data
-  // (classes, images and their shape), architecture and seed. SIGINT or SIGTERM during a run saves a
-  // checkpoint after the current step and ends it with CANCELLED.
+  // (classes, images and their shape, or texts), architecture and seed.
+  // SIGINT or SIGTERM during a run saves a checkpoint after the current step
+  // and ends it with CANCELLED.
   bool resume = false;
   double checkpoint_seconds = 120;
   // Stop after this many steps in all (0: run every epoch). For tests and
@@ -87,7 +120,7 @@ struct PretrainReport {
   std::vector<double> epoch_accuracy;  // Mean training accuracy per epoch.
   std::vector<float> step_loss;        // This run's steps only.
   double train_seconds = 0;            // This run.
-  double images_per_second = 0;        // This run's training throughput.
+  double images_per_second = 0;        // This run's training throughput (texts/s for text).
   // Process CPU time of this run's training, all threads: unlike wall time
   // it hardly depends on what else the machine is running.
   double train_cpu_seconds = 0;
@@ -95,9 +128,9 @@ struct PretrainReport {
   std::string weights_path;            // work_dir/backbone.pt
 };
 
-// Trains on `train` (every class a label) and evaluates on `val` (may be
-// empty to skip). INVALID_ARGUMENT for bad options or data,
-// FAILED_PRECONDITION for a CUDA device this LibTorch cannot use (before
+// Trains on `train` (every class a label; images or texts) and evaluates on
+// `val` (may be empty to skip). Texts are tokenized once, up front.
+// INVALID_ARGUMENT for bad options or data, FAILED_PRECONDITION for a CUDA device this LibTorch cannot use (before
 // any work); errors from LibTorch come back as INTERNAL.
 absl::StatusOr<PretrainReport> Pretrain(const Dataset& train, const Dataset& val,
                                         const PretrainOptions& options);
@@ -115,8 +148,9 @@ struct ProtoEvalOptions {
 };
 
 // Loads a model folder as adaptd does (Backbone::Load, on options.device),
-// preprocesses the images as adaptd does for UINT8 tensors, and scores
-// PROTOTYPE adaptation (AdaptHead) on episodes drawn from `data`.
+// preprocesses the images as adaptd does for UINT8 tensors (or tokenizes the
+// texts as it does), and scores PROTOTYPE adaptation (AdaptHead) on episodes
+// drawn from `data`.
 absl::StatusOr<std::vector<FewShotResult>> EvaluatePrototype(const std::string& model_dir,
                                                              const Dataset& data,
                                                              const ProtoEvalOptions& options);

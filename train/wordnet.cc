@@ -179,9 +179,17 @@ absl::StatusOr<Dataset> BuildWordNetCorpus(const WordNetOptions& o) {
   for (const auto& [root, members] : chooser.classes()) {
     const Synset& r = synsets.at(root);
     const std::string file = FileName(r.lex_file);
-    auto g = groups.find(file);
-    if (g == groups.end()) g = groups.emplace(file, data.AddGroup(file)).first;
-    std::string name = absl::StrCat(file, "/", r.words.empty() ? root : r.words[0]);
+    if (!o.only_files.empty() &&
+        std::find(o.only_files.begin(), o.only_files.end(), file) == o.only_files.end()) {
+      continue;
+    }
+    const std::string& group = o.one_group.empty() ? file : o.one_group;
+    auto g = groups.find(group);
+    if (g == groups.end()) g = groups.emplace(group, data.AddGroup(group)).first;
+    std::string name = o.one_group.empty()
+                           ? absl::StrCat(file, "/", r.words.empty() ? root : r.words[0])
+                           : absl::StrCat(o.one_group, "/", file, ":",
+                                          r.words.empty() ? root : r.words[0]);
     if (const int n = ++names[name]; n > 1) absl::StrAppend(&name, " (", n, ")");
     const int32_t c = data.AddClass(name, g->second);
     for (const auto& m : members) {

@@ -16,6 +16,7 @@
 #define ADAPTD_TRAIN_WORDNET_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "train/dataset.h"
@@ -35,6 +36,15 @@ struct WordNetOptions {
   // Off by default: a subtree's lemmas share its head noun ("forest fire",
   // "brush fire"), which makes the tasks a matter of word overlap.
   bool lemmas = false;
+  // Only classes rooted in these lexicographer files ("noun.plant", ...);
+  // empty: every file.
+  std::vector<std::string> only_files;
+  // Non-empty: every class in this one group, its file moved into its name
+  // ("levels/noun.plant:wilding"). With fewer than 3 groups a set is all
+  // meta-train, so `pretrain --extra_data` takes every class: with
+  // only_files = a corpus's meta-train files and other class sizes, the
+  // same subtrees' texts under coarser or finer labels.
+  std::string one_group;
   SplitOptions split;
 };
 

@@ -310,5 +310,45 @@ TEST_F(TextEngineTest, CountsTruncatedSupportTexts) {
   EXPECT_EQ((*adapter)->info.stats.truncated_inputs, 1);
 }
 
+// A TorchScript encoder over a SentencePiece model's ids, served end to end:
+// ListBackbones' tokenizer fields, Adapt, Predict and truncation.
+TEST_F(TextEngineTest, ServesASentencePieceBackbone) {
+  TinyTextModelOptions options;
+  options.name = "pieces";
+  options.tokenizer = "sentencepiece";
+  options.max_seq_length = 16;
+  auto backbone = Load(options);
+  ASSERT_TRUE(backbone.ok()) << backbone.status();
+  const BackboneInfo& info = (*backbone)->info();
+  EXPECT_EQ(info.text.tokenizer, "sentencepiece");
+  EXPECT_EQ(info.text.vocab_size, (*backbone)->tokenizer()->vocab_size());
+  EXPECT_GT(info.text.vocab_size, 30);
+  EXPECT_FALSE(info.text.lower_case);
+  EXPECT_EQ((*backbone)->pad_id(), 0);
+
+  auto engine = MakeEngine(*backbone, 64, absl::Milliseconds(1), nullptr);
+  ASSERT_NE(engine, nullptr);
+  auto adapter = Adapt(*engine, "pieces", Method::kPrototype, 4);
+  ASSERT_TRUE(adapter.ok()) << adapter.status();
+  Engine::PredictRequest request;
+  request.adapter_id = (*adapter)->info.adapter_id;
+  std::vector<std::string> held_out;
+  for (int c = 0; c < kWays; ++c) {
+    for (int i = 20; i < 24; ++i) held_out.push_back(TinySentence(c, i));
+  }
+  held_out.push_back(TinyLongSentence(1, 40));
+  for (const auto& text : held_out) request.inputs.push_back(TextRef(text));
+  auto result = engine->Predict(request, ctx_);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->predictions.size(), held_out.size());
+  for (size_t i = 0; i + 1 < held_out.size(); ++i) {
+    EXPECT_EQ(result->predictions[i].label, absl::StrCat("class", i / 4)) << held_out[i];
+    EXPECT_FALSE(result->predictions[i].truncated) << held_out[i];
+  }
+  EXPECT_EQ(result->predictions.back().label, "class1");
+  EXPECT_TRUE(result->predictions.back().truncated);
+  EXPECT_EQ(result->truncated_inputs, 1);
+}
+
 }  // namespace
 }  // namespace adaptd::engine

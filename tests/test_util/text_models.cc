@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include <google/protobuf/text_format.h>
@@ -13,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adaptd/v1/model_config.pb.h"
+#include "server/engine/text/sentencepiece_library.h"
+#include "server/engine/text/sentencepiece_tokenizer.h"
 
 namespace adaptd::testing {
 namespace {
@@ -69,8 +72,13 @@ void WriteConfig(const std::string& dir, const TinyTextModelOptions& options) {
   config.set_backbone_file("backbone.ts");
   config.set_feature_dim(options.feature_dim);
   auto* text = config.mutable_text();
-  text->set_vocab_file("vocab.txt");
-  text->set_lower_case(options.lower_case);
+  if (options.tokenizer == "sentencepiece") {
+    text->set_tokenizer("sentencepiece");
+    text->set_sentencepiece_file("spm.model");
+  } else {
+    text->set_vocab_file("vocab.txt");
+    text->set_lower_case(options.lower_case);
+  }
   text->set_max_seq_length(options.max_seq_length);
   text->set_pooling(options.pooling);
   text->set_token_type_ids(options.token_type_ids);
@@ -79,11 +87,47 @@ void WriteConfig(const std::string& dir, const TinyTextModelOptions& options) {
   std::ofstream(std::filesystem::path(dir) / "model.pbtxt") << pbtxt;
 }
 
+// Writes dir/spm.model, a case-folding SentencePiece model of TinySentence
+// texts in which every class word and filler is one piece, and returns its
+// pieces by id.
+std::vector<std::string> WriteSentencePieceModel(const std::string& dir) {
+  std::vector<std::string> sentences, words;
+  for (int c = 0; c < 3; ++c) {
+    for (int i = 0; i < 40; ++i) sentences.push_back(TinySentence(c, i));
+    words.insert(words.end(), ClassWords()[c].begin(), ClassWords()[c].end());
+  }
+  words.insert(words.end(), Fillers().begin(), Fillers().end());
+  engine::SentencePieceFlags flags = engine::BertSpecialPieceFlags();
+  flags.push_back({"user_defined_symbols", absl::StrJoin(words, ",")});
+  flags.push_back({"normalization_rule_name", "nmt_nfkc_cf"});
+  flags.push_back({"vocab_size", "100"});
+  flags.push_back({"hard_vocab_limit", "false"});
+  auto model = engine::TrainSentencePieceModel(sentences, flags, 17);
+  if (!model.ok()) throw std::runtime_error(std::string(model.status().message()));
+  std::ofstream(std::filesystem::path(dir) / "spm.model", std::ios::binary) << *model;
+  auto tokenizer = engine::SentencePieceTokenizer::CreateFromModel(*model, "spm.model");
+  if (!tokenizer.ok()) throw std::runtime_error(std::string(tokenizer.status().message()));
+  std::vector<std::string> pieces;
+  for (int32_t id = 0; id < (*tokenizer)->vocab_size(); ++id) {
+    pieces.push_back((*tokenizer)->Token(id));
+  }
+  return pieces;
+}
+
+// The row of `word` in `vocab`; -1 if none.
+int64_t RowOf(const std::vector<std::string>& vocab, const std::string& word) {
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    if (vocab[i] == word) return static_cast<int64_t>(i);
+  }
+  return -1;
+}
+
 }  // namespace
 
 void WriteTinyTextModel(const std::string& dir, const TinyTextModelOptions& options) {
   std::filesystem::create_directories(dir);
-  const std::vector<std::string> vocab = Vocab();
+  const bool sentencepiece = options.tokenizer == "sentencepiece";
+  const std::vector<std::string> vocab = sentencepiece ? WriteSentencePieceModel(dir) : Vocab();
   constexpr int64_t kHidden = 32;
   torch::manual_seed(17);
   torch::jit::Module module("TinyTextEncoder");
@@ -92,10 +136,14 @@ void WriteTinyTextModel(const std::string& dir, const TinyTextModelOptions& opti
   // tokens, punctuation and fillers little, as in an encoder trained to
   // tell topics apart.
   torch::Tensor emb = torch::randn({v, kHidden}) * 0.2;
-  constexpr int64_t kFirstClassWord = 7, kWordsPerClass = 6;
-  for (int64_t c = 0; c < 3; ++c) {
-    emb.narrow(0, kFirstClassWord + c * kWordsPerClass, kWordsPerClass) =
-        torch::randn({1, kHidden}) + torch::randn({kWordsPerClass, kHidden}) * 0.5;
+  constexpr int64_t kWordsPerClass = 6;
+  for (size_t c = 0; c < 3; ++c) {
+    const torch::Tensor topic = torch::randn({1, kHidden});
+    const torch::Tensor rows = topic + torch::randn({kWordsPerClass, kHidden}) * 0.5;
+    for (int64_t k = 0; k < kWordsPerClass; ++k) {
+      const int64_t row = RowOf(vocab, ClassWords()[c][static_cast<size_t>(k)]);
+      if (row >= 0) emb[row] = rows[k];
+    }
   }
   module.register_parameter("emb", emb, false);
   module.register_parameter("pos", torch::randn({512, kHidden}) * 0.1, false);
@@ -106,7 +154,7 @@ void WriteTinyTextModel(const std::string& dir, const TinyTextModelOptions& opti
   module.register_parameter("w3", torch::randn({kHidden, options.output_dim}) * scale, false);
   module.define(EncoderSource(options));
   module.save((std::filesystem::path(dir) / "backbone.ts").string());
-  if (options.write_vocab) {
+  if (options.write_vocab && !sentencepiece) {
     std::ofstream(std::filesystem::path(dir) / "vocab.txt") << absl::StrJoin(vocab, "\n") << "\n";
   }
   WriteConfig(dir, options);

@@ -22,6 +22,9 @@ struct TinyTextModelOptions {
   int output_rank = 3;
   int64_t output_dim = 32;  // D.
   bool write_vocab = true;  // false: model.pbtxt names a vocab.txt that is absent.
+  // "wordpiece" (vocab.txt) or "sentencepiece": a SentencePiece model
+  // (spm.model) trained on TinySentence texts, each word one piece.
+  std::string tokenizer = "wordpiece";
 };
 
 // Writes a model folder `dir`: backbone.ts, an encoder of an embedding table
@@ -29,6 +32,7 @@ struct TinyTextModelOptions {
 // one mixed with the masked mean of the first, so that padding never
 // changes a token's output and [CLS] sees the whole text; vocab.txt; and
 // model.pbtxt. Deterministic.
+// With options.tokenizer "sentencepiece", spm.model instead of vocab.txt.
 void WriteTinyTextModel(const std::string& dir, const TinyTextModelOptions& options);
 
 // A sentence of class `cls` (0: sports, 1: food, 2: weather): three of the

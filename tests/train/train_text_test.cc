@@ -155,6 +155,17 @@ TEST(WordNetTest, SubtreesOfBoundedSizeBecomeClassesGroupedByLexicographerFile) 
   auto smaller = BuildWordNetCorpus(o);
   ASSERT_TRUE(smaller.ok()) << smaller.status();
   EXPECT_EQ(smaller->class_names, (std::vector<std::string>{"noun.artifact/tool"}));
+  // One file's classes in one group: a set that is all meta-train.
+  o.max_synsets = 6;
+  o.only_files = {"noun.artifact"};
+  o.one_group = "levels";
+  auto levels = BuildWordNetCorpus(o);
+  ASSERT_TRUE(levels.ok()) << levels.status();
+  EXPECT_EQ(levels->class_names, (std::vector<std::string>{"levels/noun.artifact:artifact"}));
+  EXPECT_EQ(levels->group_names, (std::vector<std::string>{"levels"}));
+  EXPECT_EQ(levels->group_splits, (std::vector<Split>{Split::kTrain}));
+  o.only_files.clear();
+  o.one_group.clear();
   o.min_synsets = 14;  // The whole tree holds 13.
   o.max_synsets = 20;
   EXPECT_EQ(BuildWordNetCorpus(o).status().code(), absl::StatusCode::kNotFound);

@@ -12,9 +12,12 @@
 #include "server/engine/adapt/adaptation.h"
 #include "server/engine/input/preprocessing.h"
 #include "server/engine/input/input_decoder.h"
+#include "server/engine/model/fingerprint.h"
 #include "server/common/file_util.h"
 #include "server/common/status_macros.h"
 #include "server/engine/runtime/torch_util.h"
+#include "server/engine/model/text_nets.h"
+#include "server/engine/text/load_tokenizer.h"
 
 namespace adaptd::engine {
 namespace fs = std::filesystem;
@@ -23,6 +26,8 @@ using adaptd::v1::ModelConfig;
 namespace {
 
 constexpr char kConfigFile[] = "model.pbtxt";
+// model.pbtxt's format of the native text encoder (text_nets.h).
+constexpr char kTextTransformer[] = "text-transformer";
 // The longest max_seq_length a text model.pbtxt may give.
 constexpr int kMaxSeqLength = 8192;
 // Tokens per row of a text backbone's load-time probe (or max_seq_length).
@@ -54,15 +59,13 @@ absl::Status ValidateImageConfig(const ModelConfig& config) {
 }
 
 absl::Status ValidateTextConfig(const ModelConfig& config) {
-  if (config.format() != "torchscript") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "format: a text backbone must be \"torchscript\", got \"", config.format(), "\""));
+  if (config.format() != "torchscript" && config.format() != kTextTransformer) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("format: a text backbone must be \"torchscript\" or \"", kTextTransformer,
+                     "\", got \"", config.format(), "\""));
   }
   const adaptd::v1::TextConfig& text = config.text();
-  if (text.vocab_file().empty()) {
-    return absl::InvalidArgumentError(
-        "text.vocab_file: is empty; a text backbone needs its WordPiece vocab.txt");
-  }
+  RETURN_IF_ERROR(ValidateTokenizerConfig(text));
   if (text.max_seq_length() < 2 || text.max_seq_length() > kMaxSeqLength) {
     return absl::InvalidArgumentError(absl::StrCat("text.max_seq_length: must be in [2, ",
                                                    kMaxSeqLength, "], got ",
@@ -75,10 +78,26 @@ absl::Status ValidateTextConfig(const ModelConfig& config) {
   return absl::OkStatus();
 }
 
+// format "text-transformer": text.transformer describes a network whose
+// features are feature_dim wide.
+absl::Status ValidateTextTransformerConfig(const ModelConfig& config) {
+  if (config.format() != kTextTransformer) return absl::OkStatus();
+  RETURN_IF_ERROR(ValidateTextTransformerOptions(TextTransformerOptionsFromConfig(config),
+                                                 "text.transformer."));
+  const int64_t dim = TextTransformerFeatureDim(TextTransformerOptionsFromConfig(config));
+  if (config.feature_dim() != dim) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "feature_dim: must equal text.transformer.dim + lexical_dim (", dim,
+        ") for a text-transformer, got ", config.feature_dim()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateConfig(const ModelConfig& config) {
   const std::string& modality = config.modality();
   if (modality == "text") {
     RETURN_IF_ERROR(ValidateTextConfig(config));
+    RETURN_IF_ERROR(ValidateTextTransformerConfig(config));
   } else if (modality.empty() || modality == "image") {
     RETURN_IF_ERROR(ValidateImageConfig(config));
   } else {
@@ -114,23 +133,25 @@ at::Tensor PoolTokens(const at::Tensor& out, const at::Tensor& mask, const std::
   return out.select(1, 0);
 }
 
-// Two rows of token ids that every WordPiece encoder takes: one of
-// [CLS] [UNK]... [SEP] filling all its tokens, and one of [CLS] [SEP] and
-// padding, so that the probe exercises the attention mask.
-BackboneInput TextProbe(const WordPieceTokenizer& tokenizer, int64_t pad_id, int max_seq_length,
-                        c10::Device device) {
+// Two rows of token ids that every encoder of `tokenizer` takes: one of
+// [CLS] [UNK]... [SEP] filling all its tokens, and one of [CLS] [SEP] (or
+// [UNK] where the tokenizer has no such special) and padding, so that the
+// probe exercises the attention mask.
+BackboneInput TextProbe(const Tokenizer& tokenizer, int max_seq_length, c10::Device device) {
   const int64_t t = std::min<int64_t>(kProbeTokens, max_seq_length);
   const SpecialTokenIds& special = tokenizer.special_ids();
-  at::Tensor ids = torch::full({2, t}, pad_id, torch::kLong);
+  const int64_t cls = special.cls >= 0 ? special.cls : special.unk;
+  const int64_t sep = special.sep >= 0 ? special.sep : special.unk;
+  at::Tensor ids = torch::full({2, t}, static_cast<int64_t>(tokenizer.pad_id()), torch::kLong);
   at::Tensor mask = torch::zeros({2, t}, torch::kLong);
   auto id = ids.accessor<int64_t, 2>();
   auto m = mask.accessor<int64_t, 2>();
   for (int64_t j = 0; j < t; ++j) {
-    id[0][j] = j == 0 ? special.cls : (j == t - 1 ? special.sep : special.unk);
+    id[0][j] = j == 0 ? cls : (j == t - 1 ? sep : special.unk);
     m[0][j] = 1;
   }
-  id[1][0] = special.cls;
-  id[1][1] = special.sep;
+  id[1][0] = cls;
+  id[1][1] = sep;
   m[1][0] = m[1][1] = 1;
   return {ids.to(device), mask.to(device)};
 }
@@ -154,28 +175,6 @@ absl::Status CheckEncoderOutput(const at::Tensor& out, const BackboneInput& prob
                      " but the text encoder returned ", ShapeString(shape), input));
   }
   return absl::OkStatus();
-}
-
-// The tokenizer of text.vocab_file; errors name the field.
-absl::StatusOr<std::shared_ptr<const WordPieceTokenizer>> LoadTokenizer(
-    const ModelConfig& config, const fs::path& dir) {
-  const std::string vocab = (dir / config.text().vocab_file()).string();
-  if (!fs::exists(vocab)) {
-    return absl::NotFoundError(absl::StrCat("text.vocab_file: ", vocab, " does not exist"));
-  }
-  WordPieceTokenizer::Options options;
-  options.vocab_path = vocab;
-  options.lower_case = config.text().lower_case();
-  auto tokenizer = WordPieceTokenizer::Create(options);
-  if (!tokenizer.ok()) {
-    return absl::Status(tokenizer.status().code(),
-                        absl::StrCat("text.vocab_file: ", tokenizer.status().message()));
-  }
-  return std::shared_ptr<const WordPieceTokenizer>(*std::move(tokenizer));
-}
-
-int64_t PadId(const WordPieceTokenizer& tokenizer) {
-  return tokenizer.special_ids().pad >= 0 ? tokenizer.special_ids().pad : 0;
 }
 
 int64_t JitModuleBytes(const torch::jit::Module& module, int64_t* parameters) {
@@ -215,11 +214,55 @@ absl::StatusOr<Method> DefaultMethod(const ModelConfig& config, bool has_meta) {
       "default_method: \"", name, "\" is not prototype, finetune or meta"));
 }
 
+// A format "text-transformer" folder: its tokenizer, the encoder that
+// text.transformer describes and its weights (a LibTorch archive).
+absl::StatusOr<std::shared_ptr<Backbone>> LoadTextTransformer(const ModelConfig& config,
+                                                              const std::string& folder,
+                                                              MetaLearner meta,
+                                                              c10::Device device) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const Tokenizer> tokenizer,
+                   LoadTokenizer(config.text(), folder));
+  const TextTransformerOptions options = TextTransformerOptionsFromConfig(config);
+  if (options.vocab_size < tokenizer->vocab_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "text.transformer.vocab_size: ", options.vocab_size, " is smaller than the ",
+        tokenizer->kind(), " vocabulary (", tokenizer->vocab_size(), " tokens)"));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<TextTransformer> net, MakeTextTransformer(options));
+  const std::string weights = (fs::path(folder) / config.backbone_file()).string();
+  // torch::load replaces each tensor whatever its shape, so a shape that
+  // changed means the weights are another network's.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  for (const auto& p : net->named_parameters()) {
+    shapes.emplace_back(p.key(), p.value().sizes().vec());
+  }
+  const absl::Status loaded = GuardTorch("loading weights " + weights, [&]() -> absl::Status {
+    torch::load(net, weights);
+    size_t i = 0;
+    for (const auto& p : net->named_parameters()) {
+      if (i >= shapes.size() || p.value().sizes().vec() != shapes[i].second) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            p.key(), " is ", ShapeString(p.value().sizes().vec()), ", expected ",
+            i < shapes.size() ? ShapeString(shapes[i].second) : "no such tensor"));
+      }
+      ++i;
+    }
+    return absl::OkStatus();
+  });
+  if (!loaded.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("backbone_file: ", weights, " does not hold the text-transformer that ",
+                     "text.transformer describes: ", loaded.message()));
+  }
+  return Backbone::FromTextNet(config, std::move(net), std::move(tokenizer), std::move(meta),
+                               device);
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Make(
     const ModelConfig& config, Forward forward, int64_t parameters, int64_t memory_bytes,
-    MetaLearner meta, c10::Device device, std::shared_ptr<const WordPieceTokenizer> tokenizer) {
+    MetaLearner meta, c10::Device device, std::shared_ptr<const Tokenizer> tokenizer) {
   RETURN_IF_ERROR(ValidateConfig(config));
   std::shared_ptr<Backbone> backbone(new Backbone());
   backbone->config_ = config;
@@ -244,8 +287,9 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Make(
   info.default_method_reason = config.default_method_reason();
   if (backbone->is_text()) {
     const adaptd::v1::TextConfig& text = config.text();
-    info.text = {"wordpiece", backbone->tokenizer_->vocab_size(), text.max_seq_length(),
-                 text.pooling().empty() ? "cls" : text.pooling(), text.lower_case()};
+    info.text = {std::string(backbone->tokenizer_->kind()), backbone->tokenizer_->vocab_size(),
+                 text.max_seq_length(), text.pooling().empty() ? "cls" : text.pooling(),
+                 text.lower_case()};
   } else {
     info.input_shape.assign(config.input_shape().begin(), config.input_shape().end());
     ASSIGN_OR_RETURN(info.preprocessing,
@@ -263,13 +307,13 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Make(
 }
 
 BackboneInput Backbone::ProbeInput() const {
-  if (is_text()) return TextProbe(*tokenizer_, pad_id(), info_.text.max_seq_length, device_);
+  if (is_text()) return TextProbe(*tokenizer_, info_.text.max_seq_length, device_);
   const auto& s = info_.input_shape;
   return {torch::zeros({1, s[0], s[1], s[2]}, torch::TensorOptions().device(device_)), {}};
 }
 
 int64_t Backbone::pad_id() const {
-  return tokenizer_ ? PadId(*tokenizer_) : 0;
+  return tokenizer_ ? tokenizer_->pad_id() : 0;
 }
 
 absl::StatusOr<std::shared_ptr<Backbone>> Backbone::LoadText(const ModelConfig& config,
@@ -277,8 +321,8 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::LoadText(const ModelConfig& 
                                                              MetaLearner meta,
                                                              c10::Device device) {
   const fs::path dir(folder);
-  ASSIGN_OR_RETURN(std::shared_ptr<const WordPieceTokenizer> tokenizer,
-                   LoadTokenizer(config, dir));
+  ASSIGN_OR_RETURN(std::shared_ptr<const Tokenizer> tokenizer,
+                   LoadTokenizer(config.text(), folder));
   const std::string weights = (dir / config.backbone_file()).string();
   const bool token_types = config.text().token_type_ids();
   std::shared_ptr<torch::jit::Module> module;
@@ -290,7 +334,7 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::LoadText(const ModelConfig& 
     return absl::OkStatus();
   }));
   const BackboneInput probe =
-      TextProbe(*tokenizer, PadId(*tokenizer), config.text().max_seq_length(), device);
+      TextProbe(*tokenizer, config.text().max_seq_length(), device);
   absl::StatusOr<at::Tensor> out = GuardTorch("probe", [&]() -> absl::StatusOr<at::Tensor> {
     c10::InferenceMode guard;
     return RunEncoder(*module, probe, token_types);
@@ -329,8 +373,25 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::FromNet(const ModelConfig& c
   });
 }
 
-absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Load(const std::string& folder,
-                                                         c10::Device device) {
+absl::StatusOr<std::shared_ptr<Backbone>> Backbone::FromTextNet(
+    const ModelConfig& config, std::shared_ptr<TextTransformer> net,
+    std::shared_ptr<const Tokenizer> tokenizer, MetaLearner meta, c10::Device device) {
+  using Result = absl::StatusOr<std::shared_ptr<Backbone>>;
+  return GuardTorch("backbone " + config.name(), [&]() -> Result {
+    net->to(device);
+    net->eval();
+    int64_t parameters = 0;
+    const int64_t bytes = ModuleBytes(*net, &parameters);
+    Forward forward = [net](const BackboneInput& x) {
+      return net->forward(x.values, x.attention_mask);
+    };
+    return Make(config, std::move(forward), parameters, bytes, std::move(meta), device,
+                std::move(tokenizer));
+  });
+}
+
+absl::StatusOr<std::shared_ptr<Backbone>> Backbone::LoadFiles(const std::string& folder,
+                                                              c10::Device device) {
   ASSIGN_OR_RETURN(ModelConfig config, ReadConfig(folder));
   RETURN_IF_ERROR(ValidateConfig(config));
   const fs::path dir(folder);
@@ -342,6 +403,9 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Load(const std::string& fold
   const std::string weights = (dir / config.backbone_file()).string();
   if (!fs::exists(weights)) {
     return absl::NotFoundError(absl::StrCat("backbone_file: ", weights, " does not exist"));
+  }
+  if (config.modality() == "text" && config.format() == kTextTransformer) {
+    return LoadTextTransformer(config, folder, std::move(meta), device);
   }
   if (config.modality() == "text") return LoadText(config, folder, std::move(meta), device);
   if (config.format() == "torchscript") {
@@ -382,7 +446,7 @@ absl::StatusOr<at::Tensor> Backbone::Features(const BackboneInput& inputs) const
   });
 }
 
-absl::Status ExportModel(const std::string& folder, ModelConfig config, FeatureNet& net,
+absl::Status ExportModel(const std::string& folder, ModelConfig config, torch::nn::Module& net,
                          MetaLearner* meta) {
   std::error_code ec;
   fs::create_directories(folder, ec);
@@ -402,6 +466,42 @@ absl::Status ExportModel(const std::string& folder, ModelConfig config, FeatureN
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
   return WriteFileAtomically((dir / kConfigFile).string(), text);
+}
+
+absl::Status ExportTextModel(const std::string& folder, ModelConfig config, TextTransformer& net,
+                             MetaLearner* meta, const std::string& tokenizer_file) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return absl::InternalError(absl::StrCat(folder, ": ", ec.message()));
+  const std::string name = fs::path(tokenizer_file).filename().string();
+  const fs::path copy = fs::path(folder) / name;
+  if (!fs::exists(copy) || !fs::equivalent(tokenizer_file, copy, ec)) {
+    fs::copy_file(tokenizer_file, copy, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      return absl::InternalError(absl::StrCat("copying the tokenizer ", tokenizer_file, " to ",
+                                              folder, ": ", ec.message()));
+    }
+  }
+  adaptd::v1::TextConfig* text = config.mutable_text();
+  if (text->tokenizer() == kSentencePiece) {
+    text->set_sentencepiece_file(name);
+  } else {
+    text->set_vocab_file(name);
+  }
+  config.set_modality("text");
+  TextTransformerOptionsToConfig(net.options(), &config);
+  return ExportModel(folder, std::move(config), net, meta);
+}
+
+absl::StatusOr<std::shared_ptr<Backbone>> Backbone::Load(const std::string& folder,
+                                                         c10::Device device) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, LoadFiles(folder, device));
+  // Hashed after loading, so a config or file error is reported by the
+  // loader, naming its field. Files replaced while this runs may make the
+  // fingerprint disagree with what was loaded: replace them by rename.
+  ASSIGN_OR_RETURN(backbone->info_.fingerprint, ModelFingerprint(backbone->config_, folder));
+  backbone->info_.version = backbone->config_.version();
+  return backbone;
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<Backbone>>> LoadModelRepository(

@@ -1,0 +1,134 @@
+// The project's native text encoder: a small pre-LayerNorm transformer
+// written with LibTorch's C++ modules alone (Embedding, Linear, LayerNorm and
+// tensor ops), so that one weights file loads and gives the same features
+// on LibTorch 1.13 and 2.x, on the CPU or a GPU. model.pbtxt names it as
+// format "text-transformer" with its shape in text.transformer.
+//
+// With lexical_dim > 0 it also has a lexical branch: the text's bag of
+// tokens weighted by inverse document frequency (fitted on the training
+// texts and saved with the weights), hashed with pseudo-random signs into
+// lexical_dim buckets, which keeps cosines between bags in expectation. The
+// features are both parts L2-normalised and concatenated, weighted so that
+// a cosine between two texts is lexical_weight times their lexical cosine
+// plus (1 - lexical_weight) times their transformer cosine: adaptation sees
+// word overlap, as TF-IDF does, besides what the transformer learned.
+//
+//   TextTransformerOptions options;
+//   options.vocab_size = tokenizer.vocab_size();
+//   ASSIGN_OR_RETURN(auto net, MakeTextTransformer(options));
+//   torch::Tensor features = net->forward(ids, mask);  // [B,T] -> [B,dim]
+//
+// Not thread-safe while training; concurrent forwards in eval mode are safe.
+#ifndef ADAPTD_SERVER_ENGINE_MODEL_TEXT_NETS_H_
+#define ADAPTD_SERVER_ENGINE_MODEL_TEXT_NETS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/normalization.h>
+
+#include "absl/status/statusor.h"
+#include "adaptd/v1/model_config.pb.h"
+
+namespace adaptd::engine {
+
+struct TextTransformerOptions {
+  // Rows of the token embedding: at least the tokenizer's vocabulary size.
+  int64_t vocab_size = 0;
+  int64_t dim = 128;       // Model width; a multiple of heads.
+  int64_t layers = 2;      // Encoder layers.
+  int64_t heads = 4;       // Attention heads per layer.
+  int64_t mlp_dim = 0;     // The MLP's hidden width; 0 means 4 * dim.
+  int64_t max_length = 64;  // Positions: the longest input, in tokens.
+  // How token features become one vector: "mean" (over the attention mask)
+  // or "cls" (token 0).
+  std::string pooling = "mean";
+  // Dropout on the attention probabilities and on each residual branch, in
+  // training mode only; not part of the saved weights.
+  double dropout = 0.1;
+  // Buckets of the lexical branch; 0: none (the features are the pooled
+  // transformer output alone).
+  int64_t lexical_dim = 0;
+  // With a lexical branch: its share of the features' cosine, in [0, 1].
+  double lexical_weight = 0.5;
+};
+
+// The features' width: dim, plus lexical_dim with a lexical branch.
+int64_t TextTransformerFeatureDim(const TextTransformerOptions& options);
+
+// Inverse document frequencies of the tokens of `ids` [N,T] (where `mask`
+// is nonzero) over its N texts, as a [vocab_size] float tensor:
+// ln((1 + N) / (1 + df)) + 1, as scikit-learn's smoothed idf, except that a
+// token found in every text (the [CLS] and [SEP] a tokenizer adds) gets 0.
+// REQUIRES: every id in [0, vocab_size).
+torch::Tensor TokenIdf(const torch::Tensor& ids, const torch::Tensor& mask, int64_t vocab_size);
+
+// INVALID_ARGUMENT naming the first bad field as `prefix` + its name in
+// TextTransformerOptions, e.g. "text.transformer.dim: must be a multiple of
+// heads (4), got 130".
+absl::Status ValidateTextTransformerOptions(const TextTransformerOptions& options,
+                                            const std::string& prefix = "");
+
+// The options model.pbtxt's text section describes: text.transformer's
+// fields, text.max_seq_length and text.pooling (empty: "cls", as for every
+// text backbone).
+TextTransformerOptions TextTransformerOptionsFromConfig(const adaptd::v1::ModelConfig& config);
+// The reverse: sets format "text-transformer", feature_dim and those fields
+// of `config`.
+void TextTransformerOptionsToConfig(const TextTransformerOptions& options,
+                                    adaptd::v1::ModelConfig* config);
+
+// token embedding + learned position embedding -> `layers` x [x + attn(LN(x)),
+// x + MLP(LN(x))] with multi-head self-attention that ignores padded keys
+// and a GELU MLP -> LayerNorm -> pooling.
+class TextTransformer : public torch::nn::Module {
+ public:
+  // REQUIRES: ValidateTextTransformerOptions(options) is OK.
+  explicit TextTransformer(const TextTransformerOptions& options);
+
+  // ids [B,T] int64 in [0, vocab_size), mask [B,T] (1 a token, 0 padding;
+  // any integer or bool type), 1 <= T <= max_length, every row with at
+  // least one token -> features [B,feature_dim()]: without a lexical branch
+  // the raw (unnormalised) pooled transformer output, with one the weighted
+  // concatenation of both normalised parts. A row's features do not depend
+  // on how much padding follows its tokens.
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
+  // The raw pooled transformer output [B,dim], what training's classifier
+  // sees.
+  torch::Tensor Encode(const torch::Tensor& ids, const torch::Tensor& mask);
+  // The token features before pooling, [B,T,dim].
+  torch::Tensor Tokens(const torch::Tensor& ids, const torch::Tensor& mask);
+  // The hashed idf-weighted bag of tokens [B,lexical_dim], unnormalised.
+  // REQUIRES: lexical_dim > 0.
+  torch::Tensor Lexical(const torch::Tensor& ids, const torch::Tensor& mask);
+  // Sets the lexical branch's token weights (TokenIdf of the training
+  // texts); until then every token weighs 1.
+  // REQUIRES: lexical_dim > 0; idf is [vocab_size].
+  void SetTokenIdf(const torch::Tensor& idf);
+
+  int64_t feature_dim() const { return TextTransformerFeatureDim(options_); }
+  const TextTransformerOptions& options() const { return options_; }
+
+ private:
+  TextTransformerOptions options_;
+  torch::nn::Embedding tokens_{nullptr};
+  torch::nn::Embedding positions_{nullptr};
+  torch::nn::ModuleList layers_{nullptr};
+  torch::nn::LayerNorm norm_{nullptr};
+  // The lexical branch's token weights [vocab_size], saved with the weights;
+  // buckets and signs are a hash of the ids.
+  torch::Tensor idf_;
+};
+
+// A new encoder with fresh weights (from LibTorch's global generator).
+// INVALID_ARGUMENT as ValidateTextTransformerOptions says.
+absl::StatusOr<std::shared_ptr<TextTransformer>> MakeTextTransformer(
+    const TextTransformerOptions& options);
+
+}  // namespace adaptd::engine
+
+#endif  // ADAPTD_SERVER_ENGINE_MODEL_TEXT_NETS_H_

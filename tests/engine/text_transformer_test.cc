@@ -1,0 +1,353 @@
+// The native text encoder (format "text-transformer"): what its forward
+// promises (padding and padded ids never change a text's features), its
+// option checks, and a folder written by ExportTextModel that Backbone::Load
+// serves with the features of the network it was written from.
+#include "server/engine/model/text_nets.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <google/protobuf/text_format.h>
+#include <torch/torch.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/file_util.h"
+#include "server/engine/adapt/adaptation.h"
+#include "server/engine/model/backbone.h"
+#include "server/engine/text/load_tokenizer.h"
+#include "tests/test_util/synthetic.h"
+
+namespace adaptd::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+TextTransformerOptions SmallOptions() {
+  TextTransformerOptions o;
+  o.vocab_size = 40;
+  o.dim = 16;
+  o.layers = 2;
+  o.heads = 2;
+  o.max_length = 12;
+  o.pooling = "mean";
+  return o;
+}
+
+std::shared_ptr<TextTransformer> SmallNet(const TextTransformerOptions& options) {
+  torch::manual_seed(7);
+  auto net = MakeTextTransformer(options);
+  EXPECT_TRUE(net.ok()) << net.status();
+  (*net)->eval();
+  return *net;
+}
+
+TEST(TextTransformerTest, PaddingAndPaddedIdsDoNotChangeATextsFeatures) {
+  auto net = SmallNet(SmallOptions());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor alone = net->forward(torch::tensor({{2, 11, 12, 13, 3}}, torch::kLong),
+                                           torch::ones({1, 5}, torch::kLong));
+  ASSERT_EQ(alone.sizes(), (std::vector<int64_t>{1, 16}));
+  // The same text padded to 9 tokens, with arbitrary ids under the padding,
+  // beside a longer one.
+  const torch::Tensor ids = torch::tensor(
+      {{2, 11, 12, 13, 3, 30, 31, 5, 0}, {2, 20, 21, 22, 23, 24, 25, 26, 3}}, torch::kLong);
+  const torch::Tensor mask =
+      torch::tensor({{1, 1, 1, 1, 1, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1, 1, 1, 1}}, torch::kLong);
+  const torch::Tensor padded = net->forward(ids, mask);
+  EXPECT_TRUE(torch::allclose(padded[0], alone[0], 1e-5, 1e-6))
+      << (padded[0] - alone[0]).abs().max().item<float>();
+  // A real token does count.
+  const torch::Tensor other = net->forward(torch::tensor({{2, 11, 14, 13, 3}}, torch::kLong),
+                                           torch::ones({1, 5}, torch::kLong));
+  EXPECT_GT((other - alone).abs().max().item<float>(), 1e-3);
+}
+
+TEST(TextTransformerTest, ClsPoolingIsTheFirstTokensFeatures) {
+  TextTransformerOptions options = SmallOptions();
+  options.pooling = "cls";
+  auto net = SmallNet(options);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor ids = torch::tensor({{2, 5, 6, 3}}, torch::kLong);
+  const torch::Tensor mask = torch::ones({1, 4}, torch::kLong);
+  EXPECT_TRUE(torch::equal(net->forward(ids, mask), net->Tokens(ids, mask).select(1, 0)));
+}
+
+TEST(TextTransformerTest, TooLongAnInputIsAnError) {
+  auto net = SmallNet(SmallOptions());
+  torch::NoGradGuard no_grad;
+  try {
+    net->forward(torch::zeros({1, 13}, torch::kLong), torch::ones({1, 13}, torch::kLong));
+    ADD_FAILURE() << "13 tokens through a 12-position encoder";
+  } catch (const c10::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("this encoder takes 1 to 12"));
+  }
+}
+
+TEST(TextTransformerTest, BadOptionsNameTheirField) {
+  TextTransformerOptions o = SmallOptions();
+  o.dim = 15;
+  EXPECT_THAT(std::string(ValidateTextTransformerOptions(o, "text.transformer.").message()),
+              HasSubstr("text.transformer.dim: must be a multiple of heads (2), got 15"));
+  o = SmallOptions();
+  o.pooling = "max";
+  EXPECT_THAT(std::string(MakeTextTransformer(o).status().message()), HasSubstr("pooling"));
+  o = SmallOptions();
+  o.vocab_size = 0;
+  EXPECT_THAT(std::string(ValidateTextTransformerOptions(o).message()),
+              HasSubstr("vocab_size: must be in [1,"));
+  o = SmallOptions();
+  o.layers = 0;
+  EXPECT_EQ(ValidateTextTransformerOptions(o).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TokenIdfTest, SmoothedIdfWithZeroForTokensInEveryText) {
+  // [CLS]=2 and [SEP]=3 in every text; 0 pads the last two.
+  const torch::Tensor ids = torch::tensor({{2, 5, 6, 3}, {2, 5, 7, 3}, {2, 8, 3, 0}}, torch::kLong);
+  const torch::Tensor mask = torch::tensor({{1, 1, 1, 1}, {1, 1, 1, 1}, {1, 1, 1, 0}});
+  const torch::Tensor idf = TokenIdf(ids, mask, 10);
+  ASSERT_EQ(idf.sizes(), (std::vector<int64_t>{10}));
+  const auto at = [&](int i) { return idf[i].item<double>(); };
+  EXPECT_EQ(at(2), 0);
+  EXPECT_EQ(at(3), 0);
+  EXPECT_NEAR(at(5), std::log(4.0 / 3) + 1, 1e-6);  // In 2 of 3 texts.
+  EXPECT_NEAR(at(6), std::log(4.0 / 2) + 1, 1e-6);  // In 1.
+  EXPECT_NEAR(at(8), std::log(4.0 / 2) + 1, 1e-6);
+  EXPECT_NEAR(at(0), std::log(4.0) + 1, 1e-6);      // Padding is not counted.
+  EXPECT_NEAR(at(9), std::log(4.0) + 1, 1e-6);      // Never seen.
+}
+
+TextTransformerOptions LexicalOptions() {
+  TextTransformerOptions o = SmallOptions();
+  o.lexical_dim = 4096;
+  o.lexical_weight = 0.7;
+  return o;
+}
+
+// Cosines between the rows of `x`.
+torch::Tensor Cosines(const torch::Tensor& x) {
+  const torch::Tensor unit = NormalizeFeatures(x);
+  return unit.matmul(unit.t());
+}
+
+TEST(TextTransformerTest, LexicalBranchIsAnIdfWeightedBagOfTokens) {
+  auto net = SmallNet(LexicalOptions());
+  torch::Tensor idf = torch::rand({40}) + 0.5;
+  idf[2] = 0;
+  net->SetTokenIdf(idf);
+  torch::NoGradGuard no_grad;
+  // Texts 0 and 1 hold the same tokens in another order (7 is padding in 1).
+  const torch::Tensor ids = torch::tensor({{2, 11, 12, 13, 12, 0},
+                                           {2, 13, 12, 11, 12, 7},
+                                           {2, 11, 20, 21, 22, 0},
+                                           {2, 30, 31, 0, 0, 0}},
+                                          torch::kLong);
+  const torch::Tensor mask = torch::tensor(
+      {{1, 1, 1, 1, 1, 0}, {1, 1, 1, 1, 1, 0}, {1, 1, 1, 1, 1, 0}, {1, 1, 1, 0, 0, 0}});
+  // The exact bag: counts times idf, over the vocabulary.
+  const torch::Tensor counts = torch::zeros({4, 40}).scatter_add_(1, ids, mask.to(torch::kFloat));
+  const torch::Tensor exact = counts * idf;
+  const torch::Tensor lexical = net->Lexical(ids, mask);
+  ASSERT_EQ(lexical.sizes(), (std::vector<int64_t>{4, 4096}));
+  // Order does not matter, padding does not count, and hashing into 4096
+  // buckets keeps these texts' cosines.
+  EXPECT_TRUE(torch::allclose(lexical[0], lexical[1]));
+  EXPECT_TRUE(torch::allclose(Cosines(lexical), Cosines(exact), 1e-5, 1e-5))
+      << Cosines(lexical) << Cosines(exact);
+  EXPECT_GT(Cosines(lexical)[0][2].item<float>(), 0.05);
+  EXPECT_NEAR(Cosines(lexical)[0][3].item<float>(), 0, 1e-6);
+
+  // The features: both parts normalised, and the cosine between two texts
+  // lexical_weight times the lexical one plus the rest times the
+  // transformer's.
+  const torch::Tensor features = net->forward(ids, mask);
+  ASSERT_EQ(features.sizes(), (std::vector<int64_t>{4, 16 + 4096}));
+  EXPECT_EQ(net->feature_dim(), 16 + 4096);
+  EXPECT_TRUE(torch::allclose(features.norm(2, 1), torch::ones({4}), 1e-5, 1e-6));
+  const torch::Tensor expected =
+      0.7 * Cosines(exact) + 0.3 * Cosines(net->Encode(ids, mask));
+  EXPECT_TRUE(torch::allclose(features.matmul(features.t()), expected, 1e-5, 1e-5));
+}
+
+TEST(TextTransformerTest, LexicalOptionsAreChecked) {
+  TextTransformerOptions o = LexicalOptions();
+  o.lexical_weight = 1.5;
+  EXPECT_THAT(std::string(ValidateTextTransformerOptions(o, "text.transformer.").message()),
+              HasSubstr("text.transformer.lexical_weight: must be in [0,1], got 1.5"));
+  o = LexicalOptions();
+  o.lexical_dim = -1;
+  EXPECT_THAT(std::string(ValidateTextTransformerOptions(o).message()),
+              HasSubstr("lexical_dim: must be in [0,"));
+}
+
+// A WordPiece vocab of the special tokens and a few words.
+std::string WriteVocab(const std::string& dir) {
+  const std::string path = dir + "/vocab.txt";
+  std::ofstream out(path);
+  for (const char* token : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat",
+                            "on", "mat", "dog", "ran", "far", ".", "##s"}) {
+    out << token << "\n";
+  }
+  return path;
+}
+
+class NativeTextBackboneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("text_transformer_test");
+    vocab_ = WriteVocab(dir_);
+    options_ = SmallOptions();
+    options_.vocab_size = 15;
+    net_ = SmallNet(options_);
+    config_.set_name("words");
+    config_.mutable_text()->set_tokenizer(kWordPiece);
+    config_.mutable_text()->set_lower_case(true);
+    folder_ = dir_ + "/model";
+    ASSERT_TRUE(ExportTextModel(folder_, config_, *net_, nullptr, vocab_).ok());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // The exported model.pbtxt with `edit` applied, loaded.
+  absl::Status LoadEdited(const std::function<void(v1::ModelConfig&)>& edit) {
+    const std::string path = folder_ + "/model.pbtxt";
+    v1::ModelConfig config;
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(*ReadFile(path), &config));
+    edit(config);
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(config, &text);
+    EXPECT_TRUE(WriteFileAtomically(path, text).ok());
+    return Backbone::Load(folder_, c10::Device(c10::kCPU)).status();
+  }
+
+  std::string dir_, vocab_, folder_;
+  TextTransformerOptions options_;
+  std::shared_ptr<TextTransformer> net_;
+  v1::ModelConfig config_;
+};
+
+TEST_F(NativeTextBackboneTest, ExportedFolderServesTheNetworksFeatures) {
+  EXPECT_TRUE(fs::exists(folder_ + "/vocab.txt"));
+  auto loaded = Backbone::Load(folder_, c10::Device(c10::kCPU));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Backbone& backbone = **loaded;
+  EXPECT_EQ(backbone.config().format(), "text-transformer");
+  EXPECT_EQ(backbone.info().modality, "text");
+  EXPECT_EQ(backbone.info().feature_dim, 16);
+  EXPECT_EQ(backbone.info().text.tokenizer, "wordpiece");
+  EXPECT_EQ(backbone.info().text.max_seq_length, 12);
+  EXPECT_EQ(backbone.info().text.pooling, "mean");
+  ASSERT_TRUE(backbone.is_text());
+
+  // Texts tokenized as adaptd tokenizes them, one padded.
+  const Tokenizer& tokenizer = *backbone.tokenizer();
+  auto a = tokenizer.Encode("The cat sat on the mat.", 12);
+  auto b = tokenizer.Encode("Dogs ran.", 12);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const int64_t t = static_cast<int64_t>(a->ids.size());
+  torch::Tensor ids = torch::full({2, t}, tokenizer.pad_id(), torch::kLong);
+  torch::Tensor mask = torch::zeros({2, t}, torch::kLong);
+  for (int64_t j = 0; j < t; ++j) ids[0][j] = a->ids[j], mask[0][j] = 1;
+  for (size_t j = 0; j < b->ids.size(); ++j) ids[1][j] = b->ids[j], mask[1][j] = 1;
+  auto served = backbone.Features(BackboneInput{ids, mask});
+  ASSERT_TRUE(served.ok()) << served.status();
+
+  torch::NoGradGuard no_grad;
+  const torch::Tensor expected = NormalizeFeatures(net_->forward(ids, mask));
+  EXPECT_TRUE(torch::allclose(*served, expected, 1e-5, 1e-6));
+  EXPECT_GT((*served)[0].sub((*served)[1]).abs().max().item<float>(), 1e-3);
+}
+
+TEST_F(NativeTextBackboneTest, ConfigErrorsNameTheField) {
+  absl::Status s = LoadEdited([](v1::ModelConfig& c) {
+    c.mutable_text()->mutable_transformer()->set_vocab_size(10);
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("text.transformer.vocab_size: 10 is smaller than the wordpiece vocabulary "
+                        "(15 tokens)"));
+
+  s = LoadEdited([](v1::ModelConfig& c) {
+    c.mutable_text()->mutable_transformer()->set_vocab_size(15);
+    c.set_feature_dim(32);
+  });
+  EXPECT_THAT(std::string(s.message()), HasSubstr("feature_dim: must equal text.transformer.dim"));
+
+  // A shape the weights were not saved with.
+  s = LoadEdited([](v1::ModelConfig& c) {
+    c.set_feature_dim(32);
+    c.mutable_text()->mutable_transformer()->set_dim(32);
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("backbone_file:"));
+
+  s = LoadEdited([](v1::ModelConfig& c) {
+    c.set_feature_dim(16);
+    c.mutable_text()->mutable_transformer()->set_dim(16);
+    c.mutable_text()->mutable_transformer()->set_heads(3);
+  });
+  EXPECT_THAT(std::string(s.message()), HasSubstr("text.transformer.dim: must be a multiple"));
+
+  s = LoadEdited([](v1::ModelConfig& c) {
+    c.mutable_text()->mutable_transformer()->set_heads(2);
+    c.set_format("text-lstm");
+  });
+  EXPECT_THAT(std::string(s.message()), HasSubstr("\"text-transformer\", got \"text-lstm\""));
+
+  // And the folder as exported loads again.
+  s = LoadEdited([](v1::ModelConfig& c) { c.set_format("text-transformer"); });
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST(NativeTextBackboneLexicalTest, ExportedFolderServesBothBranchesWithTheFittedIdf) {
+  const std::string dir = testing::MakeTempDir("text_transformer_lexical_test");
+  const std::string vocab = WriteVocab(dir);
+  TextTransformerOptions options = LexicalOptions();
+  options.vocab_size = 15;
+  options.lexical_dim = 64;
+  auto net = SmallNet(options);
+  net->SetTokenIdf(torch::linspace(0, 3, 15));
+  v1::ModelConfig config;
+  config.set_name("words");
+  config.mutable_text()->set_tokenizer(kWordPiece);
+  config.mutable_text()->set_lower_case(true);
+  const std::string folder = dir + "/model";
+  ASSERT_TRUE(ExportTextModel(folder, config, *net, nullptr, vocab).ok());
+  EXPECT_THAT(*ReadFile(folder + "/model.pbtxt"), HasSubstr("lexical_dim: 64"));
+
+  auto loaded = Backbone::Load(folder, c10::Device(c10::kCPU));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->info().feature_dim, 16 + 64);
+  const torch::Tensor ids = torch::tensor({{2, 6, 7, 3}, {2, 10, 11, 3}}, torch::kLong);
+  const torch::Tensor mask = torch::ones({2, 4}, torch::kLong);
+  auto served = (*loaded)->Features(BackboneInput{ids, mask});
+  ASSERT_TRUE(served.ok()) << served.status();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(*served, NormalizeFeatures(net->forward(ids, mask)), 1e-5, 1e-6));
+
+  // The same weights without the branch's idf do not load as a model with it.
+  options.lexical_dim = 0;
+  auto plain = SmallNet(options);
+  const std::string plain_folder = dir + "/plain";
+  ASSERT_TRUE(ExportTextModel(plain_folder, config, *plain, nullptr, vocab).ok());
+  v1::ModelConfig edited;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      *ReadFile(plain_folder + "/model.pbtxt"), &edited));
+  edited.mutable_text()->mutable_transformer()->set_lexical_dim(64);
+  edited.set_feature_dim(16 + 64);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(edited, &text);
+  ASSERT_TRUE(WriteFileAtomically(plain_folder + "/model.pbtxt", text).ok());
+  const absl::Status s = Backbone::Load(plain_folder, c10::Device(c10::kCPU)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("backbone_file:"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace adaptd::engine
