@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make run's demo: start adaptd on the default model repository; for each of
-# its models (the grey glyph model and the RGB one), adapt to five
+# its image models (the grey glyph model and the RGB one), adapt to five
 # Fashion-MNIST classes from five PNGs each (unseen in training), classify
-# held-out images and print the accuracy; then keep serving until Ctrl-C.
+# held-out images and print the accuracy; for its text model, the same with
+# five sentences of each of five WordNet classes it never saw in training;
+# then keep serving until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -17,6 +19,12 @@ CTL="$BUILD/client/adaptctl --target=localhost:$PORT"
 if [ ! -d "$DEMO/query" ]; then
   "$TRAIN" fashion-mnist-png --out "$DEMO/support" --per_class 5
   "$TRAIN" fashion-mnist-png --out "$DEMO/query" --per_class 20 --offset 5
+fi
+# Text: 5 sentences per class to adapt, 10 others to classify, from five
+# meta-test classes of the text model's WordNet corpus (make models wrote it).
+TEXT_SET=${TEXT_SET:-data/text/wordnet.tsv}
+if [ -f "$TEXT_SET" ] && [ ! -f "$DEMO/text/query.tsv" ]; then
+  "$TRAIN" text-examples --data "$TEXT_SET" --out "$DEMO/text" --per_class 5 --queries 10
 fi
 
 "$BUILD/server/adaptd" --model_repository="$MODELS" --port="$PORT" --metrics_port="$METRICS_PORT" &
@@ -33,25 +41,33 @@ $CTL health
 echo
 echo "== backbones"
 $CTL backbones
+# "name modality" lines.
 BACKBONES=$($CTL backbones --json |
-            python3 -c 'import json,sys; print(" ".join(b["name"] for b in json.load(sys.stdin)["backbones"]))')
+            python3 -c 'import json,sys
+for b in json.load(sys.stdin)["backbones"]: print(b["name"], b.get("modality", "image"))')
 
 # Every model: PROTOTYPE, then the model's default method (no method sent).
 # The grey PNGs reach an RGB model as RGB: adaptd's preprocessing converts.
-for backbone in $BACKBONES; do
+while read -r backbone modality; do
+  support="$DEMO/support" query="$DEMO/query"
+  what="5 Fashion-MNIST classes x 5 PNGs" held_out="20 held-out images per class"
+  if [ "$modality" = text ]; then
+    support="$DEMO/text/support.tsv" query="$DEMO/text/query.tsv"
+    what="5 unseen WordNet classes x 5 sentences" held_out="10 held-out sentences per class"
+    [ -f "$support" ] || { echo; echo "== $backbone: no $support (make models writes $TEXT_SET)"; continue; }
+  fi
   for method in prototype "default method"; do
     flag=(--method "$method")
     [ "$method" = "default method" ] && flag=()
     echo
-    echo "== $backbone, adapt ($method): 5 Fashion-MNIST classes x 5 PNGs ($DEMO/support)"
-    ID=$($CTL adapt --backbone "$backbone" "${flag[@]}" --json "$DEMO/support" |
-         python3 -c 'import json,sys; print(json.load(sys.stdin)["adapter"]["adapterId"])')
+    echo "== $backbone, adapt ($method): $what ($support)"
+    ID=$($CTL adapt --backbone "$backbone" "${flag[@]}" --id_only "$support")
     $CTL get --adapter "$ID"
     echo
-    echo "== $backbone, predict ($method): 20 held-out images per class ($DEMO/query)"
-    $CTL predict --adapter "$ID" "$DEMO/query" | tail -n 1
+    echo "== $backbone, predict ($method): $held_out ($query)"
+    $CTL predict --adapter "$ID" "$query" | grep "^accuracy:"
   done
-done
+done <<< "$BACKBONES"
 
 echo
 echo "adaptd is serving on localhost:$PORT (metrics: http://localhost:$METRICS_PORT/metrics)."

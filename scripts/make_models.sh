@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make models: the default model repository, built by the project's own
-# pipeline from Debian-packaged data only. Two models:
+# pipeline from Debian-packaged data only. Three models:
 #
 # $MODELS/glyphs-conv4 (1x28x28 grey): glyphs rendered from the installed
 #   fonts, clip-art exemplar classes from openclipart-png split by category
@@ -13,6 +13,9 @@
 #   font -> Conv4 pretraining on their meta-train splits -> FINETUNE's
 #   learning rate tuned on the clip-art meta-val categories -> export. No
 #   meta-learner: PROTOTYPE and FINETUNE serve it.
+# $MODELS/wordnet-text (text, TEXT=0 leaves it out): classes of WordNet's
+#   noun hierarchy -> SentencePiece vocabulary -> native transformer encoder
+#   pretrained on the meta-train classes -> FINETUNE's rate tuned -> export.
 #
 # Every stage caches or checkpoints under $DATA and resumes after an
 # interrupt. The defaults take about 11 and 16 minutes from nothing on 2
@@ -60,6 +63,25 @@ default_flags() {
   printf -- '--default_reason=%s\n' "$(sed -n 's/^reason: //p' "$1")"
 }
 
+# The last stage of a model without a meta-learner: model $1, pretrained in
+# $2/pretrain, FINETUNE at rate $3; choose-default on meta-val of data set $4
+# picks the default method; then $MODELS/$1 is replaced in one move.
+ship() {
+  local name=$1 d=$2 lr=$3 val=$4
+  "$T" export --weights "$d/pretrain/backbone.pt" --finetune_lr "$lr" \
+    --out "$d/stage/$name-tuned" --name "$name"
+  "$T" choose-default --model "$d/stage/$name-tuned" --data "$val" \
+    --val_episodes 200 | tee "$d/choose-default.md"
+  local defaults
+  mapfile -t defaults < <(default_flags "$d/choose-default.md")
+  rm -rf "$MODELS/$name.tmp"
+  "$T" export --weights "$d/pretrain/backbone.pt" --finetune_lr "$lr" \
+    --out "$MODELS/$name.tmp" --name "$name" "${defaults[@]}"
+  rm -rf "$MODELS/$name"
+  mv "$MODELS/$name.tmp" "$MODELS/$name"
+  echo "make models: $MODELS/$name is ready"
+}
+
 glyph_model() {
   stage "1/5 data sets: glyphs (and clip art)"
   "$T" data glyphs --out "$DATA/glyphs.bin" --threads "$THREADS"
@@ -95,10 +117,10 @@ glyph_model() {
     | tee "$DATA/tune-finetune.md"
   LR=$(awk '/^best:/ {print $2}' "$DATA/tune-finetune.md")
 
-  stage "4/5 meta-train the meta-learner ($META_STEPS steps x $META_BATCH tasks, starts as SGD at $LR)"
+  stage "4/5 meta-train the meta-learner ($META_STEPS steps x $META_BATCH tasks, starts as PROTOTYPE)"
   "$T" metatrain --model "$DATA/stage/$NAME" --data "$DATA/glyphs.bin" "${META_EXTRA[@]}" "${VAL_EXTRA[@]}" \
     --meta_work_dir "$DATA/metatrain" --meta_steps "$META_STEPS" --meta_batch "$META_BATCH" \
-    --meta_lr "$META_LR" --inner_lr "$LR" --val_every 50 --val_episodes 200 \
+    --meta_lr "$META_LR" --val_every 50 --val_episodes 200 \
     --threads "$THREADS" --resume
 
   # The meta-learner ships only if it beats PROTOTYPE and FINETUNE-5 on
@@ -153,19 +175,52 @@ rgb_model() {
   lr=$(awk '/^best:/ {print $2}' "$d/tune-finetune.md")
 
   stage "4/4 choose the default method on meta-val, export $MODELS/$RGB_NAME"
-  "$T" export --weights "$d/pretrain/backbone.pt" --finetune_lr "$lr" \
-    --out "$d/stage/$RGB_NAME-tuned" --name "$RGB_NAME"
-  "$T" choose-default --model "$d/stage/$RGB_NAME-tuned" --data "$d/clipart.bin:groups" \
-    --val_episodes 200 | tee "$d/choose-default.md"
-  local defaults
-  mapfile -t defaults < <(default_flags "$d/choose-default.md")
-  rm -rf "$MODELS/$RGB_NAME.tmp"
-  "$T" export --weights "$d/pretrain/backbone.pt" --finetune_lr "$lr" \
-    --out "$MODELS/$RGB_NAME.tmp" --name "$RGB_NAME" "${defaults[@]}"
-  rm -rf "$MODELS/$RGB_NAME"
-  mv "$MODELS/$RGB_NAME.tmp" "$MODELS/$RGB_NAME"
-  echo "make models: $MODELS/$RGB_NAME is ready"
+  ship "$RGB_NAME" "$d" "$lr" "$d/clipart.bin:groups"
+}
+
+# The text model: classes of WordNet's noun hierarchy (subtrees; their
+# definitions and example sentences as texts), split by lexicographer file so
+# that meta-test topics are never seen in training -> a SentencePiece
+# vocabulary on the meta-train texts -> the native transformer encoder with
+# a lexical branch, pretrained on the meta-train classes and coarser classes
+# of the same topics -> FINETUNE's rate tuned on meta-val
+# -> export, with the default method chosen on meta-val. TEXT=0 leaves it out.
+TEXT_NAME=${TEXT_NAME:-wordnet-text}
+TEXT_EPOCHS=${TEXT_EPOCHS:-6}
+# The encoder's features are 80% an IDF-weighted bag of its tokens (hashed to
+# 1024 buckets, IDF from the meta-train texts) and 20% the transformer's:
+# meta-val 5-way 5-shot 84.1% against 71.8% for the transformer alone
+# (docs/training.md).
+TEXT_PRETRAIN=(${TEXT_PRETRAIN:---batch_size 64 --dim 128 --layers 1 --heads 4 --max_len 32 --lr 1e-3 --warmup_steps 200 --lr_schedule cosine --dropout 0.1 --lexical_dim 1024 --lexical_weight 0.8})
+text_model() {
+  local d="$DATA/text"
+  mkdir -p "$d"
+  stage "1/4 $TEXT_NAME: the WordNet corpus and its SentencePiece vocabulary"
+  "$T" data wordnet --out "$d/wordnet.tsv"
+  # Coarser classes (subtrees of 41-200 synsets) of the same meta-train
+  # lexicographer files, as extra pretraining labels
+  # (docs/experiments/text-label-levels.md).
+  "$T" data wordnet --min_synsets 41 --max_synsets 200 --levels_of "$d/wordnet.tsv" \
+    --out "$d/wordnet-levels.tsv"
+  # One thread: SentencePiece's result depends on the thread count.
+  "$T" vocab --data "$d/wordnet.tsv" --vocab_size 8000 --threads 1 --out "$d/wordnet-spm"
+
+  stage "2/4 $TEXT_NAME: pretrain the text encoder ($TEXT_EPOCHS epochs)"
+  "$T" pretrain --data "$d/wordnet.tsv" --extra_data "$d/wordnet-levels.tsv" \
+    --tokenizer "$d/wordnet-spm.model" --work_dir "$d/pretrain" \
+    --epochs "$TEXT_EPOCHS" "${TEXT_PRETRAIN[@]}" --eval_episodes 200 --threads "$THREADS" --resume
+  "$T" export --weights "$d/pretrain/backbone.pt" --out "$d/stage/$TEXT_NAME" --name "$TEXT_NAME"
+
+  stage "3/4 $TEXT_NAME: tune FINETUNE's learning rate on meta-val"
+  "$T" tune-finetune --model "$d/stage/$TEXT_NAME" --data "$d/wordnet.tsv" --val_episodes 100 \
+    | tee "$d/tune-finetune.md"
+  local lr
+  lr=$(awk '/^best:/ {print $2}' "$d/tune-finetune.md")
+
+  stage "4/4 $TEXT_NAME: choose the default method on meta-val, export $MODELS/$TEXT_NAME"
+  ship "$TEXT_NAME" "$d" "$lr" "$d/wordnet.tsv"
 }
 
 ready "$NAME" || glyph_model
 if [ "${RGB:-1}" = 1 ]; then ready "$RGB_NAME" || rgb_model; fi
+if [ "${TEXT:-1}" = 1 ]; then ready "$TEXT_NAME" || text_model; fi

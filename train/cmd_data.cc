@@ -21,6 +21,7 @@
 #include "train/command.h"
 #include "train/data_cache.h"
 #include "train/dataset.h"
+#include "train/debian_packages.h"
 #include "train/emoji.h"
 #include "train/flags.h"
 #include "train/glyphs.h"
@@ -60,6 +61,13 @@ ABSL_FLAG(std::string, wordnet_dir, adaptd::train::kWordNetDir, "data wordnet: W
 ABSL_FLAG(int, min_synsets, 10, "data wordnet: smallest class, in synsets.");
 ABSL_FLAG(int, max_synsets, 40, "data wordnet: largest class, in synsets.");
 ABSL_FLAG(bool, lemmas, false, "data wordnet: start each definition with its synset's lemmas.");
+ABSL_FLAG(std::string, levels_of, "",
+          "data wordnet: a corpus (.tsv) whose meta-train lexicographer files alone to keep, "
+          "all in one group \"levels\", for pretrain --extra_data: the same subtrees' texts "
+          "under coarser or finer labels.");
+ABSL_FLAG(std::string, dpkg_status, adaptd::train::kDpkgStatusFile,
+          "data packages: dpkg's status file.");
+ABSL_FLAG(int, min_texts, 10, "data packages: smallest class kept, in paragraphs.");
 ABSL_FLAG(int, rows, 40, "Classes (rows) in the preview grid.");
 ABSL_FLAG(int, per_row, 20, "Images per row in the preview grid.");
 
@@ -311,6 +319,13 @@ absl::Status RunDataWordNet(const std::vector<std::string>&) {
   o.max_synsets = absl::GetFlag(FLAGS_max_synsets);
   o.lemmas = absl::GetFlag(FLAGS_lemmas);
   o.split = SplitFlags();
+  if (const std::string levels_of = absl::GetFlag(FLAGS_levels_of); !levels_of.empty()) {
+    TextLoadOptions load;
+    load.split = o.split;
+    ASSIGN_OR_RETURN(const Dataset base, LoadTextTsv(levels_of, load));
+    o.only_files = SplitClasses(base, Split::kTrain).group_names;
+    o.one_group = "levels";
+  }
   ASSIGN_OR_RETURN(const Dataset corpus, BuildWordNetCorpus(o));
   const std::string out = OutOr("data/wordnet.tsv");
   RETURN_IF_ERROR(WriteTextTsv(corpus, out));
@@ -319,6 +334,22 @@ absl::Status RunDataWordNet(const std::vector<std::string>&) {
   ASSIGN_OR_RETURN(const Dataset written, LoadTextTsv(out, load));
   std::printf("wrote %s: ", out.c_str());
   PrintSummary(written);
+  return absl::OkStatus();
+}
+
+absl::Status RunDataDebianPackages(const std::vector<std::string>&) {
+  DebianPackagesOptions o;
+  o.status_file = absl::GetFlag(FLAGS_dpkg_status);
+  o.min_texts = absl::GetFlag(FLAGS_min_texts);
+  ASSIGN_OR_RETURN(const Dataset packages, ReadDebianPackages(o));
+  const std::string out = OutOr("data/debian-packages.tsv");
+  RETURN_IF_ERROR(WriteTextTsv(packages, out));
+  std::printf("wrote %s: ", out.c_str());
+  PrintSummary(packages);
+  for (int32_t c = 0; c < packages.num_classes(); ++c) {
+    std::printf("  %s", packages.class_names[c].c_str());
+  }
+  std::printf("\nfor evaluation only: --cross_data %s:all\n", out.c_str());
   return absl::OkStatus();
 }
 
@@ -436,10 +467,26 @@ Command DataWordNetCommand() {
           "Welsh breeds ...\"; --lemmas prefixes \"corgi, Welsh corgi: \") and example\n"
           "sentences. Labels are\n"
           "<lexicographer file>/<lemma> (noun.animal/dog), so the split by group keeps whole\n"
-          "topics out of training. Needs Debian's wordnet-base.",
-          {"wordnet_dir", "min_synsets", "max_synsets", "lemmas", "out", "train_fraction", "val_fraction",
-           "split_seed"},
+          "topics out of training. Needs Debian's wordnet-base.\n"
+          "--levels_of data/wordnet.tsv keeps that corpus's meta-train files only, in one group,\n"
+          "so that pretrain --extra_data trains on them all: with other --min_synsets and\n"
+          "--max_synsets, coarser or finer labels for the same meta-train subtrees.",
+          {"wordnet_dir", "min_synsets", "max_synsets", "lemmas", "levels_of", "out",
+           "train_fraction", "val_fraction", "split_seed"},
           RunDataWordNet};
+}
+
+Command DataDebianPackagesCommand() {
+  return {"data packages", "[--dpkg_status /var/lib/dpkg/status] [--out data/debian-packages.tsv]",
+          "Write an evaluation-only text set from installed Debian packages' descriptions (TSV).",
+          "One class per archive section (libs, python, admin, ...); its texts are the\n"
+          "paragraphs of its packages' long descriptions. Paragraphs found in two sections\n"
+          "and repeats are left out, and so are sections with fewer than --min_texts. For\n"
+          "evaluation only, never for training: text of a domain no text model here is\n"
+          "trained on (`eval --cross_data data/debian-packages.tsv:all`, every class).\n"
+          "What it holds depends on the packages installed.",
+          {"dpkg_status", "min_texts", "out"},
+          RunDataDebianPackages};
 }
 
 Command DataInfoCommand() {

@@ -19,27 +19,17 @@
 #include "train/pretrain.h"
 #include "train/splits.h"
 
-ABSL_FLAG(std::string, split, "test", "Which split of --data to evaluate on: train, val, test or all.");
 
 namespace adaptd::train {
 namespace {
 
-// The data set named by --data and --split: a cache file, or "fashion-mnist"
-// for Fashion-MNIST's test split.
+// The data set named by --data and --split: a cache file, a text set (.tsv
+// or folder), or "fashion-mnist" for Fashion-MNIST's test split.
 absl::StatusOr<Dataset> EvalData() {
   const std::string path = absl::GetFlag(FLAGS_data);
   if (path == "fashion-mnist") return LoadFashionMnist(absl::GetFlag(FLAGS_fashion_dir), /*test_split=*/true);
   ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(path));
-  const std::string split = absl::GetFlag(FLAGS_split);
-  if (split == "all") return data;
-  for (Split s : {Split::kTrain, Split::kVal, Split::kTest}) {
-    if (split != SplitName(s)) continue;
-    if (data.group_splits.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(path, " has no split; use --split=all"));
-    }
-    return SplitClasses(data, s);
-  }
-  return absl::InvalidArgumentError(absl::StrCat("--split: \"", split, "\" is not train, val, test or all"));
+  return SplitFlag(data);
 }
 
 absl::Status RunProtoEval(const std::vector<std::string>&) {
@@ -65,9 +55,10 @@ absl::Status RunProtoEval(const std::vector<std::string>&) {
 }  // namespace
 
 Command ProtoEvalCommand() {
-  return {"proto-eval", "[--model models/glyphs-conv4] [--data FILE|fashion-mnist] [--split test]",
+  return {"proto-eval", "[--model models/glyphs-conv4] [--data FILE|FILE.tsv|DIR|fashion-mnist] [--split test]",
           "Few-shot PROTOTYPE accuracy of a model folder, as adaptd would adapt it.",
-          "--data fashion-mnist uses Fashion-MNIST's test split (cross-domain).",
+          "--data fashion-mnist uses Fashion-MNIST's test split (cross-domain); a .tsv of\n"
+          "label<TAB>text or a folder of <label>/*.txt is a text set for a text model.",
           {"model", "data", "split", "ways", "shots", "episodes", "queries", "seed", "threads",
            "device", "fashion_dir"},
           RunProtoEval};

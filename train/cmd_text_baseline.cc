@@ -1,7 +1,6 @@
 // adapt-train text-baseline: TF-IDF nearest centroid on a text set's
 // meta-test classes, the baseline text models are measured against.
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -10,19 +9,17 @@
 #include "server/common/status_macros.h"
 #include "train/cmd_util.h"
 #include "train/command.h"
+#include "train/data_cache.h"
 #include "train/flags.h"
 #include "train/splits.h"
 #include "train/text_baseline.h"
-#include "train/text_data.h"
 
 namespace adaptd::train {
 namespace {
 
 absl::Status RunTextBaseline(const std::vector<std::string>&) {
   const std::string spec = absl::GetFlag(FLAGS_data);
-  ASSIGN_OR_RETURN(const Dataset data, std::filesystem::is_directory(spec)
-                                           ? LoadTextFolders(spec, TextLoadOptions{})
-                                           : LoadTextTsv(spec, TextLoadOptions{}));
+  ASSIGN_OR_RETURN(const Dataset data, LoadDataSpec(spec));
   TextBaselineOptions o;
   ASSIGN_OR_RETURN(o.settings, SettingsFromFlags("5,10"));
   o.episodes = absl::GetFlag(FLAGS_episodes);

@@ -51,10 +51,12 @@ absl::Status RunTuneFinetune(const std::vector<std::string>&) {
 }  // namespace
 
 Command TuneFinetuneCommand() {
-  return {"tune-finetune", "[--model DIR] [--data data/glyphs.bin] [--lr_grid 0.003,...,1]",
+  return {"tune-finetune", "[--model DIR] [--data data/glyphs.bin|FILE.tsv|DIR] [--lr_grid 0.003,...,1]",
           "Pick FINETUNE's learning rate on meta-val (never on meta-test).",
           "Scores 5-step FINETUNE on 5-way 1-shot and 5-shot meta-val episodes of --data and\n"
-          "of each --val_data for each rate; the best mean wins (the smallest rate on a tie).",
+          "of each --val_data for each rate; the best mean wins (the smallest rate on a tie).\n"
+          "Text sets (a .tsv of label<TAB>text or a folder of <label>/*.txt) go with a text\n"
+          "model.",
           {"model", "data", "val_data", "lr_grid", "val_episodes", "seed", "threads", "device"},
           RunTuneFinetune};
 }

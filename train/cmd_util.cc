@@ -66,14 +66,30 @@ absl::StatusOr<std::string> DeviceFlag() {
   return spec;
 }
 
+absl::StatusOr<Dataset> SplitFlag(const Dataset& data) {
+  const std::string split = absl::GetFlag(FLAGS_split);
+  if (split == "all") return data;
+  for (Split s : {Split::kTrain, Split::kVal, Split::kTest}) {
+    if (split != SplitName(s)) continue;
+    if (data.group_splits.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(absl::GetFlag(FLAGS_data), " has no split; use --split=all"));
+    }
+    return SplitClasses(data, s);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--split: \"", split, "\" is not train, val, test or all"));
+}
+
 absl::StatusOr<std::vector<Dataset>> SplitOfEach(const std::string& list, Split split,
                                                  absl::string_view what) {
   std::vector<Dataset> out;
   for (absl::string_view spec : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
     ASSIGN_OR_RETURN(Dataset data, LoadDataSpec(spec));
     out.push_back(data.group_splits.empty() ? std::move(data) : SplitClasses(data, split));
-    std::printf("%s: + %d classes, %lld images from %s\n", std::string(what).c_str(),
+    std::printf("%s: + %d classes, %lld %s from %s\n", std::string(what).c_str(),
                 out.back().num_classes(), static_cast<long long>(out.back().size()),
+                out.back().modality == Modality::kText ? "texts" : "images",
                 std::string(spec).c_str());
   }
   return out;

@@ -50,13 +50,18 @@ std::string OutOr(const std::string& fallback);
 // without a CUDA LibTorch or a visible GPU.
 absl::StatusOr<std::string> DeviceFlag();
 
-// One split of each cache in a comma-separated list (all of a cache when it
-// is unsplit), printing what each adds as "<what>: + N classes, ...".
+// The classes of `data` in --split (train, val, test, or all of them).
+// FAILED_PRECONDITION for a set without a split unless --split=all.
+absl::StatusOr<Dataset> SplitFlag(const Dataset& data);
+
+// One split of each data set in a comma-separated list (LoadDataSpec;
+// all of it when it is unsplit), printing what each adds as
+// "<what>: + N classes, ...".
 absl::StatusOr<std::vector<Dataset>> SplitOfEach(const std::string& list, Split split,
                                                  absl::string_view what);
 
-// --data's meta-train and meta-val classes. FAILED_PRECONDITION when --data
-// has no split.
+// --data's meta-train and meta-val classes (LoadDataSpec).
+// FAILED_PRECONDITION when --data has no split.
 absl::StatusOr<std::pair<Dataset, Dataset>> TrainAndVal();
 
 // The meta-train classes of each --extra_data cache, announced as

@@ -32,11 +32,14 @@ Command DataFoldersCommand();      // cmd_data.cc
 Command DataClipartCommand();      // cmd_data.cc
 Command DataEmojiCommand();        // cmd_data.cc
 Command DataWordNetCommand();      // cmd_data.cc
+Command DataDebianPackagesCommand();  // cmd_data.cc
 Command TextBaselineCommand();     // cmd_text_baseline.cc
+Command VocabCommand();            // cmd_vocab.cc
 Command ChooseDefaultCommand();    // cmd_choose_default.cc
 Command DataInfoCommand();         // cmd_data.cc
 Command DataPreviewCommand();      // cmd_data.cc
 Command FashionMnistPngCommand();  // cmd_fashion_png.cc
+Command TextExamplesCommand();     // cmd_text_examples.cc
 Command PretrainCommand();         // cmd_pretrain.cc
 Command ExportCommand();           // cmd_export.cc
 Command ImportCommand();           // cmd_import.cc

@@ -3,14 +3,17 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "server/common/crc32.h"
 #include "server/common/file_util.h"
 #include "server/common/status_macros.h"
+#include "train/text_data.h"
 
 namespace adaptd::train {
 namespace {
@@ -151,9 +154,22 @@ absl::Status SaveDataset(const Dataset& data, const std::string& meta, const std
 }
 
 absl::StatusOr<Dataset> LoadDataSpec(absl::string_view spec, std::string* meta) {
+  const bool all = absl::ConsumeSuffix(&spec, ":all");
   const bool groups = absl::ConsumeSuffix(&spec, ":groups");
-  ASSIGN_OR_RETURN(Dataset data, LoadDataset(std::string(spec), meta));
-  return groups ? GroupsAsClasses(data) : data;
+  const std::string path(spec);
+  Dataset data;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    ASSIGN_OR_RETURN(data, LoadTextFolders(path, TextLoadOptions{}));
+  } else if (absl::EndsWith(path, ".tsv")) {
+    ASSIGN_OR_RETURN(data, LoadTextTsv(path, TextLoadOptions{}));
+  } else {
+    ASSIGN_OR_RETURN(data, LoadDataset(path, meta));
+  }
+  if (meta != nullptr && data.modality == Modality::kText && meta->empty()) *meta = path;
+  if (groups) data = GroupsAsClasses(data);
+  if (all) data.group_splits.clear();
+  return data;
 }
 
 absl::StatusOr<std::string> ReadDatasetMeta(const std::string& path) {

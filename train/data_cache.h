@@ -24,8 +24,12 @@ absl::Status SaveDataset(const Dataset& data, const std::string& meta, const std
 // Reads a cache written by SaveDataset; checks its magic, version, sizes and
 // CRC. `meta` may be null.
 absl::StatusOr<Dataset> LoadDataset(const std::string& path, std::string* meta = nullptr);
-// A cache, or with ":groups" after it, its groups as classes
-// (GroupsAsClasses). `meta` (may be null) gets the cache's provenance text.
+// A data set as users name one: a cache, a text set (a .tsv of
+// label<TAB>text, or a folder of <label>/*.txt, split by group with the
+// default SplitOptions); with ":groups" after it, its groups as classes
+// (GroupsAsClasses); with ":all" last, without its split (every class, as
+// for an evaluation-only set). `meta` (may be null) gets the cache's
+// provenance text, or a text set's path.
 absl::StatusOr<Dataset> LoadDataSpec(absl::string_view spec, std::string* meta = nullptr);
 // Only the header's meta text, without reading the images.
 absl::StatusOr<std::string> ReadDatasetMeta(const std::string& path);

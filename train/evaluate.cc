@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <tuple>
 #include <utility>
 
@@ -26,6 +27,7 @@
 #include "train/json_report.h"
 #include "train/plot.h"
 #include "train/progress.h"
+#include "train/text_baseline.h"
 
 namespace adaptd::train {
 namespace {
@@ -52,9 +54,12 @@ struct Domain {
   std::string name;
   const Dataset* data;
   at::Tensor features;
-  at::Tensor pixels;
+  at::Tensor pixels;  // Images only.
   std::vector<std::pair<int, int>> settings;
+  std::shared_ptr<const TfIdfTexts> tfidf;  // Texts only: the TF-IDF row's vectors.
 };
+
+constexpr char kTfIdf[] = "TF-IDF";
 
 // What every task of one evaluation shares.
 struct EvalContext {
@@ -128,11 +133,12 @@ double ModelFinetuneLr(const engine::Backbone& backbone) {
   return lr > 0 ? lr : engine::kDefaultInnerLr;
 }
 
-std::vector<MethodSpec> Methods(bool meta) {
-  std::vector<MethodSpec> methods = {{"PIXELS", engine::Method::kPrototype, 0, true},
-                                     {"PROTOTYPE", engine::Method::kPrototype, 0},
+// PIXELS for an image model; a text model's baseline, TF-IDF, is no head.
+std::vector<MethodSpec> Methods(bool meta, bool text) {
+  std::vector<MethodSpec> methods = {{"PROTOTYPE", engine::Method::kPrototype, 0},
                                      {"FINETUNE-5", engine::Method::kFinetune, 5},
                                      {"FINETUNE-50", engine::Method::kFinetune, 50}};
+  if (!text) methods.insert(methods.begin(), {"PIXELS", engine::Method::kPrototype, 0, true});
   if (meta) methods.push_back({"META-5", engine::Method::kMeta, 5});
   return methods;
 }
@@ -177,18 +183,44 @@ absl::StatusOr<Samples> RunEpisodes(EvalContext& ctx, const Domain& domain, cons
   return s;
 }
 
-// Every method on the same episodes of one setting: a row each, and META's
-// paired difference to each of the others.
+// TF-IDF nearest centroid on every episode of `sampler` (a text domain);
+// no adaptation times.
+Samples TfIdfEpisodes(EvalContext& ctx, const Domain& domain, const EpisodeSampler& sampler) {
+  Samples s;
+  for (int e = 0; e < ctx.options.episodes; ++e) {
+    s.accuracy.push_back(domain.tfidf->EpisodeAccuracy(sampler.Sample(e)));
+    if (ctx.options.progress) {
+      const EpisodeOptions& eo = sampler.options();
+      ctx.progress.Update(++ctx.done, absl::StrCat(domain.name, " ", eo.ways, "-way ", eo.shots,
+                                                   "-shot ", kTfIdf));
+    }
+  }
+  return s;
+}
+
+// Every method on the same episodes of one setting: a row each, META's
+// paired difference to each of the others, and on a text domain each
+// method's paired difference to TF-IDF.
 absl::Status EvaluateSetting(EvalContext& ctx, const Domain& domain, int ways, int shots,
                              EvalReport* report) {
   ASSIGN_OR_RETURN(EpisodeSampler sampler,
                    EpisodeSampler::Create(*domain.data, {ways, shots, ctx.options.queries,
                                                          ctx.options.seed}));
+  std::vector<double> tfidf;  // Per episode; text domains only.
+  if (domain.tfidf != nullptr) {
+    Samples s = TfIdfEpisodes(ctx, domain, sampler);
+    report->rows.push_back(MakeRow(domain.name, kTfIdf, ways, shots, s));
+    tfidf = std::move(s.accuracy);
+  }
   std::map<std::string, std::vector<double>> accuracies;  // Per method, per episode.
   for (const auto& spec : ctx.methods) {
     ASSIGN_OR_RETURN(Samples s, RunEpisodes(ctx, domain, spec, sampler));
     report->rows.push_back(MakeRow(domain.name, spec.name, ways, shots, s));
     accuracies[spec.name] = std::move(s.accuracy);
+    if (domain.tfidf != nullptr) {
+      const auto [mean, ci] = PairedDifference(accuracies[spec.name], tfidf);
+      report->minus_tfidf.push_back({domain.name, spec.name, ways, shots, mean, ci});
+    }
   }
   if (ctx.meta == nullptr) return absl::OkStatus();
   const std::vector<double>& mine = accuracies[ctx.methods.back().name];  // META, added last.
@@ -226,19 +258,31 @@ absl::Status AccuracyCurve(const EvalContext& ctx, const Dataset& test,
 }
 
 // The in-domain test set (features given), then each non-empty cross domain;
-// the pixels, like the features, on the backbone's device.
+// for images the pixels, like the features, on the backbone's device; for
+// texts their TF-IDF vectors.
 absl::StatusOr<std::vector<Domain>> MakeDomains(const engine::Backbone& backbone,
                                                 const Dataset& test,
                                                 const at::Tensor& test_features,
                                                 const std::vector<CrossDomain>& cross,
                                                 const EvalOptions& options) {
-  auto pixels = [&](const Dataset& data) { return PixelFeatures(data).to(backbone.device()); };
-  std::vector<Domain> domains = {
-      {options.data_name, &test, test_features, pixels(test), options.settings}};
+  auto make = [&](std::string name, const Dataset& data, at::Tensor features,
+                  const std::vector<std::pair<int, int>>& settings) -> absl::StatusOr<Domain> {
+    Domain d{std::move(name), &data, std::move(features), at::Tensor(), settings, nullptr};
+    if (data.modality == Modality::kText) {
+      ASSIGN_OR_RETURN(d.tfidf, TfIdfTexts::Create(options.tfidf_fit, data));
+    } else {
+      d.pixels = PixelFeatures(data).to(backbone.device());
+    }
+    return d;
+  };
+  std::vector<Domain> domains;
+  ASSIGN_OR_RETURN(Domain in_domain, make(options.data_name, test, test_features, options.settings));
+  domains.push_back(std::move(in_domain));
   for (const CrossDomain& c : cross) {
     if (c.data.size() == 0) continue;
     ASSIGN_OR_RETURN(at::Tensor features, EmbedDataset(backbone, c.data));
-    domains.push_back({c.name, &c.data, features, pixels(c.data), options.cross_settings});
+    ASSIGN_OR_RETURN(Domain d, make(c.name, c.data, features, options.cross_settings));
+    domains.push_back(std::move(d));
   }
   return domains;
 }
@@ -270,6 +314,15 @@ nlohmann::ordered_json EvalJson(const EvalReport& report) {
                       {"delta", Rounded(p.delta, 5)},
                       {"ci95", Rounded(p.ci95, 5)}});
   }
+  nlohmann::ordered_json minus_tfidf = nlohmann::ordered_json::array();
+  for (const auto& p : report.minus_tfidf) {
+    minus_tfidf.push_back({{"domain", p.domain},
+                           {"method", p.method},
+                           {"ways", p.ways},
+                           {"shots", p.shots},
+                           {"delta", Rounded(p.delta, 5)},
+                           {"ci95", Rounded(p.ci95, 5)}});
+  }
   nlohmann::ordered_json curve = nlohmann::ordered_json::array();
   for (const auto& c : report.curve) {
     curve.push_back({{"method", c.method},
@@ -283,6 +336,7 @@ nlohmann::ordered_json EvalJson(const EvalReport& report) {
           {"backbone_ms_per_image", Rounded(report.backbone_ms_per_image, 6)},
           {"rows", std::move(rows)},
           {"meta_minus_baseline", std::move(paired)},
+          {"minus_tfidf", std::move(minus_tfidf)},
           {"curve", std::move(curve)}};
 }
 
@@ -300,7 +354,10 @@ absl::Status WriteCurvePlot(const EvalReport& report, const std::string& path) {
     it->x.push_back(c.steps);
     it->y.push_back(100 * c.accuracy);
   }
-  return WriteLinePlot(path, "5-way accuracy against adaptation steps (glyphs meta-test)",
+  const std::string domain = report.rows.empty() ? "" : report.rows.front().domain;
+  return WriteLinePlot(path,
+                       absl::StrCat("5-way accuracy against adaptation steps (", domain,
+                                    " meta-test)"),
                        "adaptation steps", "accuracy %", series);
 }
 
@@ -359,9 +416,11 @@ absl::StatusOr<EvalReport> Evaluate(const Dataset& test, const std::vector<Cross
         std::max<int64_t>(1, test.size());
     ASSIGN_OR_RETURN(std::vector<Domain> domains,
                      MakeDomains(*backbone, test, test_features, cross, options));
-    const std::vector<MethodSpec> methods = Methods(meta != nullptr);
+    const std::vector<MethodSpec> methods = Methods(meta != nullptr, backbone->is_text());
     int64_t total = 0;
-    for (const auto& d : domains) total += d.settings.size() * methods.size() * options.episodes;
+    for (const auto& d : domains) {
+      total += d.settings.size() * (methods.size() + (d.tfidf != nullptr)) * options.episodes;
+    }
     EvalContext ctx{options, methods, report.finetune_lr, meta, Progress("eval", total)};
     for (const auto& domain : domains) {
       for (const auto& [ways, shots] : domain.settings) {
@@ -503,6 +562,12 @@ std::string EvalMarkdown(const EvalReport& report) {
       "| domain | setting | method | accuracy (95% CI) | adapt ms mean / p95 | compute ms "
       "| support loss before -> after |\n|---|---|---|---|---|---|---|\n";
   for (const auto& r : report.rows) {
+    if (r.method == kTfIdf) {  // No head, no adaptation time or loss.
+      absl::StrAppend(&out, absl::StrFormat("| %s | %d-way %d-shot | %s | %.2f%% ± %.2f | | | |\n",
+                                            r.domain, r.ways, r.shots, r.method,
+                                            100 * r.accuracy, 100 * r.ci95));
+      continue;
+    }
     absl::StrAppend(&out, absl::StrFormat(
         "| %s | %d-way %d-shot | %s | %.2f%% ± %.2f | %.3f / %.3f | %.3f | %.3f -> %.3f |\n",
         r.domain, r.ways, r.shots, r.method, 100 * r.accuracy, 100 * r.ci95, r.adapt_ms_mean,
@@ -520,8 +585,20 @@ std::string EvalMarkdown(const EvalReport& report) {
           std::abs(p.delta) > p.ci95 ? (p.delta > 0 ? " (better)" : " (worse)") : ""));
     }
   }
+  if (!report.minus_tfidf.empty()) {
+    absl::StrAppend(&out,
+                    "\nEach method minus TF-IDF nearest centroid, paired over the same episodes "
+                    "(95% CI):\n\n"
+                    "| domain | setting | method | method - TF-IDF |\n|---|---|---|---|\n");
+    for (const auto& p : report.minus_tfidf) {
+      absl::StrAppend(&out, absl::StrFormat(
+          "| %s | %d-way %d-shot | %s | %+.2f ± %.2f points%s |\n", p.domain, p.ways, p.shots,
+          p.method, 100 * p.delta, 100 * p.ci95,
+          std::abs(p.delta) > p.ci95 ? (p.delta > 0 ? " (better)" : " (worse)") : ""));
+    }
+  }
   absl::StrAppend(&out, absl::StrFormat(
-      "\nFINETUNE learning rate %.4g; peak RSS %.0f MB; backbone %.3f ms per image "
+      "\nFINETUNE learning rate %.4g; peak RSS %.0f MB; backbone %.3f ms per input "
       "(feature extraction, not in the adapt times above).\n",
       report.finetune_lr, report.peak_rss_mb, report.backbone_ms_per_image));
   return out;

@@ -37,11 +37,16 @@ struct EvalOptions {
   std::vector<int> curve_steps = {0, 1, 2, 3, 5, 10, 20, 50};
   int curve_episodes = 200;
   bool progress = true;
+  // Text models: the texts TF-IDF's document frequencies are fitted on
+  // (--data's meta-train split; empty: plain term frequencies). Every text
+  // domain gets a TF-IDF nearest-centroid row, in PIXELS' place, scored on
+  // the same episodes as the methods.
+  Dataset tfidf_fit;
 };
 
 struct EvalRow {
   std::string domain;  // EvalOptions::data_name (in-domain) or a CrossDomain's name.
-  std::string method;  // PIXELS, PROTOTYPE, FINETUNE-5, FINETUNE-50, META-5.
+  std::string method;  // PIXELS or TF-IDF, PROTOTYPE, FINETUNE-5, FINETUNE-50, META-5.
   int ways = 0, shots = 0, episodes = 0;
   double accuracy = 0, ci95 = 0;
   double adapt_ms_mean = 0, adapt_ms_p95 = 0;  // AdaptHead wall time.
@@ -57,6 +62,14 @@ struct PairedDelta {
   double delta = 0, ci95 = 0;
 };
 
+// On a text domain, a method's accuracy minus TF-IDF nearest centroid's,
+// paired over the same episodes, as PairedDelta.
+struct TfIdfDelta {
+  std::string domain, method;
+  int ways = 0, shots = 0;
+  double delta = 0, ci95 = 0;
+};
+
 struct CurvePoint {
   std::string method;  // FINETUNE or META.
   int shots = 0;
@@ -67,6 +80,7 @@ struct CurvePoint {
 struct EvalReport {
   std::vector<EvalRow> rows;
   std::vector<PairedDelta> paired;  // META against each of the other methods.
+  std::vector<TfIdfDelta> minus_tfidf;  // Text domains: each method against TF-IDF.
   std::vector<CurvePoint> curve;
   double finetune_lr = 0;
   double peak_rss_mb = 0;

@@ -27,6 +27,16 @@ ABSL_FLAG(bool, resume, false, "Continue from work_dir/checkpoint.pt after an in
 ABSL_FLAG(double, checkpoint_seconds, 120, "Also checkpoint this often within an epoch.");
 ABSL_FLAG(std::string, fashion_dir, adaptd::train::kFashionMnistDir, "Folder with Fashion-MNIST's IDX .gz files.");
 ABSL_FLAG(std::string, model, "models/glyphs-conv4", "A model folder (model.pbtxt + weights).");
+// Text models (pretrain, export, import).
+ABSL_FLAG(std::string, tokenizer, "",
+          "Text: the tokenizer file, a WordPiece vocab.txt or a SentencePiece .model (from "
+          "`adapt-train vocab`); pretrain tokenizes with it, and the model folder gets a copy.");
+ABSL_FLAG(bool, lower_case, true, "Text, WordPiece: lower-case and strip accents (uncased).");
+ABSL_FLAG(int, max_len, 64,
+          "Text: tokens per text, [CLS] and [SEP] included; longer texts are cut, as adaptd "
+          "cuts them (model.pbtxt's text.max_seq_length).");
+ABSL_FLAG(std::string, pooling, "mean", "Text: mean (over the tokens) or cls (token 0).");
+ABSL_FLAG(std::string, split, "test", "proto-eval, text-examples: the split of --data used: train, val, test or all.");
 ABSL_FLAG(int, episodes, 600, "Episodes per setting.");
 ABSL_FLAG(int, queries, 15, "Query images per class in each episode.");
 ABSL_FLAG(int, val_episodes, 200, "metatrain, tune-finetune: meta-val episodes per check.");

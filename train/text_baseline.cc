@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "server/common/status_macros.h"
@@ -76,7 +78,8 @@ double Dot(const Sparse& a, const Sparse& b) {
 
 // The share of an episode's queries whose nearest centroid (by cosine) is
 // their own class's.
-double EpisodeAccuracy(const Episode& e, const std::vector<Sparse>& vectors, int ways) {
+double NearestCentroidAccuracy(const Episode& e, const std::vector<Sparse>& vectors) {
+  const int ways = static_cast<int>(e.classes.size());
   std::vector<Sparse> centroids(ways);
   for (size_t i = 0; i < e.support.size(); ++i) {
     for (const auto& [w, x] : vectors[e.support[i]]) centroids[e.support_labels[i]][w] += x;
@@ -103,26 +106,44 @@ double EpisodeAccuracy(const Episode& e, const std::vector<Sparse>& vectors, int
 
 }  // namespace
 
-absl::StatusOr<std::vector<FewShotResult>> TfIdfNearestCentroid(const Dataset& fit,
-                                                                const Dataset& test,
-                                                                const TextBaselineOptions& o) {
-  if (fit.modality != Modality::kText || test.modality != Modality::kText) {
+struct TfIdfTexts::Vectors {
+  std::vector<Sparse> rows;  // Per text.
+};
+
+TfIdfTexts::TfIdfTexts(std::unique_ptr<Vectors> vectors) : vectors_(std::move(vectors)) {}
+TfIdfTexts::~TfIdfTexts() = default;
+
+absl::StatusOr<std::unique_ptr<TfIdfTexts>> TfIdfTexts::Create(const Dataset& fit,
+                                                               const Dataset& texts) {
+  if (fit.modality != Modality::kText || texts.modality != Modality::kText) {
     return absl::InvalidArgumentError("TF-IDF baseline: needs text sets");
   }
   TfIdf tfidf;
   RETURN_IF_ERROR(tfidf.Fit(fit));
-  std::vector<Sparse> vectors;
-  for (const auto& text : test.texts) {
+  auto vectors = std::make_unique<Vectors>();
+  vectors->rows.reserve(texts.texts.size());
+  for (const auto& text : texts.texts) {
     ASSIGN_OR_RETURN(Sparse v, tfidf.Vector(text));
-    vectors.push_back(std::move(v));
+    vectors->rows.push_back(std::move(v));
   }
+  return std::unique_ptr<TfIdfTexts>(new TfIdfTexts(std::move(vectors)));
+}
+
+double TfIdfTexts::EpisodeAccuracy(const Episode& episode) const {
+  return NearestCentroidAccuracy(episode, vectors_->rows);
+}
+
+absl::StatusOr<std::vector<FewShotResult>> TfIdfNearestCentroid(const Dataset& fit,
+                                                                const Dataset& test,
+                                                                const TextBaselineOptions& o) {
+  ASSIGN_OR_RETURN(const std::unique_ptr<TfIdfTexts> tfidf, TfIdfTexts::Create(fit, test));
   ASSIGN_OR_RETURN(std::vector<EpisodeSampler> samplers,
                    SamplersFor(test, o.settings, o.queries, o.seed));
   std::vector<FewShotResult> results;
   for (const EpisodeSampler& sampler : samplers) {
     std::vector<double> accuracies;
     for (int i = 0; i < o.episodes; ++i) {
-      accuracies.push_back(EpisodeAccuracy(sampler.Sample(i), vectors, sampler.options().ways));
+      accuracies.push_back(tfidf->EpisodeAccuracy(sampler.Sample(i)));
     }
     const EpisodeOptions& eo = sampler.options();
     results.push_back(SummarizeEpisodes(eo.ways, eo.shots, eo.queries, accuracies));

@@ -521,5 +521,44 @@ TEST(AdaptTrainCliTest, FashionMnistPngsForTheDemo) {
   EXPECT_NE(r.output.find("unknown class \"hat\""), std::string::npos) << r.output;
 }
 
+// text-examples: the same classes in support and query, disjoint texts.
+TEST(AdaptTrainCliTest, TextExamplesForTheDemo) {
+  TempDir dir;
+  // 9 groups of one class each (so the set is split 3 ways); classes 0-2
+  // have 4 texts, the others 12.
+  std::string tsv;
+  for (int c = 0; c < 9; ++c) {
+    for (int i = 0; i < (c < 3 ? 4 : 12); ++i) {
+      absl::StrAppend(&tsv, "g", c, "/c", c, "\ttext ", c, " number ", i, "\n");
+    }
+  }
+  std::ofstream(dir / "set.tsv") << tsv;
+  const std::string set = dir / "set.tsv";
+  Result r = RunTool(absl::StrCat("text-examples --data ", set, " --split all --num_classes 3",
+                                  " --per_class 2 --queries 4 --out ", dir / "demo"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::map<std::string, std::vector<std::string>> support, query;
+  for (auto [file, into] : {std::pair{"demo/support.tsv", &support}, std::pair{"demo/query.tsv", &query}}) {
+    for (absl::string_view line : absl::StrSplit(ReadText(dir / file), '\n', absl::SkipEmpty())) {
+      std::vector<std::string> f = absl::StrSplit(line, '\t');
+      ASSERT_EQ(f.size(), 2u) << line;
+      (*into)[f[0]].push_back(f[1]);
+    }
+  }
+  ASSERT_EQ(support.size(), 3u);
+  for (const auto& [label, texts] : support) {
+    EXPECT_GE(label, "g3/c3") << "classes without 6 texts are never picked";
+    ASSERT_EQ(texts.size(), 2u) << label;
+    ASSERT_EQ(query[label].size(), 4u) << label;  // The same classes.
+    for (const std::string& t : texts) {
+      EXPECT_EQ(std::count(query[label].begin(), query[label].end(), t), 0) << t;
+    }
+  }
+  r = RunTool(absl::StrCat("text-examples --data ", set, " --split all --per_class 20 --out ",
+                           dir / "x"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("--num_classes: only 0 classes"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace adaptd::train
