@@ -25,12 +25,16 @@ ABSL_FLAG(std::string, meta_work_dir, "data/metatrain",
 ABSL_FLAG(int, meta_steps, 10000, "metatrain: meta-training steps.");
 ABSL_FLAG(int, meta_batch, 32, "metatrain: tasks per meta step.");
 ABSL_FLAG(double, meta_lr, 1e-4, "metatrain: Adam learning rate of the meta-learner.");
-ABSL_FLAG(double, inner_lr, 0.01,
-          "metatrain: the untrained meta-learner's step size (it starts as SGD at this rate).");
-ABSL_FLAG(int, inner_steps, 5, "metatrain: adaptation steps unrolled per task.");
+ABSL_FLAG(int, meta_hidden, 128,
+          "metatrain: width of the meta-learner's class and task embeddings (a multiple of 4).");
+ABSL_FLAG(int, meta_rank, 32,
+          "metatrain: rank of the meta-learner's learned feature metric (0: its FiLM scale alone).");
+ABSL_FLAG(int, refine_steps, 2,
+          "metatrain: refinement steps after the generated head, each at learned rates "
+          "(0: the generated head alone). adaptd takes at most this many.");
 ABSL_FLAG(bool, first_order, false,
-          "metatrain: do not differentiate through the inner gradients (faster, cruder).");
-ABSL_FLAG(std::string, settings, "5x1,5x5,20x1,20x5",
+          "metatrain: take the refinement steps' gradients as constants (faster, cruder).");
+ABSL_FLAG(std::string, settings, "5x1,5x2,5x5,10x1,10x3,20x1,20x5",
           "metatrain: WAYSxSHOTS task settings drawn uniformly for training.");
 ABSL_FLAG(int, val_every, 250, "metatrain: meta-val check every this many steps (0: never).");
 
@@ -65,8 +69,10 @@ nlohmann::ordered_json ReportJson(const MetaTrainOptions& o, const MetaTrainRepo
           {"train_seconds", Rounded(r.train_seconds, 1)},
           {"meta_batch", o.meta_batch},
           {"meta_lr", o.meta_lr},
-          {"inner_lr", o.inner_lr},
-          {"inner_steps", o.inner_steps},
+          {"hidden", o.hidden},
+          {"rank", o.rank},
+          {"refine_steps", o.refine_steps},
+          {"parameters", r.parameters},
           {"first_order", o.first_order},
           {"untrained_val_accuracy", Rounded(r.untrained_val_accuracy, 5)},
           {"untrained_val_loss", Rounded(r.untrained_val_loss, 5)},
@@ -82,8 +88,9 @@ absl::Status RunMetaTrain(const std::vector<std::string>&) {
   o.steps = absl::GetFlag(FLAGS_meta_steps);
   o.meta_batch = absl::GetFlag(FLAGS_meta_batch);
   o.meta_lr = absl::GetFlag(FLAGS_meta_lr);
-  o.inner_lr = absl::GetFlag(FLAGS_inner_lr);
-  o.inner_steps = absl::GetFlag(FLAGS_inner_steps);
+  o.hidden = absl::GetFlag(FLAGS_meta_hidden);
+  o.rank = absl::GetFlag(FLAGS_meta_rank);
+  o.refine_steps = absl::GetFlag(FLAGS_refine_steps);
   ASSIGN_OR_RETURN(o.settings, Settings(absl::GetFlag(FLAGS_settings)));
   o.queries = absl::GetFlag(FLAGS_queries);
   o.first_order = absl::GetFlag(FLAGS_first_order);
@@ -113,17 +120,22 @@ absl::Status RunMetaTrain(const std::vector<std::string>&) {
 Command MetaTrainCommand() {
   return {"metatrain",
           "--model DIR [--data data/glyphs.bin] [--meta_work_dir data/metatrain]",
-          "Episodic meta-training of the meta-learner on a frozen backbone.",
-          "Unrolls --inner_steps adaptation steps per task with the engine's AdaptHead and\n"
-          "backpropagates the query loss through them (second order unless --first_order).\n"
-          "Tasks come from --data's meta-train split and, in turn, from each --extra_data\n"
-          "cache (other domains teach steps that transfer; make models adds clip art).\n"
+          "Episodic meta-training of the meta-learner (a head generator) on a frozen backbone.",
+          "The backbone's features of every cache are computed once. Each step draws\n"
+          "--meta_batch tasks (ways and shots from --settings) from --data's meta-train split\n"
+          "and, in turn, from each --extra_data cache (each a task domain of its own: glyphs,\n"
+          "clip art, icons, emoji); the meta-learner generates each task's head from its\n"
+          "support set (attention over the class prototypes: corrected prototypes, a\n"
+          "task-conditioned feature metric, bias and temperature), refines it --refine_steps\n"
+          "times at learned rates, and learns from the query loss. It starts as PROTOTYPE.\n"
           "Checkpoints every --checkpoint_seconds and resumes with --resume (the same run\n"
           "only: other data or options start over); keeps the meta-learner best on\n"
           "meta-val (--data's and each --val_data's, 5-way 1-shot and 5-shot, mean\n"
-          "accuracy; the untrained one included) as meta_learner.pt.",
+          "accuracy; the untrained one included) as meta_learner.pt. Whether it ships is\n"
+          "choose-default's decision.",
           {"model", "data", "extra_data", "val_data", "meta_work_dir", "meta_steps", "meta_batch",
-           "meta_lr", "inner_lr", "inner_steps", "first_order", "settings", "queries", "seed",
+           "meta_lr", "meta_hidden", "meta_rank", "refine_steps", "first_order", "settings",
+           "queries", "seed",
            "threads", "device", "resume", "checkpoint_seconds", "val_every", "val_episodes"},
           RunMetaTrain};
 }

@@ -42,7 +42,7 @@ struct ValResult {
 
 // META over `episodes` tasks of `sampler`.
 absl::StatusOr<ValResult> ValidateOne(const at::Tensor& features, const EpisodeSampler& sampler,
-                                      int episodes, engine::MetaLearner& meta, int inner_steps) {
+                                      int episodes, engine::MetaLearner& meta, int refine_steps) {
   meta->eval();
   // Summed on the features' device, in double as on the host, and copied
   // to the host once.
@@ -52,7 +52,7 @@ absl::StatusOr<ValResult> ValidateOne(const at::Tensor& features, const EpisodeS
   for (int e = 0; e < episodes; ++e) {
     EpisodeTensors task = GatherEpisode(features, sampler.Sample(e));
     engine::AdaptOptions options;
-    options.steps = inner_steps;
+    options.steps = refine_steps;
     ASSIGN_OR_RETURN(engine::HeadResult head,
                      engine::AdaptHead(engine::Method::kMeta, task.support, task.support_labels,
                                        task.ways, &meta, options));
@@ -71,12 +71,12 @@ absl::StatusOr<ValResult> ValidateOne(const at::Tensor& features, const EpisodeS
 // META over `episodes` tasks of each sampler: mean accuracy and query loss.
 absl::StatusOr<ValResult> Validate(const std::vector<at::Tensor>& features,
                                    const std::vector<std::vector<EpisodeSampler>>& samplers,
-                                   int episodes, engine::MetaLearner& meta, int inner_steps) {
+                                   int episodes, engine::MetaLearner& meta, int refine_steps) {
   ValResult sum;
   int parts = 0;
   for (size_t d = 0; d < samplers.size(); ++d) {
     for (const EpisodeSampler& sampler : samplers[d]) {
-      ASSIGN_OR_RETURN(ValResult r, ValidateOne(features[d], sampler, episodes, meta, inner_steps));
+      ASSIGN_OR_RETURN(ValResult r, ValidateOne(features[d], sampler, episodes, meta, refine_steps));
       sum.accuracy += r.accuracy;
       sum.loss += r.loss;
       ++parts;
@@ -128,9 +128,11 @@ absl::StatusOr<TaskSets> ValTasks(const engine::Backbone& backbone, const std::v
 std::string RunKey(const MetaTrainOptions& options, const std::vector<Dataset>& train,
                    const std::vector<Dataset>& val) {
   std::string run_key = absl::StrFormat(
-      "meta_batch %d meta_lr %g inner_lr %g inner_steps %d queries %d first_order %d seed %d",
-      options.meta_batch, options.meta_lr, options.inner_lr, options.inner_steps,
-      options.queries, options.first_order, options.seed);
+      "generator %d meta_batch %d meta_lr %g hidden %d rank %d refine_steps %d queries %d "
+      "first_order %d seed %d",
+      engine::MetaLearnerImpl::kFormatVersion, options.meta_batch, options.meta_lr,
+      options.hidden, options.rank, options.refine_steps, options.queries, options.first_order,
+      options.seed);
   for (const auto& [ways, shots] : options.settings) {
     absl::StrAppend(&run_key, " ", ways, "x", shots);
   }
@@ -141,6 +143,15 @@ std::string RunKey(const MetaTrainOptions& options, const std::vector<Dataset>& 
   return run_key;
 }
 
+engine::MetaLearnerOptions LearnerOptions(const MetaTrainOptions& options, int64_t feature_dim) {
+  engine::MetaLearnerOptions o;
+  o.feature_dim = feature_dim;
+  o.hidden = options.hidden;
+  o.rank = options.rank;
+  o.refine_steps = options.refine_steps;
+  return o;
+}
+
 engine::MetaLearner OnDevice(engine::MetaLearner meta, c10::Device device) {
   meta->to(device);
   return meta;
@@ -149,11 +160,11 @@ engine::MetaLearner OnDevice(engine::MetaLearner meta, c10::Device device) {
 // The meta-learner being trained and its optimiser, on the run's device, and
 // the best meta-val score so far; what a checkpoint saves.
 struct Run {
-  Run(const MetaTrainOptions& options, std::string checkpoint_path, std::string run_key,
-      c10::Device device)
+  Run(const MetaTrainOptions& options, int64_t feature_dim, std::string checkpoint_path,
+      std::string run_key, c10::Device device)
       : options(options),
         device(device),
-        meta(OnDevice(engine::MetaLearner(options.inner_lr), device)),
+        meta(OnDevice(engine::MetaLearner(LearnerOptions(options, feature_dim)), device)),
         optimizer(meta->parameters(), torch::optim::AdamOptions(options.meta_lr)),
         checkpoint(std::move(checkpoint_path), std::move(run_key)) {}
 
@@ -226,7 +237,7 @@ absl::StatusOr<StepResult> MetaStep(Run& run, const TaskSets& train, int64_t ste
     EpisodeTensors task = GatherEpisode(
         train.features[d], train.samplers[d][which].Sample(step * options.meta_batch + b));
     engine::AdaptOptions adapt;
-    adapt.steps = options.inner_steps;
+    adapt.steps = options.refine_steps;
     adapt.graph = options.first_order ? engine::AdaptOptions::Graph::kFirstOrder
                                       : engine::AdaptOptions::Graph::kSecondOrder;
     ASSIGN_OR_RETURN(engine::HeadResult head,
@@ -253,7 +264,7 @@ absl::StatusOr<StepResult> MetaStep(Run& run, const TaskSets& train, int64_t ste
 absl::Status CheckVal(Run& run, const TaskSets& val, int64_t step, MetaTrainReport* report) {
   ASSIGN_OR_RETURN(ValResult checked, Validate(val.features, val.samplers,
                                                run.options.val_episodes, run.meta,
-                                               run.options.inner_steps));
+                                               run.options.refine_steps));
   report->val_accuracy.emplace_back(step, checked.accuracy);
   report->val_loss.emplace_back(step, checked.loss);
   const double score = checked.accuracy - 1e-6 * checked.loss;
@@ -304,10 +315,17 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train,
                                           const MetaTrainOptions& options) {
   if (options.model_dir.empty()) return absl::InvalidArgumentError("model: is required");
   if (options.work_dir.empty()) return absl::InvalidArgumentError("work_dir: is required");
-  if (options.steps <= 0 || options.meta_batch <= 0 || options.inner_steps <= 0 ||
-      options.settings.empty() || train.empty()) {
+  if (options.steps <= 0 || options.meta_batch <= 0 || options.settings.empty() ||
+      train.empty()) {
     return absl::InvalidArgumentError(
-        "steps, meta_batch and inner_steps must be positive, settings and train non-empty");
+        "steps and meta_batch must be positive, settings and train non-empty");
+  }
+  if (options.hidden <= 0 || options.hidden % 4 != 0 || options.rank < 0 ||
+      options.refine_steps < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "meta-learner sizes: hidden (%d) must be a positive multiple of 4, rank (%d) and "
+        "refine_steps (%d) not negative",
+        options.hidden, options.rank, options.refine_steps));
   }
   ASSIGN_OR_RETURN(const c10::Device device, ParseTrainDevice(options.device));
   engine::ConfigureTorchThreads(options.threads, 1);
@@ -321,18 +339,20 @@ absl::StatusOr<MetaTrainReport> MetaTrain(const std::vector<Dataset>& train,
     ASSIGN_OR_RETURN(const TaskSets train_tasks, TrainTasks(*backbone, train, options));
     ASSIGN_OR_RETURN(const TaskSets val_tasks, ValTasks(*backbone, val, options));
     const bool validating = !val_tasks.samplers.empty();
-    Run run(options, (fs::path(options.work_dir) / kCheckpoint).string(),
-            RunKey(options, train, val), device);
+    Run run(options, train_tasks.features[0].size(1),
+            (fs::path(options.work_dir) / kCheckpoint).string(), RunKey(options, train, val),
+            device);
     MetaTrainReport report;
     report.meta_learner_path = (fs::path(options.work_dir) / kResult).string();
+    report.parameters = run.meta->parameter_count();
     if (options.resume && run.checkpoint.Exists()) RETURN_IF_ERROR(Resume(run));
     if (validating && run.start == 0) {
       ASSIGN_OR_RETURN(ValResult untrained, Validate(val_tasks.features, val_tasks.samplers,
                                                      options.val_episodes, run.meta,
-                                                     options.inner_steps));
+                                                     options.refine_steps));
       report.untrained_val_accuracy = untrained.accuracy;
       report.untrained_val_loss = untrained.loss;
-      // The untrained state (plain SGD) is the bar to beat: keep it if
+      // The untrained state (PROTOTYPE) is the bar to beat: keep it if
       // nothing beats it.
       run.best = untrained.accuracy - 1e-6 * untrained.loss;
       RETURN_IF_ERROR(SaveResult(run, report.meta_learner_path));

@@ -1,9 +1,11 @@
-// Episodic meta-training of the meta-learner on a frozen backbone: each meta
-// step draws a batch of tasks, adapts each task's head with the meta-learner
-// through engine::AdaptHead (the code adaptd runs), scores the adapted head
-// on the task's queries, and updates the meta-learner by backpropagating
-// through the unrolled inner loop (second order by default; first order on
-// request).
+// Episodic meta-training of the meta-learner (the head generator of
+// engine::MetaLearner) on a frozen backbone: the backbone's features of every
+// data set are computed once; each meta step draws a batch of tasks of
+// varied ways and shots from the training sets in turn, generates each
+// task's head with the meta-learner through engine::AdaptHead (the code
+// adaptd runs), refines it, scores it on the task's queries, and updates the
+// meta-learner by the mean query loss (through the refinement steps' own
+// gradients unless first order).
 //
 // No LibTorch in this header. Not thread-safe: one run per process.
 #ifndef ADAPTD_TRAIN_METATRAIN_H_
@@ -28,12 +30,17 @@ struct MetaTrainOptions {
   int steps = 10000;
   int meta_batch = 32;
   double meta_lr = 1e-4;
-  double inner_lr = 0.01;
-  int inner_steps = 5;
-  // Task settings drawn uniformly for each training task.
-  std::vector<std::pair<int, int>> settings = {{5, 1}, {5, 5}, {20, 1}, {20, 5}};
+  // The meta-learner's sizes (engine::MetaLearnerOptions; its feature width
+  // is the backbone's).
+  int hidden = 128;
+  int rank = 32;
+  int refine_steps = 2;
+  // Task settings drawn uniformly for each training task: ways and shots
+  // vary, as they do in requests.
+  std::vector<std::pair<int, int>> settings = {{5, 1}, {5, 2}, {5, 5}, {10, 1},
+                                               {10, 3}, {20, 1}, {20, 5}};
   int queries = 15;
-  // Differentiate through the gradients of the inner loop (create_graph).
+  // Take the refinement steps' gradients as constants (no create_graph).
   bool first_order = false;
   uint64_t seed = 1;
   int threads = 0;  // LibTorch intra-op threads; 0 for one per core.
@@ -59,11 +66,13 @@ struct MetaTrainReport {
   std::vector<float> step_loss;  // Mean query loss after adaptation, per step.
   // (step, meta-val accuracy: the mean over val sets and their 5-way 1-shot
   // and 5-shot tasks) at each check; the saved meta-learner is the best of
-  // them (or the last without checks).
+  // them, the untrained one (which is PROTOTYPE) included, or the last
+  // without checks.
   std::vector<std::pair<int64_t, double>> val_accuracy;
   std::vector<std::pair<int64_t, double>> val_loss;  // Mean query loss, same checks.
   double untrained_val_accuracy = 0;
   double untrained_val_loss = 0;
+  int64_t parameters = 0;         // The meta-learner's parameter count.
   std::string meta_learner_path;  // work_dir/meta_learner.pt
 };
 

@@ -139,19 +139,19 @@ TEST_F(EngineTest, FinetuneTakesStepsAndLowersSupportLoss) {
   EXPECT_GE(HeldOutAccuracy(adapter, 5), 0.8);
 }
 
-TEST_F(EngineTest, UntrainedMetaLearnerStepsLikeSgdAtTheInnerRate) {
-  // The meta-learner's contract: before meta-training it is plain SGD at the
-  // inner learning rate, so META and FINETUNE agree on the same support set.
-  auto meta_request = builder_.Adapt("tiny", 4, 3, Method::kMeta);
-  auto finetune_request = builder_.Adapt("tiny", 4, 3, Method::kFinetune);
-  AdapterPtr meta = MustAdapt(meta_request);
-  AdapterPtr finetune = MustAdapt(finetune_request);
+TEST_F(EngineTest, UntrainedMetaLearnerAdaptsAsPrototype) {
+  // The meta-learner's contract: before meta-training its generated head is
+  // the prototype head and its refinement rates are 0, so META and
+  // PROTOTYPE agree on the same support set.
+  AdapterPtr meta = MustAdapt(builder_.Adapt("tiny", 4, 3, Method::kMeta));
+  AdapterPtr prototype = MustAdapt(builder_.Adapt("tiny", 4, 3, Method::kPrototype));
   ASSERT_NE(meta, nullptr);
-  ASSERT_NE(finetune, nullptr);
+  ASSERT_NE(prototype, nullptr);
   EXPECT_EQ(meta->info.method, Method::kMeta);
-  EXPECT_EQ(meta->info.stats.steps, 5);
-  EXPECT_NEAR(meta->info.stats.support_loss_after, finetune->info.stats.support_loss_after, 1e-5);
-  EXPECT_LT(meta->info.stats.support_loss_after, meta->info.stats.support_loss_before);
+  // Its learned refinement steps, fewer than the 5 asked.
+  EXPECT_EQ(meta->info.stats.steps, MetaLearnerOptions().refine_steps);
+  EXPECT_NEAR(meta->info.stats.support_loss_after, prototype->info.stats.support_loss_after, 1e-5);
+  EXPECT_NEAR(meta->info.stats.support_loss_before, prototype->info.stats.support_loss_before, 1e-6);
 }
 
 TEST_F(EngineTest, UnspecifiedMethodIsMetaOnlyWithAMetaLearner) {
@@ -253,7 +253,8 @@ TEST_F(EngineTest, AdaptAsyncFinishesOnTheScheduledThreadLikeAdapt) {
   ASSERT_TRUE(done);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ((*result)->info.method, Method::kMeta);
-  EXPECT_EQ((*result)->info.stats.steps, kDefaultSteps);
+  // META refines for at most its meta-learner's learned steps.
+  EXPECT_EQ((*result)->info.stats.steps, MetaLearnerOptions().refine_steps);
   EXPECT_GT((*result)->info.stats.backbone_seconds, 0);
   EXPECT_EQ(engine_->store_info().adapters, 1);
   // The same head as the synchronous path computes on the same support set.

@@ -1,6 +1,10 @@
+// The head generator: what it must be before training (PROTOTYPE), its
+// symmetries, its sizes, its file, and that meta-training on a task family
+// teaches it something PROTOTYPE cannot do on held-out tasks.
 #include "server/engine/adapt/meta_learner.h"
 
-#include <cmath>
+#include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -15,107 +19,225 @@ namespace adaptd::engine {
 namespace {
 
 namespace F = torch::nn::functional;
-
+using ::testing::HasSubstr;
 using Task = testing::FeatureTask;
 
-Task RandomTask(int ways, int shots, int queries, int64_t dim, uint64_t seed) {
-  return testing::RandomFeatureTask(ways, shots, queries, dim, /*noise=*/0.8, seed);
+MetaLearner MakeLearner(int64_t dim, int64_t refine_steps = 2) {
+  MetaLearnerOptions options;
+  options.feature_dim = dim;
+  options.hidden = 32;
+  options.rank = 8;
+  options.refine_steps = refine_steps;
+  return MetaLearner(options);
 }
 
-// d(query loss after adaptation)/d(meta-learner parameters).
-std::vector<at::Tensor> MetaGradients(MetaLearner& meta, const Task& task,
-                                      AdaptOptions::Graph graph) {
-  meta->zero_grad();
-  AdaptOptions options;
-  options.steps = 3;
-  options.graph = graph;
-  auto head = AdaptHead(Method::kMeta, task.support, task.support_labels, 5, &meta, options);
+// A meta-learner whose every parameter is moved off its start, so that
+// every part of the generator (and the refinement) shapes the head.
+MetaLearner PerturbedLearner(int64_t dim, uint64_t seed) {
+  MetaLearner meta = MakeLearner(dim);
+  torch::manual_seed(seed);
+  torch::NoGradGuard no_grad;
+  // Small enough that the head's logits stay unsaturated.
+  for (auto& p : meta->parameters()) p.add_(torch::randn_like(p) * 0.05);
+  meta->named_parameters()["refine_rate"].fill_(0.1);
+  meta->eval();
+  return meta;
+}
+
+HeadResult Adapt(MetaLearner& meta, const at::Tensor& support, const at::Tensor& labels,
+                 int64_t ways, Method method = Method::kMeta) {
+  auto head = AdaptHead(method, support, labels, ways, &meta, {});
   EXPECT_TRUE(head.ok()) << head.status();
-  auto loss = F::cross_entropy(HeadLogits(task.query, head->weight, head->bias), task.query_labels);
-  loss.backward();
-  std::vector<at::Tensor> grads;
-  for (const auto& p : meta->parameters()) {
-    grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
-  }
-  return grads;
+  return head.ok() ? *head : HeadResult{};
 }
 
-TEST(MetaLearnerTest, IsCompactAndIndependentOfWaysAndFeatureSize) {
-  MetaLearner meta;
-  EXPECT_GT(meta->parameter_count(), 1000);
-  EXPECT_LT(meta->parameter_count(), 300000);
-  // The same network adapts 5-way and 20-way heads over any feature size.
-  for (auto [ways, dim] : {std::pair<int, int64_t>{5, 64}, {20, 640}}) {
-    Task task = RandomTask(ways, 1, 2, dim, 3);
-    auto head = AdaptHead(Method::kMeta, task.support, task.support_labels, ways, &meta, {});
-    ASSERT_TRUE(head.ok()) << head.status();
-    EXPECT_EQ(head->weight.sizes(), (std::vector<int64_t>{ways, dim}));
+TEST(MetaLearnerTest, UntrainedIsPrototype) {
+  for (auto [ways, shots] : {std::pair{5, 1}, {5, 5}, {20, 3}}) {
+    Task task = testing::RandomFeatureTask(ways, shots, 1, 24, 0.8, ways + shots);
+    MetaLearner meta = MakeLearner(24);
+    HeadResult generated = Adapt(meta, task.support, task.support_labels, ways);
+    HeadResult prototype =
+        Adapt(meta, task.support, task.support_labels, ways, Method::kPrototype);
+    EXPECT_TRUE(torch::allclose(generated.weight, prototype.weight, 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(generated.bias, prototype.bias, 1e-5, 1e-6));
+    EXPECT_NEAR(generated.loss_after, prototype.loss_before, 1e-5);
+    EXPECT_EQ(generated.steps, 2);  // Refinement at rate 0.
   }
 }
 
-TEST(MetaLearnerTest, HigherOrderGradientsFlowIntoTheMetaLearner) {
-  MetaLearner meta;
-  Task task = RandomTask(5, 2, 5, 32, 1);
-  auto second = MetaGradients(meta, task, AdaptOptions::Graph::kSecondOrder);
-  auto first = MetaGradients(meta, task, AdaptOptions::Graph::kFirstOrder);
-  double second_norm = 0, difference = 0;
-  for (size_t i = 0; i < second.size(); ++i) {
-    second_norm += second[i].norm().item<double>();
-    difference += (second[i] - first[i]).norm().item<double>();
+TEST(MetaLearnerTest, IsInvariantToTheOrderOfSupportExamples) {
+  Task task = testing::RandomFeatureTask(5, 3, 1, 16, 0.8, 4);
+  MetaLearner meta = PerturbedLearner(16, 1);
+  HeadResult head = Adapt(meta, task.support, task.support_labels, 5);
+  torch::manual_seed(9);
+  const at::Tensor order = torch::randperm(task.support.size(0), torch::kLong);
+  HeadResult shuffled = Adapt(meta, task.support.index_select(0, order),
+                              task.support_labels.index_select(0, order), 5);
+  EXPECT_TRUE(torch::allclose(head.weight, shuffled.weight, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(head.bias, shuffled.bias, 1e-4, 1e-5));
+}
+
+TEST(MetaLearnerTest, PermutingTheLabelsPermutesTheGeneratedClasses) {
+  Task task = testing::RandomFeatureTask(6, 2, 1, 16, 0.8, 5);
+  MetaLearner meta = PerturbedLearner(16, 2);
+  HeadResult head = Adapt(meta, task.support, task.support_labels, 6);
+  // Class c becomes class relabel[c]; the head's row relabel[c] must be
+  // what row c was.
+  const at::Tensor relabel = torch::tensor({3, 0, 5, 1, 4, 2}, torch::kLong);
+  HeadResult permuted = Adapt(meta, task.support, relabel.index_select(0, task.support_labels), 6);
+  EXPECT_TRUE(torch::allclose(permuted.weight.index_select(0, relabel), head.weight, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(permuted.bias.index_select(0, relabel), head.bias, 1e-4, 1e-5));
+}
+
+TEST(MetaLearnerTest, ADifferentSupportGivesADifferentHead) {
+  MetaLearner meta = PerturbedLearner(16, 3);
+  Task task = testing::RandomFeatureTask(5, 2, 1, 16, 0.8, 6);
+  HeadResult head = Adapt(meta, task.support, task.support_labels, 5);
+  // Another example for class 4 only: set-to-set, so every class's row
+  // moves, not just class 4's.
+  at::Tensor other = task.support.clone();
+  other[9] = NormalizeFeatures(torch::randn({1, 16}))[0];
+  HeadResult changed = Adapt(meta, other, task.support_labels, 5);
+  for (int64_t c = 0; c < 5; ++c) {
+    EXPECT_GT((head.weight[c] - changed.weight[c]).abs().max().item<double>(), 1e-4) << c;
   }
-  EXPECT_GT(second_norm, 1e-6);  // A non-zero meta-gradient.
-  // Differentiating through the inner gradients changes it: the
-  // second-order terms are really there.
-  EXPECT_GT(difference, 1e-9);
-  // Serving keeps no graph: nothing reaches the meta-learner.
-  meta->zero_grad();
+  // And not merely the prototype head: the generator adds its own part.
+  HeadResult prototype = Adapt(meta, task.support, task.support_labels, 5, Method::kPrototype);
+  EXPECT_GT((head.weight - prototype.weight).abs().max().item<double>(), 1e-3);
+}
+
+TEST(MetaLearnerTest, MakesHeadsForAnyWaysShotsAndUnevenClasses) {
+  MetaLearner meta = PerturbedLearner(32, 4);
+  for (auto [ways, shots] : {std::pair{2, 1}, {5, 10}, {50, 1}, {200, 2}}) {
+    Task task = testing::RandomFeatureTask(ways, shots, 1, 32, 0.8, ways);
+    HeadResult head = Adapt(meta, task.support, task.support_labels, ways);
+    EXPECT_EQ(head.weight.sizes(), (std::vector<int64_t>{ways, 32})) << ways << "x" << shots;
+    EXPECT_EQ(head.bias.size(0), ways);
+    EXPECT_TRUE(torch::isfinite(head.weight).all().item<bool>()) << ways << "x" << shots;
+    EXPECT_TRUE(torch::isfinite(head.bias).all().item<bool>());
+  }
+  // One class with one example, another with seven.
+  at::Tensor labels = torch::tensor({0, 1, 1, 1, 1, 1, 1, 1, 2, 2}, torch::kLong);
+  HeadResult uneven = Adapt(meta, NormalizeFeatures(torch::randn({10, 32})), labels, 3);
+  EXPECT_TRUE(torch::isfinite(uneven.weight).all().item<bool>());
+  // Requested steps beyond its learned ones are capped; 0 is the generated head.
+  Task task = testing::RandomFeatureTask(5, 2, 1, 32, 0.8, 7);
+  AdaptOptions options;
+  options.steps = 50;
+  auto capped = AdaptHead(Method::kMeta, task.support, task.support_labels, 5, &meta, options);
+  ASSERT_TRUE(capped.ok()) << capped.status();
+  EXPECT_EQ(capped->steps, 2);
+  options.steps = 0;
+  auto generated = AdaptHead(Method::kMeta, task.support, task.support_labels, 5, &meta, options);
+  ASSERT_TRUE(generated.ok());
+  EXPECT_EQ(generated->steps, 0);
+}
+
+TEST(MetaLearnerTest, RefusesFeaturesOfAnotherWidth) {
+  MetaLearner meta = MakeLearner(16);
+  Task task = testing::RandomFeatureTask(5, 1, 1, 24, 0.8, 1);
   auto head = AdaptHead(Method::kMeta, task.support, task.support_labels, 5, &meta, {});
-  ASSERT_TRUE(head.ok());
-  EXPECT_FALSE(head->weight.requires_grad());
+  EXPECT_EQ(head.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(head.status().message()), HasSubstr("16-wide"));
 }
 
 TEST(MetaLearnerTest, SaveLoadRoundTrip) {
-  MetaLearner meta;
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : meta->parameters()) p.add_(torch::randn_like(p) * 0.1);
-  }
+  MetaLearner meta = PerturbedLearner(16, 5);
   const std::string path = testing::MakeTempDir("meta_rt") + "/meta.pt";
   ASSERT_TRUE(SaveMetaLearner(meta, path).ok());
-  MetaLearner loaded;
+  MetaLearner loaded;  // Unsized: the file gives the sizes.
   ASSERT_TRUE(LoadMetaLearner(path, &loaded).ok());
-  auto a = meta->parameters(), b = loaded->parameters();
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i]));
+  EXPECT_EQ(loaded->options().feature_dim, 16);
+  EXPECT_EQ(loaded->options().rank, 8);
+  EXPECT_EQ(loaded->parameter_count(), meta->parameter_count());
+  Task task = testing::RandomFeatureTask(5, 2, 1, 16, 0.8, 8);
+  HeadResult a = Adapt(meta, task.support, task.support_labels, 5);
+  HeadResult b = Adapt(loaded, task.support, task.support_labels, 5);
+  EXPECT_TRUE(torch::equal(a.weight, b.weight));
+  EXPECT_TRUE(torch::equal(a.bias, b.bias));
   EXPECT_FALSE(LoadMetaLearner("/nonexistent/meta.pt", &loaded).ok());
+  MetaLearner unsized;
+  EXPECT_FALSE(SaveMetaLearner(unsized, path + ".unsized").ok());
 }
 
-TEST(MetaLearnerTest, StepsEachKindOfTensorAtItsOwnRate) {
-  // Untrained, each kind steps at its own rate: plain SGD per kind.
-  MetaLearner meta(0.1, 16);
-  {
-    torch::NoGradGuard no_grad;
-    meta->named_parameters()["log_lr"][2].fill_(std::log(2.0));
+// The layout of the earlier design's file: a step-rule network and its
+// per-tensor log rates, no config.
+struct StepRuleImpl : torch::nn::Module {
+  StepRuleImpl() {
+    register_module("mlp", torch::nn::Sequential(torch::nn::Linear(11, 32), torch::nn::Tanh(),
+                                                 torch::nn::Linear(32, 1)));
+    register_parameter("log_lr", torch::zeros({3}));
   }
-  TaskStats stats{5, 1, torch::tensor(0.5)};
-  auto plan = meta->Prepare({3, 2, 4}, stats, torch::TensorOptions());
-  auto params = torch::randn({9});
-  auto grads = torch::randn({9});
-  auto update = meta->Update(plan, params, grads, 0, 5, torch::tensor(1.0));
-  auto rates = torch::tensor({0.1, 0.1, 0.1, 0.1, 0.1, 2.0, 2.0, 2.0, 2.0}, torch::kFloat);
-  EXPECT_TRUE(torch::allclose(update, rates * grads, 1e-5, 1e-6));
-  // A plan for another number of kinds is refused, not misread.
-  EXPECT_THROW(meta->Prepare({3, 2, 1, 4}, stats, torch::TensorOptions()), c10::Error);
+};
+TORCH_MODULE(StepRule);
+
+TEST(MetaLearnerTest, RefusesAFileOfTheEarlierDesignWithAClearMessage) {
+  const std::string path = testing::MakeTempDir("meta_old") + "/meta_learner.pt";
+  StepRule old;
+  torch::save(old, path);
+  MetaLearner meta;
+  absl::Status status = LoadMetaLearner(path, &meta);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("earlier design"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("retrain it with adapt-train metatrain"));
+  EXPECT_FALSE(meta->sized());
 }
 
-TEST(MetaLearnerTest, RefusesAFileMadeForAnotherShape) {
-  MetaLearner wide(0.1, 16);
-  const std::string path = testing::MakeTempDir("meta_shape") + "/meta.pt";
-  ASSERT_TRUE(SaveMetaLearner(wide, path).ok());
-  MetaLearner narrow(0.01, 8);
-  absl::Status status = LoadMetaLearner(path, &narrow);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("of shape"));
+// A task family where PROTOTYPE is misled: the classes differ in 8 of 32
+// dimensions, and the other 24 carry noise three times as large. A metric
+// that discounts those 24 is learnable across tasks; held-out tasks have new
+// classes.
+Task NoisyDimensionTask(int ways, int shots, int queries, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto centres = torch::randn({ways, 8});
+  auto make = [&](int per_class) {
+    auto labels = torch::arange(ways).repeat_interleave(per_class);
+    auto signal = centres.index_select(0, labels) + 0.4 * torch::randn({ways * per_class, 8});
+    auto noise = 1.2 * torch::randn({ways * per_class, 24});
+    return std::make_pair(NormalizeFeatures(torch::cat({signal, noise}, 1)), labels);
+  };
+  auto [s, sl] = make(shots);
+  auto [q, ql] = make(queries);
+  return {s, sl, q, ql};
+}
+
+double HeldOutAccuracy(MetaLearner& meta, Method method) {
+  double correct = 0, total = 0;
+  for (int e = 0; e < 60; ++e) {
+    Task task = NoisyDimensionTask(5, 1 + 4 * (e % 2), 10, 100000 + e);
+    HeadResult head = Adapt(meta, task.support, task.support_labels, 5, method);
+    auto predicted = HeadLogits(task.query, head.weight, head.bias).argmax(1);
+    correct += predicted.eq(task.query_labels).sum().item<double>();
+    total += task.query_labels.size(0);
+  }
+  return correct / total;
+}
+
+TEST(MetaLearnerTest, MetaTrainingBeatsItsStartAndPrototypeOnHeldOutTasks) {
+  MetaLearner meta = MakeLearner(32, 1);
+  const double prototype = HeldOutAccuracy(meta, Method::kPrototype);
+  const double untrained = HeldOutAccuracy(meta, Method::kMeta);
+  torch::optim::Adam optimizer(meta->parameters(), torch::optim::AdamOptions(3e-3));
+  AdaptOptions options;
+  options.graph = AdaptOptions::Graph::kSecondOrder;
+  meta->train();
+  for (int step = 0; step < 120; ++step) {
+    at::Tensor loss = torch::zeros({});
+    for (int b = 0; b < 4; ++b) {
+      Task task = NoisyDimensionTask(5, 1 + (step + b) % 5, 6, step * 4 + b);
+      auto head = AdaptHead(Method::kMeta, task.support, task.support_labels, 5, &meta, options);
+      ASSERT_TRUE(head.ok()) << head.status();
+      loss = loss + F::cross_entropy(HeadLogits(task.query, head->weight, head->bias),
+                                     task.query_labels);
+    }
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+  }
+  meta->eval();
+  const double trained = HeldOutAccuracy(meta, Method::kMeta);
+  EXPECT_NEAR(untrained, prototype, 1e-9);
+  EXPECT_GT(trained, prototype + 0.05) << "untrained " << untrained;
 }
 
 }  // namespace

@@ -88,7 +88,7 @@ TEST_F(ServiceTest, ListBackbonesReportsShapesMethodsAndPreprocessing) {
 }
 
 TEST_F(ServiceTest, AdaptPredictGetListDelete) {
-  auto request = AdaptRequest("tiny", 4, 3, v1::META);
+  auto request = AdaptRequest("tiny", 4, 3, v1::FINETUNE);
   *request.mutable_ttl() = google::protobuf::Duration();
   request.mutable_ttl()->set_seconds(600);
   v1::AdaptResponse adapted;
@@ -96,7 +96,7 @@ TEST_F(ServiceTest, AdaptPredictGetListDelete) {
   const v1::Adapter& adapter = adapted.adapter();
   EXPECT_THAT(adapter.adapter_id(), ::testing::StartsWith("ad_"));
   EXPECT_EQ(adapter.backbone(), "tiny");
-  EXPECT_EQ(adapter.method(), v1::META);
+  EXPECT_EQ(adapter.method(), v1::FINETUNE);
   EXPECT_THAT(adapter.labels(), ElementsAre("c0", "c1", "c2", "c3"));
   EXPECT_EQ(adapter.support_size(), 12);
   EXPECT_EQ(adapter.expire_time().seconds() - adapter.create_time().seconds(), 600);

@@ -38,7 +38,11 @@ void WriteTinyConv4Model(const std::string& dir, const std::string& name, bool w
   auto net = engine::MakeFeatureNet("conv4", {1, kSide, kSide});
   if (!net.ok()) throw std::runtime_error(std::string(net.status().message()));
   engine::MetaLearner meta(nullptr);
-  if (with_meta) meta = engine::MetaLearner();
+  if (with_meta) {
+    engine::MetaLearnerOptions meta_options;
+    meta_options.feature_dim = (*net)->feature_dim();
+    meta = engine::MetaLearner(meta_options);  // Untrained: adapts as PROTOTYPE does.
+  }
   auto status = engine::ExportModel(dir, TinyConfig(name, "conv4", (*net)->feature_dim()),
                                     **net, with_meta ? &meta : nullptr);
   if (!status.ok()) throw std::runtime_error(std::string(status.message()));

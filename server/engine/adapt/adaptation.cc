@@ -1,11 +1,14 @@
 #include "server/engine/adapt/adaptation.h"
 
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 #include <torch/autograd.h>
 #include <torch/nn/functional.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/status_macros.h"
 #include "server/engine/adapt/adapter_head.h"
 #include "server/engine/runtime/torch_util.h"
 
@@ -96,29 +99,22 @@ class HeadProblem {
   const std::vector<int64_t> sizes_;
 };
 
-// One META step. The learned step is kept only if it does not raise the
-// support loss: on tasks unlike its training tasks the meta-learner can
-// overshoot (Fashion-MNIST after glyphs did), and then the head stays where
-// it was. Chosen on the device, without a host sync, and differentiable
-// along the branch taken.
-void MetaStep(const HeadProblem& problem, MetaLearner& meta, const MetaLearnerImpl::Plan& plan,
-              const at::Tensor& grads, int step, int steps, const AdaptOptions& options,
-              at::Tensor* params, HeadProblem::Fit* fit) {
-  const bool keep_graph = options.graph != AdaptOptions::Graph::kNone;
-  const bool second_order = options.graph == AdaptOptions::Graph::kSecondOrder;
-  auto l = second_order ? fit->loss : fit->loss.detach();
-  at::Tensor candidate = *params - meta->Update(plan, *params, grads, step, steps, l);
-  HeadProblem::Fit next = problem.FitOf(candidate);
-  auto keep = next.loss <= l;
-  *params = torch::where(keep, candidate, *params);
-  if (keep_graph) {
-    *fit = problem.FitOf(*params);  // Autograd needs the loss of these very tensors.
-  } else {
-    fit->scale = torch::where(keep, next.scale, fit->scale);
-    fit->logits = torch::where(keep, next.logits, fit->logits);
-    fit->log_probs = torch::where(keep, next.log_probs, fit->log_probs);
-    fit->loss = torch::where(keep, next.loss, fit->loss);
+// META's start: the generated head, flattened as HeadProblem lays it out.
+at::Tensor GeneratedStart(MetaLearner& meta, const at::Tensor& features, const at::Tensor& labels,
+                          const at::Tensor& prototypes) {
+  GeneratedHead head = meta->Generate(features, labels, prototypes);
+  return torch::cat({head.weight.reshape({-1}), head.bias, head.log_scale});
+}
+
+// Refinement step `step`'s rate for every coordinate of the flat head: its
+// weight's, bias's and log-scale's learned rate, each repeated over its part.
+at::Tensor RefineRates(MetaLearner& meta, const HeadProblem& problem, int64_t step) {
+  const at::Tensor rates = meta->RefineRates(step);
+  std::vector<at::Tensor> parts;
+  for (int64_t kind = 0; kind < 3; ++kind) {
+    parts.push_back(rates[kind].expand({problem.sizes()[kind]}));
   }
+  return torch::cat(parts);
 }
 
 // The adapted head's weight and bias with the scale folded in, and the
@@ -153,6 +149,7 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
         absl::StrCat("method: unsupported method ", static_cast<int>(method)));
   }
   if (options.steps < 0) return absl::InvalidArgumentError("steps: must not be negative");
+  if (method == Method::kMeta) RETURN_IF_ERROR(CheckMetaLearnerFits(**meta, features.size(1)));
   return GuardTorch("adaptation", [&]() -> absl::StatusOr<HeadResult> {
     ScopedIntraOpThreads threads(features.is_cpu() ? options.intra_op_threads : 0);
     const bool keep_graph = options.graph != AdaptOptions::Graph::kNone;
@@ -167,16 +164,12 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
     if (keep_graph) params.requires_grad_(true);
     HeadProblem::Fit fit = problem.FitOf(params);
     const at::Tensor loss_before = fit.loss.detach();
-
-    std::optional<MetaLearnerImpl::Plan> plan;
+    int steps = method == Method::kPrototype ? 0 : options.steps;
     if (method == Method::kMeta) {
-      TaskStats stats;
-      stats.ways = static_cast<double>(num_classes);
-      stats.shots = static_cast<double>(labels.size(0)) / num_classes;
-      stats.spread = (features - prototypes.index_select(0, labels)).pow(2).sum(1).mean();
-      plan = (*meta)->Prepare(problem.sizes(), stats, features.options());
+      params = GeneratedStart(*meta, features, labels, prototypes);
+      fit = problem.FitOf(params);
+      steps = static_cast<int>(std::min<int64_t>(steps, (*meta)->options().refine_steps));
     }
-    const int steps = method == Method::kPrototype ? 0 : options.steps;
     at::Tensor one_hot;
     if (steps > 0 && !keep_graph) {
       one_hot = torch::one_hot(labels, num_classes).to(features.scalar_type());
@@ -194,11 +187,11 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
                                              /*create_graph=*/second_order)[0]
                      : problem.ClosedFormGrad(fit, one_hot);
       if (method == Method::kMeta) {
-        MetaStep(problem, *meta, *plan, grads, step, steps, options, &params, &fit);
+        params = params - RefineRates(*meta, problem, step) * grads;
       } else {
         params = params - options.finetune_lr * grads;
-        fit = problem.FitOf(params);
       }
+      fit = problem.FitOf(params);
     }
     return Result(problem, params, fit, loss_before, steps, keep_graph);
   });

@@ -17,7 +17,9 @@ inline constexpr int kDefaultSteps = 5;
 inline constexpr double kDefaultInnerLr = 0.01;
 
 struct AdaptOptions {
-  // Steps for FINETUNE and META; PROTOTYPE takes none.
+  // Gradient steps for FINETUNE; META's refinement steps after its
+  // generated head, at most the meta-learner's refine_steps (it has learned
+  // rates for those only); PROTOTYPE takes none.
   int steps = kDefaultSteps;
   // FINETUNE's learning rate.
   double finetune_lr = kDefaultInnerLr;
@@ -25,7 +27,8 @@ struct AdaptOptions {
   //  kNone: serving. No autograd history; the steps take closed-form
   //    gradients.
   //  kFirstOrder: the head keeps its history through the meta-learner's
-  //    updates, but the inner gradients are taken as constants.
+  //    generator and refinement, but the refinement's gradients are taken
+  //    as constants.
   //  kSecondOrder: also differentiates through the inner gradients
   //    (torch::autograd::grad with create_graph).
   enum class Graph { kNone, kFirstOrder, kSecondOrder };
@@ -55,7 +58,9 @@ at::Tensor HeadLogits(const at::Tensor& features, const at::Tensor& weight,
                       const at::Tensor& bias);
 
 // Adapts a head to `features` [N,D] (normalised) with `labels` [N] (int64 in
-// [0, num_classes)), every class present. `meta` is required for kMeta.
+// [0, num_classes)), every class present. `meta` is required for kMeta, made
+// for D-wide features (FAILED_PRECONDITION otherwise). loss_before is the
+// prototype head's support loss for every method.
 // REQUIRES: features and labels on the same device.
 absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
                                      const at::Tensor& labels, int64_t num_classes,

@@ -1,81 +1,114 @@
 #include "server/engine/adapt/meta_learner.h"
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
-#include <torch/nn/init.h>
-#include <torch/nn/modules/activation.h>
-#include <torch/nn/modules/linear.h>
+#include <torch/nn/functional.h>
 #include <torch/serialize.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/engine/base/types.h"
 #include "server/engine/runtime/torch_util.h"
 
 namespace adaptd::engine {
 namespace nn = torch::nn;
+namespace F = torch::nn::functional;
 
-MetaLearnerImpl::MetaLearnerImpl(double inner_lr, int64_t hidden) {
-  nn::Linear out(hidden, 1);
-  mlp_ = register_module("mlp", nn::Sequential(nn::Linear(kSharedInputs + kKinds, hidden), nn::Tanh(),
-                                               nn::Linear(hidden, hidden), nn::Tanh(), out));
-  {
-    torch::NoGradGuard no_grad;
-    out->weight.zero_();
-    out->bias.zero_();
-  }
-  log_lr_ = register_parameter("log_lr", torch::full({kKinds}, std::log(inner_lr)));
+namespace {
+
+constexpr int64_t kClassStats = 3;  // log count, spread, |prototype|.
+constexpr int64_t kTaskStats = 2;   // log ways, log shots.
+
+nn::Linear ZeroLinear(int64_t in, int64_t out) {
+  nn::Linear layer(in, out);
+  torch::NoGradGuard no_grad;
+  layer->weight.zero_();
+  layer->bias.zero_();
+  return layer;
 }
 
-MetaLearnerImpl::Plan MetaLearnerImpl::Prepare(const std::vector<int64_t>& sizes,
-                                               const TaskStats& stats,
-                                               const torch::TensorOptions& options) {
-  const int64_t kinds = kKinds;
-  TORCH_CHECK(static_cast<int64_t>(sizes.size()) == kinds, "the meta-learner adapts ", kinds,
-              " tensors, got ", sizes.size());
-  std::vector<torch::Tensor> parts;
-  for (int64_t i = 0; i < kinds; ++i) {
-    parts.push_back(torch::full({sizes[i]}, i, options.dtype(torch::kLong)));
+std::string OptionsError(const MetaLearnerOptions& o) {
+  if (o.feature_dim < 0) return "feature_dim must not be negative";
+  if (o.hidden <= 0 || o.heads <= 0 || o.hidden % o.heads != 0) {
+    return absl::StrCat("hidden (", o.hidden, ") must be a positive multiple of heads (", o.heads,
+                        ")");
   }
-  auto kind = torch::cat(parts);
-  // Made on the device (no host-to-device copy, which would sync a GPU).
-  auto column = [&](double value) { return torch::full({kinds, 1}, value, options); };
-  Plan plan;
-  plan.lr = log_lr_.exp().index_select(0, kind);
-  plan.spread = stats.spread.to(options.dtype()).reshape({1, 1}).expand({kind.size(0), 1});
-  plan.per_kind = torch::cat({torch::eye(kinds, options),
-                              column(std::log(std::max(stats.ways, 1.0))),
-                              column(std::log(std::max(stats.shots, 1.0)))},
-                             1)
-                      .index_select(0, kind);
-  return plan;
+  if (o.rank < 0 || o.refine_steps < 0) return "rank and refine_steps must not be negative";
+  return "";
 }
 
-torch::Tensor MetaLearnerImpl::Update(const Plan& plan, const torch::Tensor& params,
-                                      const torch::Tensor& grads, int step, int steps,
-                                      const torch::Tensor& loss) {
-  constexpr double kP = 10.0;  // Gradient preprocessing of Andrychowicz et al.
-  // Every coordinate of every tensor in one column, so that the network runs
-  // once per step: the update is per coordinate, and a few large kernels
-  // beat three rounds of small ones.
-  //
-  // log|g| / P, and |g| e^P, each clipped where the other takes over: the
-  // preprocessing's two regimes with |g| = e^-P as the border. Magnitudes
-  // only: the update keeps the gradient's sign, so the learned rule scales
-  // descent steps and cannot turn them around.
-  const int64_t n = grads.size(0);
-  auto magnitude = grads.abs();
-  auto g1 = torch::log(magnitude.clamp_min(std::exp(-kP))) / kP;
-  auto g2 = (magnitude * std::exp(kP)).clamp_max(1.0);
-  // The inputs, in the network's order: g1, g2, |parameter|, loss, spread,
-  // progress, then Prepare's one-hot kind, log ways and log shots.
-  const double progress = static_cast<double>(step) / std::max(steps, 1);
-  auto x = torch::cat({torch::stack({g1, g2, params.abs()}, 1),
-                       loss.to(grads.scalar_type()).reshape({1, 1}).expand({n, 1}), plan.spread,
-                       torch::full({1, 1}, progress, grads.options()).expand({n, 1}),
-                       plan.per_kind},
-                      1);
-  auto o = mlp_->forward(x);
-  return torch::exp(o.squeeze(1).clamp(-6, 6)) * plan.lr * grads;
+}  // namespace
+
+MetaLearnerImpl::MetaLearnerImpl(const MetaLearnerOptions& options) : options_(options) {
+  const std::string error = OptionsError(options);
+  TORCH_CHECK(error.empty(), "meta-learner options: ", error);
+  config_ = register_buffer(
+      "config", torch::tensor({kFormatVersion, options.feature_dim, options.hidden, options.heads,
+                               options.rank, options.refine_steps},
+                              torch::kLong));
+  if (!sized()) return;
+  const int64_t d = options.feature_dim, h = options.hidden;
+  embed_ = register_module("embed", nn::Linear(d, h));
+  embed_stats_ = register_module("embed_stats", nn::Linear(kClassStats, h));
+  norm1_ = register_module("norm1", nn::LayerNorm(nn::LayerNormOptions({h})));
+  norm2_ = register_module("norm2", nn::LayerNorm(nn::LayerNormOptions({h})));
+  qkv_ = register_module("qkv", nn::Linear(h, 3 * h));
+  attend_out_ = register_module("attend_out", nn::Linear(h, h));
+  ffn1_ = register_module("ffn1", nn::Linear(h, 2 * h));
+  ffn2_ = register_module("ffn2", nn::Linear(2 * h, h));
+  delta_ = register_module("delta", ZeroLinear(h, d));
+  gamma_ = register_module("gamma", ZeroLinear(h + kTaskStats, d));
+  class_bias_ = register_module("class_bias", ZeroLinear(h, 1));
+  log_scale_ = register_module("log_scale", ZeroLinear(h + kTaskStats, 1));
+  metric_p_ = register_parameter("metric_p", torch::zeros({options.rank, d}));
+  metric_q_ = register_parameter("metric_q",
+                                 torch::randn({options.rank, d}) / std::sqrt(static_cast<double>(d)));
+  refine_rate_ = register_parameter("refine_rate", torch::zeros({options.refine_steps, 3}));
+}
+
+torch::Tensor MetaLearnerImpl::AttendClasses(const torch::Tensor& x) {
+  const int64_t classes = x.size(0), heads = options_.heads;
+  const int64_t width = options_.hidden / heads;
+  // [C, 3h] -> three [heads, C, width].
+  auto qkv = qkv_->forward(norm1_->forward(x)).view({classes, 3, heads, width}).permute({1, 2, 0, 3});
+  auto attention =
+      torch::softmax(qkv[0].matmul(qkv[1].transpose(1, 2)) / std::sqrt(static_cast<double>(width)), -1);
+  auto mixed = attention.matmul(qkv[2]).permute({1, 0, 2}).reshape({classes, options_.hidden});
+  auto y = x + attend_out_->forward(mixed);
+  return y + ffn2_->forward(F::gelu(ffn1_->forward(norm2_->forward(y))));
+}
+
+GeneratedHead MetaLearnerImpl::Generate(const torch::Tensor& features, const torch::Tensor& labels,
+                                        const torch::Tensor& prototypes) {
+  TORCH_CHECK(sized(), "the meta-learner is unsized: load one or give feature_dim");
+  const int64_t classes = prototypes.size(0), n = labels.size(0);
+  const auto options = features.options();
+  auto counts = torch::zeros({classes}, options).index_add_(0, labels, torch::ones({n}, options));
+  auto deviation = (features - prototypes.index_select(0, labels)).pow(2).sum(1);
+  auto spread = torch::zeros({classes}, options).index_add(0, labels, deviation) / counts;
+  auto class_stats = torch::stack({counts.log(), spread, prototypes.norm(2, 1)}, 1);
+  auto z = AttendClasses(embed_->forward(prototypes) + embed_stats_->forward(class_stats));
+  // Ways and shots as columns made on the device: no host-to-device copy.
+  auto task_stats = torch::full({1, kTaskStats}, 0.0, options);
+  task_stats.select(1, 0).fill_(std::log(static_cast<double>(classes)));
+  task_stats.select(1, 1).fill_(std::log(static_cast<double>(n) / classes));
+  auto task = torch::cat({z.mean(0, /*keepdim=*/true), task_stats}, 1);  // [1, h + 2]
+
+  auto adapted = prototypes + delta_->forward(z);  // [C, D]
+  auto scale = 1 + gamma_->forward(task);          // [1, D]
+  // M x = scale * x + P^T (Q x), row-wise; M^T y = scale * y + Q^T (P y).
+  auto embedded = scale * adapted + adapted.mm(metric_q_.t()).mm(metric_p_);
+  GeneratedHead head;
+  head.weight = scale * embedded + embedded.mm(metric_p_.t()).mm(metric_q_);
+  head.bias = -0.5 * embedded.pow(2).sum(1) + class_bias_->forward(z).squeeze(1);
+  head.log_scale = log_scale_->forward(task).reshape({1});
+  return head;
+}
+
+torch::Tensor MetaLearnerImpl::RefineRates(int64_t step) const {
+  return refine_rate_[step].clamp_min(0);
 }
 
 int64_t MetaLearnerImpl::parameter_count() const {
@@ -85,6 +118,9 @@ int64_t MetaLearnerImpl::parameter_count() const {
 }
 
 absl::Status SaveMetaLearner(MetaLearner& meta, const std::string& path) {
+  if (!meta->sized()) {
+    return absl::FailedPreconditionError("saving the meta-learner: it is unsized");
+  }
   return GuardTorch("saving the meta-learner", [&]() -> absl::Status {
     torch::save(meta, path);
     return absl::OkStatus();
@@ -93,25 +129,57 @@ absl::Status SaveMetaLearner(MetaLearner& meta, const std::string& path) {
 
 absl::Status LoadMetaLearner(const std::string& path, MetaLearner* meta) {
   return GuardTorch("loading the meta-learner " + path, [&]() -> absl::Status {
-    // LibTorch's load takes whatever shapes the file has, so a file made for
-    // another hidden width would load and then fail at
-    // every adaptation. Refuse it here instead.
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    const std::string retrain = "; retrain it with adapt-train metatrain";
+    at::Tensor config;
+    if (!archive.try_read("config", config, /*is_buffer=*/true) || config.dim() != 1 ||
+        config.size(0) < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "meta_learner_file: ", path,
+          " is a meta-learner of an earlier design (a learned step rule, not a head generator)",
+          retrain));
+    }
+    const std::vector<int64_t> c(config.data_ptr<int64_t>(),
+                                 config.data_ptr<int64_t>() + config.numel());
+    if (c[0] != MetaLearnerImpl::kFormatVersion || c.size() != 6) {
+      return absl::InvalidArgumentError(absl::StrCat("meta_learner_file: ", path, " has format ",
+                                                     c[0], ", this adaptd reads format ",
+                                                     MetaLearnerImpl::kFormatVersion, retrain));
+    }
+    const MetaLearnerOptions options{c[1], c[2], c[3], c[4], c[5]};
+    const std::string error = OptionsError(options);
+    if (!error.empty() || options.feature_dim == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "meta_learner_file: ", path, " has bad sizes: ",
+          error.empty() ? "feature_dim 0" : error, retrain));
+    }
+    MetaLearner loaded(options);
+    // LibTorch's load takes whatever shapes the file has; a file whose
+    // tensors disagree with its own config would fail at every adaptation.
     std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
-    for (const auto& p : (*meta)->named_parameters()) {
+    for (const auto& p : loaded->named_parameters()) {
       expected.emplace_back(p.key(), p.value().sizes().vec());
     }
-    torch::load(*meta, path);
+    loaded->load(archive);
     for (const auto& [name, sizes] : expected) {
-      auto loaded = (*meta)->named_parameters()[name].sizes().vec();
-      if (loaded != sizes) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "meta_learner_file: ", path, " has ", name, " of shape ", ShapeString(loaded),
-            " where this meta-learner has ", ShapeString(sizes)));
+      if (loaded->named_parameters()[name].sizes().vec() != sizes) {
+        return absl::InvalidArgumentError(absl::StrCat("meta_learner_file: ", path, " has ", name,
+                                                       " of another shape than its config",
+                                                       retrain));
       }
     }
-    (*meta)->eval();
+    loaded->eval();
+    *meta = std::move(loaded);
     return absl::OkStatus();
   });
+}
+
+absl::Status CheckMetaLearnerFits(const MetaLearnerImpl& meta, int64_t feature_dim) {
+  if (meta.options().feature_dim == feature_dim) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "meta-learner: made for ", meta.options().feature_dim, "-wide features, the backbone gives ",
+      feature_dim, "; retrain it with adapt-train metatrain on this backbone"));
 }
 
 }  // namespace adaptd::engine
