@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "client/command_line.h"
 #include "client/commands.h"
+#include "server/common/version.h"
 
 ABSL_FLAG(std::string, target, "localhost:50051",
           "adaptd's address, host:port.");
@@ -21,7 +22,11 @@ ABSL_FLAG(bool, json, false,
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
           "Deadline of each RPC, e.g. 500ms, 30s, 2m.");
 ABSL_FLAG(std::string, token, "",
-          "Bearer token, sent as 'authorization: Bearer <token>' when set.");
+          "Bearer token, sent as 'authorization: Bearer <token>'. Visible to ps and "
+          "shell history: prefer --token_file or $ADAPTD_TOKEN.");
+ABSL_FLAG(std::string, token_file, "",
+          "File holding the bearer token (surrounding whitespace ignored); used when "
+          "--token is not given. Without either, $ADAPTD_TOKEN; without that, no token.");
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM file of the CA that signed adaptd's certificate; empty for plaintext.");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate, for mTLS (with --tls_key).");
@@ -38,9 +43,19 @@ ABSL_FLAG(absl::Duration, ttl, absl::ZeroDuration(),
           "default.");
 ABSL_FLAG(std::string, request_id, "",
           "adapt: idempotency key; repeating it returns the same adapter.");
+ABSL_FLAG(bool, id_only, false,
+          "adapt: print only the adapter id, e.g. for ID=$(adaptctl adapt ...).");
 ABSL_FLAG(std::string, adapter, "",
           "predict, get, delete: the adapter id (required).");
 ABSL_FLAG(int, top_k, 0, "predict: classes to report per input; 0 for all.");
+// Read by TakeRepeatedFlag before Abseil parses the command line, as Abseil
+// keeps a flag's last value only; registered for the help and the checks.
+ABSL_FLAG(std::string, text, "",
+          "predict: a text to classify, with a text backbone's adapter; repeat the flag "
+          "for more.");
+ABSL_FLAG(std::string, text_file, "",
+          "predict: a file of texts to classify, one per line (\"-\": standard input); "
+          "after the --text ones.");
 ABSL_FLAG(int, page_size, 0,
           "list: adapters per request; 0 for the server's default.");
 ABSL_FLAG(std::string, page_token, "",
@@ -59,24 +74,47 @@ constexpr char kIntro[] =
 
 constexpr char kDetails[] = R"text(
 Every command takes --target (default localhost:50051), --json, --timeout
-(default 30s) and --token. Flags may come before or after the arguments.
-`adaptctl help`, --help or -h prints this help.
+(default 30s), the TLS flags, and a token: --token, else --token_file, else
+the environment variable ADAPTD_TOKEN. A flag of another command is an error.
+Flags may come before or after the arguments. `adaptctl help`, --help or -h
+prints this help; --version prints the version and commit.
 
-adapt reads DIR as one sub-folder per class: the folder's name is the label
-and its PNG/JPEG files (searched recursively, sent in sorted order) are that
-class's examples. predict takes image files, or directories whose images are
-labelled with their parent folder's name; where those names are classes of
-the adapter, it prints "accuracy: X/Y (Z%)".
+adapt asks the server for the backbone's modality, and reads SET as it says.
+Image backbones: SET is a folder with one sub-folder per class; the folder's
+name is the label and its PNG/JPEG files (searched recursively, sent in
+sorted order) are that class's examples. Text backbones: SET is a TSV file of
+<label><TAB><text> lines (blank lines skipped; "-" reads standard input) or a
+folder of <label>/*.txt with one text per file, as adapt-train reads them.
+predict takes image files, or directories whose images are labelled with
+their parent folder's name; where those names are classes of the adapter, it
+prints "accuracy: X/Y (Z%)". For a text adapter, predict takes --text
+(repeatable) or --text_file with one text per line, or labelled texts as adapt
+reads them (a .tsv file or a folder of <label>/*.txt), scored the same way.
 
-Examples:
+load, reload and unload take a folder name of the server's model repository
+(the MODEL column of `adaptctl models`, usually the backbone's name) and
+print the folder's status; a folder that fails to load exits 1 with the
+server's reason, and what was serving keeps serving. Tables cut fingerprints
+to 12 hex digits; the status of one folder and --json give them whole.
+
+Examples, against adaptd on the default models (./models), with demo/ made
+by `make run` (demo/support/<class>/*.png, demo/query/<class>/*.png):
   adaptctl backbones
-  adaptctl adapt --backbone glyph-cnn --method meta --ttl 1h support/
-      (support/coat/*.png, support/dress/*.png, ...)
-  adaptctl predict --adapter 9b1f0c2e --top_k 3 query/
-  adaptctl predict --adapter 9b1f0c2e --json shirt.png boot.jpg
-  adaptctl list --backbone glyph-cnn
-  adaptctl delete --adapter 9b1f0c2e
-  adaptctl --target adaptd.internal:50051 --token "$TOKEN" health
+  ID=$(adaptctl adapt --backbone glyphs-conv4 --method meta --ttl 1h --id_only demo/support)
+  adaptctl predict --adapter "$ID" --top_k 3 demo/query
+  adaptctl predict --adapter "$ID" --json demo/query/bag/5.png demo/query/sandal/5.png
+  adaptctl adapt --backbone pictures-conv4 --method prototype demo/support
+  adaptctl list --backbone glyphs-conv4
+  adaptctl models
+  adaptctl reload glyphs-conv4
+  adaptctl unload pictures-conv4
+  adaptctl load pictures-conv4
+  adaptctl delete --adapter "$ID"
+  adaptctl --timeout 5s health
+A text backbone (wordnet-text), from a TSV on standard input:
+  printf 'weather\tcold rain all night\nweather\tsunny and warm\nfood\tfresh bread and butter\nfood\ta bowl of hot soup\n' |
+      adaptctl adapt --backbone wordnet-text --id_only - > adapter.id
+  adaptctl predict --adapter "$(cat adapter.id)" --text "snow and wind" --text "grilled cheese"
 
 Errors go to stderr as "error: <CODE>: <message>". Exit status: 0 on
 success; 1 when an RPC fails, a file cannot be read or the server is not
@@ -119,6 +157,7 @@ CommandOptions OptionsFromFlags() {
   options.json = absl::GetFlag(FLAGS_json);
   options.timeout = absl::GetFlag(FLAGS_timeout);
   options.token = absl::GetFlag(FLAGS_token);
+  options.token_file = absl::GetFlag(FLAGS_token_file);
   options.tls_ca = absl::GetFlag(FLAGS_tls_ca);
   options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key = absl::GetFlag(FLAGS_tls_key);
@@ -127,8 +166,10 @@ CommandOptions OptionsFromFlags() {
   options.steps = absl::GetFlag(FLAGS_steps);
   options.ttl = absl::GetFlag(FLAGS_ttl);
   options.request_id = absl::GetFlag(FLAGS_request_id);
+  options.id_only = absl::GetFlag(FLAGS_id_only);
   options.adapter = absl::GetFlag(FLAGS_adapter);
   options.top_k = absl::GetFlag(FLAGS_top_k);
+  options.text_file = absl::GetFlag(FLAGS_text_file);
   options.page_size = absl::GetFlag(FLAGS_page_size);
   options.page_token = absl::GetFlag(FLAGS_page_token);
   return options;
@@ -138,16 +179,24 @@ CommandOptions OptionsFromFlags() {
 
 int main(int argc, char* argv[]) {
   absl::SetProgramUsageMessage(HelpText());
+  adaptd::SetUsageConfig("adaptctl", adaptd::WithLibTorch::kNo);
   if (adaptd::client::WantsHelp(argc, argv)) return PrintHelp();
-  absl::Status flags = adaptd::client::CheckFlags(argc, argv);
-  if (!flags.ok()) return ExitWithUsageError(flags.message());
+  absl::StatusOr<std::vector<std::string>> texts =
+      adaptd::client::TakeRepeatedFlag("text", argc, argv);
+  if (!texts.ok()) return ExitWithUsageError(texts.status().message());
+  absl::StatusOr<std::vector<std::string>> given = adaptd::client::CheckFlags(argc, argv);
+  if (!given.ok()) return ExitWithUsageError(given.status().message());
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() < 2) return ExitWithUsageError("missing command");
   if (absl::string_view(positional[1]) == "help") return PrintHelp();
 
+  CommandOptions options = OptionsFromFlags();
+  options.texts = *std::move(texts);
+  options.flags_given = *std::move(given);
+  if (!options.texts.empty()) options.flags_given.push_back("text");
   const std::vector<std::string> args(positional.begin() + 2, positional.end());
-  absl::Status status = adaptd::client::RunCommand(
-      positional[1], args, OptionsFromFlags(), std::cout);
+  absl::Status status =
+      adaptd::client::RunCommand(positional[1], args, options, std::cout);
   if (adaptd::client::IsUsageError(status)) {
     return ExitWithUsageError(status.message());
   }

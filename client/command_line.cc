@@ -8,6 +8,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
@@ -38,7 +39,8 @@ bool IsUsageError(const absl::Status& status) {
   return status.GetPayload(kUsagePayload).has_value();
 }
 
-absl::Status CheckFlags(int argc, char* argv[]) {
+absl::StatusOr<std::vector<std::string>> CheckFlags(int argc, char* argv[]) {
+  std::vector<std::string> given;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (arg == "--") break;
@@ -51,16 +53,20 @@ absl::Status CheckFlags(int argc, char* argv[]) {
     absl::string_view value = has_value ? arg.substr(equals + 1) : "";
 
     // Abseil handles these itself; they are not registered flags.
-    if (IsUsageFlag(name)) return absl::OkStatus();
+    if (IsUsageFlag(name)) return given;
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     if (flag == nullptr && absl::StartsWith(name, "no") && !has_value) {
       absl::CommandLineFlag* negated =
           absl::FindCommandLineFlag(name.substr(2));
-      if (negated != nullptr && negated->IsOfType<bool>()) continue;
+      if (negated != nullptr && negated->IsOfType<bool>()) {
+        given.emplace_back(name.substr(2));
+        continue;
+      }
     }
     if (flag == nullptr) {
       return UsageError(absl::StrCat("unknown flag --", name));
     }
+    given.emplace_back(name);
     if (!has_value) {
       if (flag->IsOfType<bool>()) continue;
       if (i + 1 == argc) {
@@ -73,7 +79,38 @@ absl::Status CheckFlags(int argc, char* argv[]) {
       return UsageError(absl::StrCat("--", name, ": ", error));
     }
   }
-  return absl::OkStatus();
+  return given;
+}
+
+absl::StatusOr<std::vector<std::string>> TakeRepeatedFlag(absl::string_view name, int& argc,
+                                                          char* argv[]) {
+  std::vector<std::string> values;
+  int kept = 1;
+  int i = 1;
+  for (; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    absl::string_view rest = arg;
+    if (!absl::ConsumePrefix(&rest, "--") && !absl::ConsumePrefix(&rest, "-")) {
+      argv[kept++] = argv[i];
+      continue;
+    }
+    if (rest == name) {
+      if (i + 1 == argc) return UsageError(absl::StrCat("missing a value for --", name));
+      rest = argv[++i];
+    } else if (!absl::ConsumePrefix(&rest, name) || !absl::ConsumePrefix(&rest, "=")) {
+      argv[kept++] = argv[i];  // Another flag, such as --text_file.
+      continue;
+    }
+    if (absl::StripAsciiWhitespace(rest).empty()) {
+      return UsageError(absl::StrCat("--", name, ": empty value"));
+    }
+    values.emplace_back(rest);
+  }
+  for (; i < argc; ++i) argv[kept++] = argv[i];
+  if (kept < argc) argv[kept] = nullptr;  // argv stays null-terminated.
+  argc = kept;
+  return values;
 }
 
 bool WantsHelp(int argc, char* argv[]) {

@@ -6,8 +6,10 @@
 // second.
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace adaptd::client {
@@ -22,11 +24,21 @@ bool IsUsageError(const absl::Status& status);
 // the flags), and returns a usage error for an unknown flag, a missing value
 // or a value that does not parse. It sets the flags it checks, to the values
 // that absl::ParseCommandLine then sets again. A help flag
-// (--help, --helpfull, ...) ends the check: Abseil prints the help.
+// (--help, --helpfull, --version, ...) ends the check: Abseil prints the
+// help. Returns the names of the flags given, in order, "--nojson" as
+// "json", so that commands can refuse flags that are not theirs.
 //
 // absl::ParseCommandLine exits 1 on such errors; calling this first lets
 // adaptctl exit 2 with its own usage text instead.
-absl::Status CheckFlags(int argc, char* argv[]);
+absl::StatusOr<std::vector<std::string>> CheckFlags(int argc, char* argv[]);
+
+// Removes every occurrence of the string flag `name` (--name=V, --name V,
+// -name=V, -name V; before any "--") from argv, updating argc, and returns
+// the values in order. Abseil keeps only a flag's last value; this makes a
+// flag repeatable, such as predict's --text. A usage error for a missing or
+// empty value.
+absl::StatusOr<std::vector<std::string>> TakeRepeatedFlag(absl::string_view name, int& argc,
+                                                          char* argv[]);
 
 // True if argv[1..] asks for help as "--help", "-help" or "-h" (before any
 // "--"). Abseil's own --help exits 1 and has no -h; adaptctl answers these

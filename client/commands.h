@@ -28,8 +28,12 @@ struct CommandOptions {
   bool json = false;
   // The deadline of each RPC.
   absl::Duration timeout = absl::Seconds(30);
-  // When set, sent as "authorization: Bearer <token>" metadata.
+  // The bearer token, sent as "authorization: Bearer <token>" metadata. The
+  // first set of: this (--token), the trimmed contents of token_file
+  // (--token_file), the environment variable ADAPTD_TOKEN; none: no header.
+  // Never printed, nor put in an error message.
   std::string token;
+  std::string token_file;
   // TLS: the CA that signed the server's certificate (PEM file); empty for
   // plaintext. With a client certificate and key, for mTLS.
   std::string tls_ca;
@@ -45,15 +49,31 @@ struct CommandOptions {
   absl::Duration ttl = absl::ZeroDuration();
   // adapt: idempotency key; empty for none.
   std::string request_id;
+  // adapt: print only the adapter id, for scripts (ID=$(adaptctl adapt ...)).
+  bool id_only = false;
   // predict, get, delete: the adapter id.
   std::string adapter;
   // predict: classes to report per input; 0 for all.
   int top_k = 0;
+  // predict: texts to classify (a text backbone's adapter), each --text in
+  // order, then each line of text_file ("-": standard input).
+  std::vector<std::string> texts;
+  std::string text_file;
   // list: adapters per page; 0 for the server's default.
   int page_size = 0;
   // list: fetch only the page at this token instead of every page.
   std::string page_token;
+
+  // The names of the flags set on the command line (e.g. "top_k"). A flag
+  // that belongs to other commands only is a usage error naming it and the
+  // command; the flags every command takes (kGlobalFlags in commands.cc)
+  // and those not adaptctl's own are not checked.
+  std::vector<std::string> flags_given;
 };
+
+// The environment variable that holds the token when neither --token nor
+// --token_file is given.
+inline constexpr char kTokenEnvironmentVariable[] = "ADAPTD_TOKEN";
 
 // The commands with their synopses, for usage text.
 std::string CommandSummary();

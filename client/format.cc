@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -40,6 +41,23 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {
 
 std::string FormatShape(const google::protobuf::RepeatedField<int64_t>& shape) {
   return absl::StrJoin(shape, "x");
+}
+
+std::string OrDash(absl::string_view value) {
+  return value.empty() ? "-" : std::string(value);
+}
+
+std::string ShortFingerprint(absl::string_view fingerprint) {
+  constexpr absl::string_view kAlgorithm = "sha256:";
+  constexpr size_t kShownDigits = 12;
+  if (fingerprint.empty()) return "-";
+  if (!absl::StartsWith(fingerprint, kAlgorithm)) return std::string(fingerprint);
+  return std::string(fingerprint.substr(0, kAlgorithm.size() + kShownDigits));
+}
+
+std::string ModelStateName(adaptd::v1::ModelStatus::State state) {
+  if (state == adaptd::v1::ModelStatus::STATE_UNSPECIFIED) return "-";
+  return adaptd::v1::ModelStatus::State_Name(state);
 }
 
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
@@ -81,6 +99,18 @@ std::string FormatAdapter(const adaptd::v1::Adapter& adapter) {
       {"device:", stats.device()},
       {"created:", FormatTimestamp(adapter.create_time())},
       {"expires:", FormatTimestamp(adapter.expire_time())},
+  });
+}
+
+std::string FormatModelStatus(const adaptd::v1::ModelStatus& status) {
+  return FormatTable({
+      {"model:", status.model()},
+      {"state:", ModelStateName(status.state())},
+      {"backbone:", OrDash(status.backbone())},
+      {"version:", OrDash(status.version())},
+      {"fingerprint:", OrDash(status.fingerprint())},
+      {"updated:", FormatTimestamp(status.update_time())},
+      {"message:", OrDash(status.message())},
   });
 }
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "server/common/version.h"
 #include "train/command.h"
 
 namespace adaptd::train {
@@ -74,6 +75,7 @@ bool IsHelpFlag(absl::string_view arg) {
 int main(int argc, char** argv) {
   using namespace adaptd::train;
   absl::SetProgramUsageMessage(GeneralUsage());
+  adaptd::SetUsageConfig("adapt-train", adaptd::WithLibTorch::kYes);
   // Help is per command, so it is handled before absl's --help would print
   // every flag of every command.
   bool help = false;

@@ -35,8 +35,8 @@ double ProcessCpuSeconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-// The backbone named `name` (empty: the first listed), with a [C,H,W]
-// input shape.
+// The backbone named `name` (empty: the first listed): a text backbone, or
+// an image one with a [C,H,W] input shape.
 absl::StatusOr<BackboneSpec> FindBackbone(Target& target, const std::string& name) {
   absl::StatusOr<std::vector<BackboneSpec>> backbones = target.ListBackbones();
   if (!backbones.ok()) {
@@ -53,6 +53,7 @@ absl::StatusOr<BackboneSpec> FindBackbone(Target& target, const std::string& nam
     return absl::NotFoundError(absl::StrCat("backbone '", name, "' is not served; there are: ",
                                             names.empty() ? "none" : absl::StrJoin(names, ", ")));
   }
+  if (spec->modality == "text") return *spec;
   const auto& shape = spec->input_shape;
   if (shape.size() != 3 || shape[0] < 1 || shape[1] < 1 || shape[2] < 1) {
     return absl::FailedPreconditionError(
@@ -64,10 +65,15 @@ absl::StatusOr<BackboneSpec> FindBackbone(Target& target, const std::string& nam
 
 // Every input the run sends, made once. Support sets use instances
 // 0..shots-1 of `ways` consecutive classes; queries any of them.
-// REQUIRES: `shape` is [C,H,W].
-InputPool MakeInputPool(const std::vector<int64_t>& shape, const BenchOptions& options) {
-  const int64_t image_bytes = shape[0] * shape[1] * shape[2];
+// REQUIRES: `spec` is as FindBackbone returns it.
+InputPool MakeInputPool(const BackboneSpec& spec, const BenchOptions& options) {
   const int instances = std::max(options.shots, options.setup_shots) + 2;
+  if (spec.modality == "text") {
+    return InputPool::Texts(std::max(options.ways, 100), instances, options.text_words,
+                            options.seed);
+  }
+  const std::vector<int64_t>& shape = spec.input_shape;
+  const int64_t image_bytes = shape[0] * shape[1] * shape[2];
   const int classes = static_cast<int>(
       std::clamp<int64_t>(kPoolBytes / (image_bytes * instances), options.ways, 100));
   return InputPool(shape, classes, instances, options.seed);
@@ -75,13 +81,15 @@ InputPool MakeInputPool(const std::vector<int64_t>& shape, const BenchOptions& o
 
 // The report's "what ran" part.
 Report DescribeRun(const BenchOptions& options, const Target& target,
-                   const std::string& backbone) {
+                   const BackboneSpec& backbone) {
   const bool open = options.rate > 0;
   const bool adapt_only = options.scenario == Scenario::kAdapt;
   Report report;
   report.target = target.Describe();
   report.scenario = ScenarioName(options.scenario);
-  report.backbone = backbone;
+  report.backbone = backbone.name;
+  report.modality = backbone.modality;
+  report.text_words = backbone.modality == "text" ? options.text_words : 0;
   report.load = open ? "open" : "closed";
   report.concurrency = open ? 0 : options.concurrency;
   report.rate = options.rate;
@@ -129,8 +137,8 @@ absl::StatusOr<Report> RunBenchmark(const BenchOptions& options, Target& target)
   if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
   absl::StatusOr<BackboneSpec> spec = FindBackbone(target, options.backbone);
   if (!spec.ok()) return spec.status();
-  const InputPool pool = MakeInputPool(spec->input_shape, options);
-  Report report = DescribeRun(options, target, spec->name);
+  const InputPool pool = MakeInputPool(*spec, options);
+  Report report = DescribeRun(options, target, *spec);
   if (options.fault == Fault::kWrongTenant && report.tenants < 2) {
     return absl::InvalidArgumentError(
         "fault: wrong_tenant needs 2 or more tenants (tokens, or --tenants in process)");

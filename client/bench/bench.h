@@ -41,7 +41,8 @@ enum class Fault {
   // Predict names a deleted adapter; Adapt names a backbone that does not
   // exist. The server answers NOT_FOUND.
   kNotFound,
-  // One input has the wrong shape. The server answers INVALID_ARGUMENT.
+  // One input has the wrong shape (for a text backbone: is an empty text).
+  // The server answers INVALID_ARGUMENT.
   kInvalidArgument,
   // Predict names another tenant's adapter (needs a target with 2 or more
   // tenants); Adapt names a backbone that does not exist. NOT_FOUND.
@@ -62,8 +63,13 @@ const char* FaultCode(Fault fault);
 struct BenchOptions {
   // What each request does (see Scenario).
   Scenario scenario = Scenario::kPredict;
-  // Backbone to use; empty: the first one the target lists.
+  // Backbone to use; empty: the first one the target lists. Its modality
+  // decides the inputs: synthetic images in its input shape, or synthetic
+  // texts of text_words words for a text backbone.
   std::string backbone;
+  // Text backbones: words per synthetic text (their length is what a text
+  // backbone's cost depends on).
+  int text_words = 12;
 
   // Closed loop: this many clients, each sending its next request when its
   // last one is answered. Open loop (rate > 0): ignored here, but an
@@ -90,7 +96,7 @@ struct BenchOptions {
   // Predicts are spread uniformly over them. Adapter i belongs to tenant
   // i % target.tenants(), and is predicted as that tenant.
   int adapters = 100;
-  // predict and mix: images per Predict.
+  // predict and mix: inputs (images or texts) per Predict.
   int batch = 1;
   // predict and mix: classes per prediction to return; 0 for all.
   int top_k = 0;
@@ -156,6 +162,8 @@ struct Report : RequestCounts {
   std::string target;    // Target::Describe().
   std::string scenario;
   std::string backbone;
+  std::string modality;  // The backbone's: "image" or "text".
+  int text_words = 0;    // Text: words per synthetic text.
   std::string load;      // "closed" or "open".
   int concurrency = 0;   // Closed loop.
   double rate = 0;       // Open loop: the offered rate.

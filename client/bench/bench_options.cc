@@ -90,6 +90,7 @@ absl::Status ValidateOptions(const BenchOptions& o) {
     return bad("adapters: the ", ScenarioName(o.scenario), " scenario needs at least 1");
   }
   if (o.batch < 1) return bad("batch: must be at least 1, got ", o.batch);
+  if (o.text_words < 1) return bad("text_words: must be at least 1, got ", o.text_words);
   if (o.ways < 1 || o.shots < 1 || o.setup_shots < 1) {
     return bad("ways, shots, setup_shots: must be at least 1");
   }

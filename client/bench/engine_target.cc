@@ -18,12 +18,16 @@
 namespace adaptd::bench {
 namespace {
 
-engine::InputRef ToInputRef(const Tensor& tensor) {
+engine::InputRef ToInputRef(const Input& input) {
   engine::InputRef ref;
+  ref.data = input.data;
+  if (input.kind == Input::Kind::kText) {
+    ref.kind = engine::InputRef::Kind::kText;
+    return ref;
+  }
   ref.kind = engine::InputRef::Kind::kTensor;
-  ref.shape = tensor.shape;
+  ref.shape = input.shape;
   ref.dtype = engine::DType::kUint8;
-  ref.data = tensor.data;
   return ref;
 }
 
@@ -59,7 +63,7 @@ class EngineTarget final : public Target {
   absl::StatusOr<std::vector<BackboneSpec>> ListBackbones() override {
     std::vector<BackboneSpec> out;
     for (const auto& info : engine_->ListBackbones()) {
-      out.push_back({info.name, info.input_shape, info.methods});
+      out.push_back({info.name, info.modality, info.input_shape, info.methods});
     }
     return out;
   }
@@ -90,7 +94,7 @@ class EngineTarget final : public Target {
     request.adapter_id = call.adapter_id;
     request.top_k = call.top_k;
     request.inputs.reserve(call.inputs.size());
-    for (const Tensor* input : call.inputs) request.inputs.push_back(ToInputRef(*input));
+    for (const Input* input : call.inputs) request.inputs.push_back(ToInputRef(*input));
     // PredictAsync needs the context until `done`, so it lives beside it.
     auto ctx = std::make_shared<const engine::CallContext>(Context(call.tenant, call.timeout));
     Schedule([this, request = std::move(request), ctx, done = std::move(done)]() mutable {

@@ -13,7 +13,7 @@ constexpr char kMissingBackbone[] = "adaptd-bench-no-such-backbone";
 
 }  // namespace
 
-FaultInjector::FaultInjector(Fault fault, double fraction, const Tensor& malformed,
+FaultInjector::FaultInjector(Fault fault, double fraction, const Input& malformed,
                              TenantAdapter deleted, int tenants)
     : fault_(fault),
       fraction_(fraction),

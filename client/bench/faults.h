@@ -23,7 +23,7 @@ class FaultInjector {
  public:
   // `deleted`: an adapter that existed and was deleted, which kNotFound
   // Predicts name. `tenants`: how many the target has; kWrongTenant needs 2.
-  FaultInjector(Fault fault, double fraction, const Tensor& malformed, TenantAdapter deleted,
+  FaultInjector(Fault fault, double fraction, const Input& malformed, TenantAdapter deleted,
                 int tenants);
 
   // Whether request k is bad: exactly floor(n * fraction) of requests
@@ -36,7 +36,7 @@ class FaultInjector {
  private:
   const Fault fault_;
   const double fraction_;
-  const Tensor& malformed_;
+  const Input& malformed_;
   const TenantAdapter deleted_;
   const int tenants_;
 };

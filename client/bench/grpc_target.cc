@@ -38,11 +38,15 @@ engine::Method FromProto(int method) {
   }
 }
 
-void ToProto(const Tensor& tensor, v1::Input* input) {
+void ToProto(const Input& from, v1::Input* input) {
+  if (from.kind == Input::Kind::kText) {
+    input->set_text(from.data);
+    return;
+  }
   auto* t = input->mutable_tensor();
-  for (int64_t d : tensor.shape) t->add_shape(d);
+  for (int64_t d : from.shape) t->add_shape(d);
   t->set_dtype(v1::UINT8);
-  t->set_data(tensor.data);
+  t->set_data(from.data);
 }
 
 // One RPC's state, alive from its start to its callback, which deletes it
@@ -89,6 +93,7 @@ class GrpcTarget final : public Target {
     for (const auto& b : response.backbones()) {
       BackboneSpec spec;
       spec.name = b.name();
+      if (!b.modality().empty()) spec.modality = b.modality();
       spec.input_shape.assign(b.input_shape().begin(), b.input_shape().end());
       for (int m : b.methods()) spec.methods.push_back(FromProto(m));
       out.push_back(std::move(spec));
@@ -123,7 +128,7 @@ class GrpcTarget final : public Target {
     Prepare(c->context, call.tenant, call.timeout);
     c->request.set_adapter_id(call.adapter_id);
     c->request.set_top_k(call.top_k);
-    for (const Tensor* input : call.inputs) ToProto(*input, c->request.add_inputs());
+    for (const Input* input : call.inputs) ToProto(*input, c->request.add_inputs());
     NextStub().async()->Predict(&c->context, &c->request, &c->response,
                                 DeleteThenDone(c, std::move(done)));
   }

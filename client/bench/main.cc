@@ -19,6 +19,7 @@
 #include "client/bench/bench.h"
 #include "client/bench/engine_target.h"
 #include "server/common/status_macros.h"
+#include "server/common/version.h"
 #include "server/engine_flags.h"
 #ifdef ADAPTD_BENCH_GRPC
 #include "client/bench/grpc_target.h"
@@ -48,7 +49,10 @@ ABSL_FLAG(std::string, scenario, "predict",
           "predict: Predict only, spread uniformly over --adapters adapters made first. "
           "adapt: Adapt only, --ways-way --shots-shot with --method. "
           "mix: --adapt_fraction Adapt, the rest Predict over --adapters adapters.");
-ABSL_FLAG(std::string, backbone, "", "Backbone to use; empty: the first one listed.");
+ABSL_FLAG(std::string, backbone, "",
+          "Backbone to use; empty: the first one listed. A text backbone (modality text, "
+          "e.g. wordnet-text) gets synthetic English texts instead of images.");
+ABSL_FLAG(int, text_words, 12, "Text backbones: words per synthetic text.");
 ABSL_FLAG(int, concurrency, 64,
           "Closed loop: clients, each sending its next request when the last is answered.");
 ABSL_FLAG(double, rate, 0,
@@ -67,7 +71,7 @@ ABSL_FLAG(int, adapters, 100,
 ABSL_FLAG(int, setup_shots, 1,
           "predict, mix: examples per class of each setup adapter (the head's size "
           "depends on --ways only).");
-ABSL_FLAG(int, batch, 1, "predict, mix: images per Predict.");
+ABSL_FLAG(int, batch, 1, "predict, mix: inputs (images or texts) per Predict.");
 ABSL_FLAG(int, top_k, 0, "predict, mix: classes per prediction to return; 0: all.");
 ABSL_FLAG(int, ways, 5, "Classes per Adapt task (and per setup adapter).");
 ABSL_FLAG(int, shots, 5, "Examples per class per Adapt task.");
@@ -81,7 +85,7 @@ ABSL_FLAG(bool, cleanup, true, "Delete the adapters the benchmark created when i
 ABSL_FLAG(std::string, fault, "none",
           "Make --fault_fraction of the requests bad on purpose, to check error counting: "
           "not_found (Predict a deleted adapter, Adapt an unknown backbone), "
-          "invalid_argument (an input of the wrong shape) or wrong_tenant (Predict another "
+          "invalid_argument (an input of the wrong shape, or an empty text) or wrong_tenant (Predict another "
           "tenant's adapter, needs 2+ tenants; Adapt an unknown backbone).");
 ABSL_FLAG(double, fault_fraction, 0.01,
           "With --fault: exactly floor(n * this) of any n requests are bad, evenly spread.");
@@ -98,7 +102,8 @@ in process (--mode=inprocess, the raw engine baseline, same inputs), with a
 warm-up and then a measured window. Reports throughput (OK answers per
 second), latency p50/p90/p99/max of the OK answers, and every answer counted
 by status code. Inputs are synthetic UINT8 images in the backbone's input
-shape, the same for a given --seed.
+shape or, for a text backbone, synthetic English texts of --text_words words
+(each class with its own topic words), the same for a given --seed.
 
 Examples:
   # Predict over 1000 adapters with 64 concurrent clients:
@@ -107,6 +112,10 @@ Examples:
   # The same on the engine itself, no gRPC:
   adaptd-bench --mode=inprocess --model_repository=./models --device=cpu \
       --scenario=predict --adapters=1000 --concurrency=64
+
+  # Text: 5-way 5-shot Adapt on the text backbone, then Predict of 8 texts each:
+  adaptd-bench --backbone=wordnet-text --scenario=adapt --ways=5 --shots=5 --concurrency=1
+  adaptd-bench --backbone=wordnet-text --scenario=predict --batch=8 --text_words=20
 
   # 5-way 5-shot META adaptation, one at a time, as JSON:
   adaptd-bench --scenario=adapt --ways=5 --shots=5 --method=meta --concurrency=1 --json
@@ -169,6 +178,7 @@ absl::StatusOr<bench::BenchOptions> OptionsFromFlags() {
   ASSIGN_OR_RETURN(options.fault, bench::ParseFault(absl::GetFlag(FLAGS_fault)));
   ASSIGN_OR_RETURN(options.method, bench::ParseMethod(absl::GetFlag(FLAGS_method)));
   options.backbone = absl::GetFlag(FLAGS_backbone);
+  options.text_words = absl::GetFlag(FLAGS_text_words);
   options.concurrency = absl::GetFlag(FLAGS_concurrency);
   options.rate = absl::GetFlag(FLAGS_rate);
   options.max_outstanding = absl::GetFlag(FLAGS_max_outstanding);
@@ -235,7 +245,7 @@ int main(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
   usage.contains_helpshort_flags = &IsBenchFlagFile;
   usage.contains_help_flags = &IsBenchFlagFile;
-  absl::SetFlagsUsageConfig(usage);
+  adaptd::SetUsageConfig("adaptd-bench", adaptd::WithLibTorch::kYes, usage);
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     std::cerr << "adaptd-bench: unexpected argument '" << rest[1] << "'; see --help\n";

@@ -50,8 +50,8 @@ std::string Row(const std::string& name, const RequestCounts& c) {
 
 std::string FormatTable(const Report& r) {
   std::string out;
-  absl::StrAppendFormat(&out, "%-10s %s scenario, %s, backbone %s\n", "adaptd-bench",
-                        r.scenario, r.target, r.backbone);
+  absl::StrAppendFormat(&out, "%-10s %s scenario, %s, backbone %s (%s)\n", "adaptd-bench",
+                        r.scenario, r.target, r.backbone, r.modality);
   if (r.load == "open") {
     absl::StrAppendFormat(&out, "%-10s open loop at %.1f requests/s (%s arrivals)", "load",
                           r.rate, r.arrival);
@@ -62,8 +62,9 @@ std::string FormatTable(const Report& r) {
   absl::StrAppendFormat(&out, "; warm-up %.1f s, measured %.1f s\n", r.warmup_s, r.duration_s);
   std::string work;
   if (r.adapters > 0) {
-    absl::StrAppendFormat(&work, "Predict over %d adapters (created in %.1f s), %d image%s each",
-                          r.adapters, r.setup_s, r.batch, r.batch == 1 ? "" : "s");
+    absl::StrAppendFormat(&work, "Predict over %d adapters (created in %.1f s), %d %s%s each",
+                          r.adapters, r.setup_s, r.batch, r.modality == "text" ? "text" : "image",
+                          r.batch == 1 ? "" : "s");
     if (r.tenants > 1) absl::StrAppendFormat(&work, ", %d tenants", r.tenants);
   }
   if (r.adapt_fraction > 0) {
@@ -73,6 +74,7 @@ std::string FormatTable(const Report& r) {
                               : std::string(),
                           r.ways, r.shots, r.method);
   }
+  if (r.text_words > 0) absl::StrAppendFormat(&work, "; texts of %d words", r.text_words);
   absl::StrAppendFormat(&out, "%-10s %s\n", "workload", work);
   absl::StrAppendFormat(&out, "%-10s %.2f cores of this process (%s)\n", "cpu",
                         r.client_cpu_cores,
@@ -142,6 +144,9 @@ std::string FormatJson(const Report& r) {
                    {"fraction", Number(r.fault_fraction)},
                    {"code", r.fault_code},
                    {"injected", r.faults_injected}};
+  // After the older keys, whose order readers rely on.
+  json["modality"] = r.modality;
+  json["text_words"] = r.text_words;
   // Replace, not throw on, bytes that are not UTF-8 (a target's name, a
   // server's message).
   return json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";

@@ -21,13 +21,14 @@ namespace adaptd::bench {
 
 struct BackboneSpec {
   std::string name;
-  std::vector<int64_t> input_shape;  // [C,H,W]
+  std::string modality = "image";    // "image" or "text".
+  std::vector<int64_t> input_shape;  // [C,H,W]; empty for text.
   std::vector<engine::Method> methods;
 };
 
 struct SupportExample {
   std::string label;
-  const Tensor* input = nullptr;  // Owned by the caller until the callback.
+  const Input* input = nullptr;  // Owned by the caller until the callback.
 };
 
 struct AdaptCall {
@@ -43,7 +44,7 @@ struct AdaptCall {
 struct PredictCall {
   int tenant = 0;
   std::string adapter_id;
-  std::vector<const Tensor*> inputs;  // Owned by the caller until the callback.
+  std::vector<const Input*> inputs;  // Owned by the caller until the callback.
   int top_k = 0;
   absl::Duration timeout = absl::InfiniteDuration();
 };

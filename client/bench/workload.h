@@ -3,7 +3,7 @@
 // the same requests whatever order the answers come in. Faults are laid on
 // top by FaultInjector (faults.h). Internal to adaptd_bench.
 //
-//   Workload workload(options, pool, "glyph-cnn", adapters, target.tenants());
+//   Workload workload(options, pool, "glyphs-conv4", adapters, target.tenants());
 //   if (workload.Kind(k) == OpKind::kAdapt) target.Adapt(workload.Adapt(k), ...);
 #ifndef ADAPTD_CLIENT_BENCH_WORKLOAD_H_
 #define ADAPTD_CLIENT_BENCH_WORKLOAD_H_

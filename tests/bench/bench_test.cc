@@ -3,6 +3,7 @@
 // counted by their code.
 #include "client/bench/bench.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "server/common/file_util.h"
 #include "tests/test_util/synthetic.h"
 #include "tests/test_util/test_server.h"
+#include "tests/test_util/text_models.h"
 
 namespace adaptd::bench {
 namespace {
@@ -338,7 +340,8 @@ TEST(FormatJsonTest, EscapesNamesAndWritesNonFiniteFiguresAsNull) {
                         "arrival", "adapters", "tenants", "batch", "ways", "shots", "method",
                         "adapt_fraction", "warmup_s", "duration_s", "setup_s",
                         "client_cpu_cores", "requests", "ok", "errors", "throughput",
-                        "latency_ms", "codes", "ops", "error_samples", "skipped", "fault"));
+                        "latency_ms", "codes", "ops", "error_samples", "skipped", "fault",
+                        "modality", "text_words"));
   keys.clear();
   for (const auto& [key, value] : json["ops"][0].items()) keys.push_back(key);
   EXPECT_THAT(keys, ::testing::ElementsAre("op", "requests", "ok", "errors", "throughput",
@@ -412,7 +415,7 @@ TEST(LatencyHistogramTest, PercentilesWithinHalfAPercent) {
 
 TEST(SyntheticInputsTest, DeterministicAndClassDependent) {
   const std::vector<int64_t> shape = {1, 28, 28};
-  const Tensor a = SyntheticTensor(shape, 3, 0, 1);
+  const Input a = SyntheticTensor(shape, 3, 0, 1);
   EXPECT_EQ(a.data.size(), 28u * 28u);
   EXPECT_EQ(a.data, SyntheticTensor(shape, 3, 0, 1).data);
   EXPECT_NE(a.data, SyntheticTensor(shape, 4, 0, 1).data);
@@ -421,6 +424,113 @@ TEST(SyntheticInputsTest, DeterministicAndClassDependent) {
   EXPECT_EQ(pool.Get(4, 1).data.size(), 3u * 32u * 24u);
   EXPECT_EQ(pool.malformed().shape, (std::vector<int64_t>{3, 32, 25}));
   EXPECT_EQ(pool.malformed().data.size(), 3u * 32u * 25u);
+}
+
+TEST(SyntheticInputsTest, TextsAreDeterministicAndClassDependent) {
+  const Input a = SyntheticText(3, 0, 12, 1);
+  EXPECT_EQ(a.kind, Input::Kind::kText);
+  EXPECT_TRUE(a.shape.empty());
+  EXPECT_EQ(std::count(a.data.begin(), a.data.end(), ' '), 11) << a.data;  // 12 words.
+  EXPECT_EQ(a.data.back(), '.');
+  EXPECT_EQ(a.data, SyntheticText(3, 0, 12, 1).data);
+  EXPECT_NE(a.data, SyntheticText(4, 0, 12, 1).data);
+  EXPECT_NE(a.data, SyntheticText(3, 1, 12, 1).data);
+  EXPECT_NE(a.data, SyntheticText(3, 0, 12, 2).data);
+  const InputPool pool = InputPool::Texts(5, 2, 30, 1);
+  EXPECT_EQ(pool.Get(4, 1).data, SyntheticText(4, 1, 30, 1).data);
+  EXPECT_TRUE(pool.shape().empty());
+  EXPECT_EQ(pool.malformed().kind, Input::Kind::kText);
+  EXPECT_TRUE(pool.malformed().data.empty());  // The server refuses an empty text.
+}
+
+// A repository holding the tiny text encoder "words" only, made once.
+const std::string& TextRepository() {
+  static const std::string* repo = [] {
+    auto* dir = new std::string(adaptd::testing::MakeTempDir("bench_text_repo"));
+    adaptd::testing::WriteTinyTextModel(*dir + "/words", {});
+    return dir;
+  }();
+  return *repo;
+}
+
+BenchOptions TextRun(Scenario scenario) {
+  BenchOptions o = ShortRun(scenario);
+  o.backbone = "words";
+  o.text_words = 20;
+  return o;
+}
+
+void ExpectTextReport(const Report& r) {
+  ExpectConsistent(r);
+  EXPECT_EQ(r.errors, 0) << FormatTable(r);
+  EXPECT_EQ(r.backbone, "words");
+  EXPECT_EQ(r.modality, "text");
+  EXPECT_EQ(r.text_words, 20);
+  EXPECT_THAT(FormatTable(r), HasSubstr("backbone words (text)"));
+  EXPECT_THAT(FormatTable(r), HasSubstr("texts of 20 words"));
+  EXPECT_THAT(FormatJson(r), HasSubstr("\"modality\":\"text\",\"text_words\":20}"));
+}
+
+class GrpcTextBenchTest : public ::testing::Test {
+ protected:
+  static adaptd::testing::TestServerOptions Options() {
+    adaptd::testing::TestServerOptions options;
+    options.model_repository = TextRepository();
+    return options;
+  }
+  std::unique_ptr<Target> NewTarget() {
+    return NewGrpcTarget({server_.channel()}, "grpc " + server_.target());
+  }
+
+  adaptd::testing::TestServer server_{Options()};
+};
+
+TEST_F(GrpcTextBenchTest, AdaptsAndPredictsTexts) {
+  auto target = NewTarget();
+  auto adapt = RunBenchmark(TextRun(Scenario::kAdapt), *target);
+  ASSERT_TRUE(adapt.ok()) << adapt.status();
+  ExpectTextReport(*adapt);
+  ASSERT_EQ(adapt->ops.size(), 1u);
+  EXPECT_EQ(adapt->ops[0].op, "adapt");
+
+  BenchOptions o = TextRun(Scenario::kPredict);
+  o.batch = 4;
+  auto predict = RunBenchmark(o, *target);
+  ASSERT_TRUE(predict.ok()) << predict.status();
+  ExpectTextReport(*predict);
+  EXPECT_THAT(FormatTable(*predict), HasSubstr("4 texts each"));
+  EXPECT_EQ(server_.server().engine().store_info().adapters, 0);
+}
+
+TEST_F(GrpcTextBenchTest, EmptyTextFaultIsCountedAsInvalidArgument) {
+  BenchOptions o = TextRun(Scenario::kPredict);
+  o.fault = Fault::kInvalidArgument;
+  o.fault_fraction = 0.25;
+  auto target = NewTarget();
+  auto report = RunBenchmark(o, *target);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ExpectConsistent(*report);
+  EXPECT_GT(report->faults_injected, 0);
+  EXPECT_EQ(Code(*report, "INVALID_ARGUMENT"), report->faults_injected) << FormatTable(*report);
+  EXPECT_EQ(report->ok, report->requests - report->faults_injected);
+  EXPECT_THAT(report->error_samples["INVALID_ARGUMENT"], HasSubstr("empty"));
+}
+
+TEST(InprocessTextBenchTest, AdaptsAndPredictsTexts) {
+  EngineTargetOptions options;
+  options.engine.model_repository = TextRepository();
+  options.engine.device = "cpu";
+  options.engine.intra_op_threads = 1;
+  options.threads = 4;
+  auto target = NewEngineTarget(options);
+  ASSERT_TRUE(target.ok()) << target.status();
+  BenchOptions o = TextRun(Scenario::kMix);
+  o.backbone = "";  // The only one.
+  o.adapt_fraction = 0.3;
+  auto report = RunBenchmark(o, **target);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ExpectTextReport(*report);
+  EXPECT_EQ(report->ops.size(), 2u) << FormatTable(*report);
 }
 
 }  // namespace
