@@ -8,6 +8,16 @@
 
 ABSL_FLAG(std::string, model_repository, "./models",
           "Folder with one sub-folder per model (model.pbtxt + weights).");
+ABSL_FLAG(absl::Duration, model_poll_interval, absl::ZeroDuration(),
+          "How often --model_repository is checked for new, changed and removed model "
+          "folders, which are then loaded, reloaded or unloaded without a restart. 0 (the "
+          "default): never; models change through the LoadModel, ReloadModel and UnloadModel "
+          "RPCs.");
+ABSL_FLAG(bool, delete_stale_adapters, false,
+          "Delete adapters fitted on another fingerprint of their backbone (its weights, "
+          "preprocessing or tokenizer changed) when they are found: at start and by the "
+          "Predict that refuses them. Off: they stay stored, and Predict answers "
+          "FAILED_PRECONDITION until they expire.");
 ABSL_FLAG(std::string, device, "",
           "cpu, cuda or cuda:N. Default: cuda when LibTorch has it and a GPU is visible, "
           "else cpu.");
@@ -43,7 +53,13 @@ ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379",
           "--adapter_store=redis: host:port of Redis. adaptd refuses to start if it cannot "
           "reach it.");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(1),
-          "--adapter_store=redis: limit on connecting and on each command.");
+          "--adapter_store=redis: limit on each Redis call end to end (waiting for a "
+          "connection, connecting, the round trip). After failures, calls fail fast until "
+          "Redis answers again.");
+ABSL_FLAG(absl::Duration, adapter_revalidate_after, absl::ZeroDuration(),
+          "--adapter_store=redis: how long a cached adapter is used before it is confirmed "
+          "again in Redis (a delete on another replica is seen then). 0: on every use. "
+          "Predict never waits for it: the check runs in the background.");
 ABSL_FLAG(std::string, redis_key_prefix, "adaptd:",
           "--adapter_store=redis: prefix of every key, so deployments can share one Redis.");
 ABSL_FLAG(int, max_support_size, 1000, "Most examples in one support set.");
@@ -63,6 +79,8 @@ namespace adaptd {
 engine::EngineOptions EngineOptionsFromFlags() {
   engine::EngineOptions e;
   e.model_repository = absl::GetFlag(FLAGS_model_repository);
+  e.model_poll_interval = absl::GetFlag(FLAGS_model_poll_interval);
+  e.delete_stale_adapters = absl::GetFlag(FLAGS_delete_stale_adapters);
   e.device = absl::GetFlag(FLAGS_device);
   e.autocast = absl::GetFlag(FLAGS_autocast);
   e.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
@@ -88,6 +106,7 @@ engine::EngineOptions EngineOptionsFromFlags() {
   e.persistence.directory = absl::GetFlag(FLAGS_adapter_dir);
   e.persistence.redis_address = absl::GetFlag(FLAGS_redis_address);
   e.persistence.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  e.store.revalidate_after = absl::GetFlag(FLAGS_adapter_revalidate_after);
   e.persistence.redis_key_prefix = absl::GetFlag(FLAGS_redis_key_prefix);
   return e;
 }

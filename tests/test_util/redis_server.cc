@@ -88,6 +88,14 @@ void RedisServer::Kill() {
   if (process_) process_->Kill(SIGKILL);
 }
 
+void RedisServer::Freeze() {
+  if (process_) kill(process_->pid(), SIGSTOP);
+}
+
+void RedisServer::Thaw() {
+  if (process_) kill(process_->pid(), SIGCONT);
+}
+
 std::string RedisServer::Cli(const std::string& args) const {
   const std::string cli = FindProgram("redis-cli");
   if (cli.empty()) return "";

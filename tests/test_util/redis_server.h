@@ -1,6 +1,6 @@
 // A real redis-server (the Debian package) for tests, on a free loopback
 // port, without persistence; killed when the object goes or the test process
-// dies.
+// dies (frozen or not).
 //
 //   if (!RedisServer::Available()) GTEST_SKIP() << "redis-server is not installed";
 //   auto redis = RedisServer::Start();
@@ -31,6 +31,10 @@ class RedisServer {
   void Kill();
   // Starts a fresh (empty) one on the same port after Kill().
   absl::Status Restart();
+  // SIGSTOPs it: Redis hangs. The kernel still accepts connections and
+  // buffers commands, which it runs once Thaw() SIGCONTs it.
+  void Freeze();
+  void Thaw();
   // Runs one command through redis-cli; its output.
   std::string Cli(const std::string& args) const;
 

@@ -67,6 +67,7 @@ std::string EncodeAdapterRecord(const AdapterInfo& info, const HeadData& head) {
   stored.set_expire_time_unix_nanos(Nanos(info.expire_time));
   CopyAdaptStats(info.stats, stored.mutable_stats());
   stored.mutable_stats()->set_compute_seconds(info.stats.compute_seconds);
+  stored.set_backbone_fingerprint(info.backbone_fingerprint);
   auto* h = stored.mutable_head();
   h->set_classes(head.classes);
   h->set_dim(head.dim);
@@ -142,6 +143,7 @@ absl::StatusOr<DecodedAdapter> DecodeAdapterRecord(absl::string_view bytes) {
   info.stats.device = s.device();
   info.stats.compute_seconds = s.compute_seconds();
   info.stats.truncated_inputs = s.truncated_inputs();
+  info.backbone_fingerprint = stored.backbone_fingerprint();
   out.head.classes = classes;
   out.head.dim = dim;
   out.head.weight = BytesFloats(h.weight());

@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -30,6 +31,9 @@
 #include "server/engine/base/types.h"
 
 namespace adaptd::engine {
+
+// The payload type URL that marks a write of unknown outcome.
+inline constexpr char kWriteOutcomePayload[] = "type.adaptd/write-outcome";
 
 struct AdapterRecord {
   std::string adapter_id;
@@ -64,9 +68,30 @@ class AdapterPersistence {
   // stores nothing and returns that adapter's id; else returns
   // info.adapter_id.
   // RESOURCE_EXHAUSTED over `quota`; UNAVAILABLE when the backend cannot
-  // write (disk full, read-only, Redis down): then nothing is stored.
+  // write (disk full, read-only, Redis down): then nothing is stored, unless
+  // IsWriteOutcomeUnknown(status) (see PutBefore).
   virtual absl::StatusOr<std::string> Put(const AdapterInfo& info, absl::string_view bytes,
                                           const Quota& quota) = 0;
+
+  // Put, given up at `deadline` too. A write that was sent but whose answer
+  // did not come in time (a timeout, a lost connection) returns
+  // WriteOutcomeUnknown(): it may or may not have been applied. Backends
+  // that cannot be stalled (the directory) ignore the deadline.
+  virtual absl::StatusOr<std::string> PutBefore(const AdapterInfo& info, absl::string_view bytes,
+                                                const Quota& quota, absl::Time /*deadline*/) {
+    return Put(info, bytes, quota);
+  }
+
+  // Takes back a Put whose outcome was unknown or that finished too late for
+  // its caller: removes the adapter if it was stored, and keeps that Put
+  // from storing it if it is still on its way. Returns at once; a backend
+  // that cannot reach its store now does it as soon as it can.
+  virtual void Discard(const AdapterInfo& info) { Delete(info).IgnoreError(); }
+
+  // Whether calls go through now: false while the backend fails fast after
+  // failures (see circuit_breaker.h). Backends without a remote store are
+  // always healthy.
+  virtual bool healthy() const { return true; }
 
   // The record's bytes; NOT_FOUND if absent or expired.
   virtual absl::StatusOr<std::string> Get(const std::string& adapter_id) = 0;
@@ -102,6 +127,18 @@ inline bool IsValidAdapterId(absl::string_view adapter_id) {
     if (!ok) return false;
   }
   return true;
+}
+
+// An UNAVAILABLE status for a write whose outcome is unknown, marked so that
+// IsWriteOutcomeUnknown() tells it from one that never started.
+inline absl::Status WriteOutcomeUnknown(absl::string_view message) {
+  absl::Status status = absl::UnavailableError(message);
+  status.SetPayload(kWriteOutcomePayload, absl::Cord("unknown"));
+  return status;
+}
+
+inline bool IsWriteOutcomeUnknown(const absl::Status& status) {
+  return status.GetPayload(kWriteOutcomePayload).has_value();
 }
 
 // RESOURCE_EXHAUSTED "tenant \"x\" is over its quota of N adapters"; `what` is

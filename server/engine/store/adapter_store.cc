@@ -15,6 +15,20 @@ absl::Status AdapterNotFound(const std::string& adapter_id) {
                                           "\" not found (unknown, deleted or expired)"));
 }
 
+// DEADLINE_EXCEEDED or CANCELLED, `when`, once the caller has given up.
+// Deadlines are wall time, as the RPC layer sets them.
+absl::Status CallOver(const CallContext& call, absl::string_view when) {
+  if (call.IsCancelled()) return absl::CancelledError(absl::StrCat("Adapt: cancelled ", when));
+  if (absl::Now() >= call.deadline) {
+    return absl::DeadlineExceededError(absl::StrCat("Adapt: deadline exceeded ", when));
+  }
+  return absl::OkStatus();
+}
+
+// Most adapters waiting for a background confirmation; beyond it a use does
+// not ask for one (the next use asks again).
+constexpr size_t kMaxPendingConfirmations = 4096;
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AdapterStore>> AdapterStore::Create(
@@ -30,10 +44,28 @@ absl::StatusOr<std::unique_ptr<AdapterStore>> AdapterStore::Create(
         "max_adapters_per_tenant and max_adapter_bytes_per_tenant must not be negative");
   }
   if (options.clock == nullptr) return absl::InvalidArgumentError("clock is null");
+  if (options.revalidate_after < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("adapter_revalidate_after: must not be negative, got ",
+                     absl::FormatDuration(options.revalidate_after)));
+  }
   if (options.persistence && (!options.encode || !options.decode)) {
     return absl::InvalidArgumentError("a store with persistence needs encode and decode");
   }
-  return std::unique_ptr<AdapterStore>(new AdapterStore(options));
+  std::unique_ptr<AdapterStore> store(new AdapterStore(options));
+  if (options.persistence && options.persistence->shared()) {
+    store->confirm_thread_ = std::thread([s = store.get()] { s->ConfirmLoop(); });
+  }
+  return store;
+}
+
+AdapterStore::~AdapterStore() {
+  {
+    absl::MutexLock lock(&confirm_mu_);
+    stopping_ = true;
+    confirm_cv_.SignalAll();
+  }
+  if (confirm_thread_.joinable()) confirm_thread_.join();
 }
 
 absl::Status AdapterStore::Insert(AdapterPtr adapter) {
@@ -41,6 +73,11 @@ absl::Status AdapterStore::Insert(AdapterPtr adapter) {
 }
 
 absl::StatusOr<AdapterPtr> AdapterStore::InsertIdempotent(AdapterPtr adapter) {
+  return InsertIdempotent(std::move(adapter), CallContext{});
+}
+
+absl::StatusOr<AdapterPtr> AdapterStore::InsertIdempotent(AdapterPtr adapter,
+                                                          const CallContext& call) {
   const AdapterInfo& info = adapter->info;
   if (info.size_bytes > options_.max_bytes) {
     return absl::ResourceExhaustedError(
@@ -58,12 +95,44 @@ absl::StatusOr<AdapterPtr> AdapterStore::InsertIdempotent(AdapterPtr adapter) {
   ASSIGN_OR_RETURN(std::string bytes, options_.encode(*adapter));
   const AdapterPersistence::Quota quota{options_.max_adapters_per_tenant,
                                         options_.max_bytes_per_tenant};
-  ASSIGN_OR_RETURN(std::string stored_id, options_.persistence->Put(info, bytes, quota));
-  if (stored_id != info.adapter_id) {
-    // The same request made an adapter first, maybe on another replica.
-    return Get(stored_id, info.tenant);
+  RETURN_IF_ERROR(CallOver(call, "before the adapter was stored; nothing is stored"));
+  absl::StatusOr<std::string> stored =
+      options_.persistence->PutBefore(info, bytes, quota, call.deadline);
+  if (IsWriteOutcomeUnknown(stored.status())) {
+    return Unconfirmed(info, stored.status(), /*late=*/false);
   }
-  return CacheFetched(std::move(adapter));
+  if (absl::IsUnavailable(stored.status())) {
+    // The write never started, or Redis refused it.
+    return absl::UnavailableError(absl::StrCat(stored.status().message(), "; nothing is stored"));
+  }
+  RETURN_IF_ERROR(stored.status());
+  const bool made = *stored == info.adapter_id;
+  absl::Status late = CallOver(call, "while the adapter was stored");
+  if (!late.ok()) {
+    if (!made) return late;  // It stored nothing: an earlier adapter had the request_id.
+    if (!info.request_id.empty()) CacheFetched(adapter);  // A retry gets it from here.
+    return Unconfirmed(info, late, /*late=*/true);
+  }
+  if (made) return CacheFetched(std::move(adapter));
+  // The same request made an adapter first, maybe on another replica.
+  return Get(*stored, info.tenant);
+}
+
+absl::Status AdapterStore::Unconfirmed(const AdapterInfo& info, const absl::Status& cause,
+                                       bool late) {
+  if (info.request_id.empty()) {
+    // Nobody can ask for it again: take it back, so that the answer holds.
+    options_.persistence->Discard(info);
+    return absl::Status(cause.code(),
+                        absl::StrCat(cause.message(), late ? "; the adapter was stored too late"
+                                                           : "",
+                                     "; nothing is stored (the write is taken back)"));
+  }
+  return absl::Status(
+      cause.code(),
+      absl::StrCat(cause.message(), late ? "; the adapter was stored too late" : "",
+                   "; the outcome is unknown: retry with the same request_id to get the "
+                   "adapter if it was stored, or make it if it was not"));
 }
 
 absl::StatusOr<AdapterPtr> AdapterStore::InsertInMemory(AdapterPtr adapter) {
@@ -187,47 +256,92 @@ void AdapterStore::Uncache(const std::string& adapter_id, const AdapterPtr& adap
   Notify(removed);
 }
 
-absl::StatusOr<AdapterPtr> AdapterStore::Get(const std::string& adapter_id,
-                                             const std::string& tenant) {
+AdapterStore::CacheLookup AdapterStore::LookupCache(const std::string& adapter_id,
+                                                    const std::string& tenant) {
+  CacheLookup lookup;
   Removed removed;
-  AdapterPtr found;
-  bool cached = false;
-  bool confirm = false;
   const absl::Time now = options_.clock->Now();
   {
     absl::MutexLock lock(&mu_);
     auto it = by_id_.find(adapter_id);
     if (it != by_id_.end()) {
-      cached = true;
+      lookup.cached = true;
       if (it->second.adapter->info.tenant == tenant) {
         if (it->second.adapter->info.expire_time <= now) {
           RemoveLocked(it, RemovalReason::kTtl, &removed);
         } else {
           lru_.splice(lru_.begin(), lru_, it->second.lru);
-          found = it->second.adapter;
-          confirm = options_.persistence && options_.persistence->shared() &&
-                    now - it->second.confirmed >= options_.revalidate_after;
+          lookup.adapter = it->second.adapter;
+          lookup.confirm = options_.persistence && options_.persistence->shared() &&
+                           now - it->second.confirmed >= options_.revalidate_after;
         }
       }
     }
   }
   Notify(removed);
-  if (found) {
-    if (!confirm) return found;
-    absl::StatusOr<bool> exists = options_.persistence->Exists(adapter_id);
-    if (!exists.ok()) return found;  // Persistence is down: serve what is cached.
-    if (!*exists) {
-      Uncache(adapter_id, found, RemovalReason::kDeleted);  // Deleted elsewhere.
+  return lookup;
+}
+
+bool AdapterStore::Confirm(const std::string& adapter_id, const AdapterPtr& adapter) {
+  const absl::Time now = options_.clock->Now();
+  absl::StatusOr<bool> exists = options_.persistence->Exists(adapter_id);
+  if (!exists.ok()) return true;  // Persistence is down: serve what is cached.
+  if (!*exists) {
+    Uncache(adapter_id, adapter, RemovalReason::kDeleted);  // Deleted elsewhere.
+    return false;
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = by_id_.find(adapter_id);
+  if (it != by_id_.end() && it->second.adapter == adapter) it->second.confirmed = now;
+  return true;
+}
+
+absl::StatusOr<AdapterPtr> AdapterStore::Get(const std::string& adapter_id,
+                                             const std::string& tenant) {
+  CacheLookup lookup = LookupCache(adapter_id, tenant);
+  if (lookup.adapter) {
+    if (lookup.confirm && !Confirm(adapter_id, lookup.adapter)) {
       return AdapterNotFound(adapter_id);
     }
-    absl::MutexLock lock(&mu_);
-    auto it = by_id_.find(adapter_id);
-    if (it != by_id_.end() && it->second.adapter == found) it->second.confirmed = now;
-    return found;
+    return lookup.adapter;
   }
-  if (cached || !options_.persistence) return AdapterNotFound(adapter_id);
+  if (lookup.cached || !options_.persistence) return AdapterNotFound(adapter_id);
   ASSIGN_OR_RETURN(AdapterPtr fetched, ReadThrough(adapter_id, tenant));
   return CacheFetched(std::move(fetched));
+}
+
+absl::StatusOr<AdapterPtr> AdapterStore::GetCached(const std::string& adapter_id,
+                                                   const std::string& tenant) {
+  CacheLookup lookup = LookupCache(adapter_id, tenant);
+  if (lookup.adapter) {
+    if (lookup.confirm) ConfirmLater(adapter_id, lookup.adapter);
+    return lookup.adapter;
+  }
+  if (lookup.cached || !options_.persistence) return AdapterNotFound(adapter_id);
+  return nullptr;
+}
+
+void AdapterStore::ConfirmLater(const std::string& adapter_id, const AdapterPtr& adapter) {
+  absl::MutexLock lock(&confirm_mu_);
+  if (to_confirm_.size() >= kMaxPendingConfirmations) return;
+  if (!confirming_.insert(adapter_id).second) return;  // Already on its way.
+  to_confirm_.emplace_back(adapter_id, adapter);
+  confirm_cv_.Signal();
+}
+
+void AdapterStore::ConfirmLoop() {
+  absl::MutexLock lock(&confirm_mu_);
+  while (true) {
+    while (!stopping_ && to_confirm_.empty()) confirm_cv_.Wait(&confirm_mu_);
+    if (stopping_) return;
+    auto [adapter_id, adapter] = std::move(to_confirm_.front());
+    to_confirm_.pop_front();
+    confirm_mu_.Unlock();
+    Confirm(adapter_id, adapter);
+    adapter.reset();  // Not under the lock: it may be the last reference.
+    confirm_mu_.Lock();
+    confirming_.erase(adapter_id);
+  }
 }
 
 AdapterPtr AdapterStore::FindByRequestId(const std::string& tenant,

@@ -17,9 +17,14 @@
 //   - quotas and idempotency keys are checked by persistence, over every
 //     stored adapter, not only the cached ones;
 //   - with shared persistence (Redis), a cached adapter is confirmed to still
-//     exist before use (see Options::revalidate_after), so a delete on
-//     another replica is seen. When that check cannot reach persistence, the
-//     cached adapter is served: an outage keeps cached adapters available.
+//     exist (see Options::revalidate_after), so a delete on another replica
+//     is seen: Get confirms before it answers, GetCached (the Predict path)
+//     in the background, on the store's one confirming thread. When a check
+//     cannot reach persistence, the cached adapter is served: an outage
+//     keeps cached adapters available;
+//   - a write is bounded by the caller's deadline; when persistence cannot
+//     say whether it stored the adapter, or stored it after the deadline,
+//     the answer is exact (see InsertIdempotent).
 // Persistence I/O never happens under the store's lock.
 //
 //   ASSIGN_OR_RETURN(auto store, AdapterStore::Create({.max_adapters = 10}));
@@ -29,16 +34,19 @@
 #define ADAPTD_SERVER_ENGINE_STORE_ADAPTER_STORE_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <list>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -75,8 +83,9 @@ class AdapterStore {
     std::function<absl::StatusOr<std::string>(const Adapter&)> encode;
     std::function<absl::StatusOr<AdapterPtr>(absl::string_view)> decode;
     // With shared persistence: how long a cached adapter is used before it
-    // is confirmed again. Zero: on every use (a delete anywhere is seen at
-    // once, for one round trip per use).
+    // is confirmed again. Zero: on every use (Get sees a delete anywhere at
+    // once, for one round trip per use; GetCached starts a check in the
+    // background, at most one per adapter at a time).
     absl::Duration revalidate_after = absl::ZeroDuration();
     // Problems no caller sees, e.g. a stored adapter that does not decode at
     // load or in a listing (it is skipped). May be empty.
@@ -89,6 +98,8 @@ class AdapterStore {
   };
 
   static absl::StatusOr<std::unique_ptr<AdapterStore>> Create(const Options& options);
+  // Waits for a background confirmation in progress, if any.
+  ~AdapterStore();
 
   // Stores `adapter`, evicting expired then least recently used adapters
   // from the cache to make room. If the tenant already has a live adapter
@@ -96,8 +107,21 @@ class AdapterStore {
   // returns `adapter`.
   // RESOURCE_EXHAUSTED if it alone is over the byte limit or the tenant is
   // over a quota; ALREADY_EXISTS if its id is taken; with persistence, the
-  // persistence's error (UNAVAILABLE when it cannot write) and then nothing
-  // is stored.
+  // persistence's error, and then nothing is stored (UNAVAILABLE when it
+  // cannot write) except as below.
+  //
+  // With persistence, `call`'s deadline and cancellation are checked before
+  // the write (DEADLINE_EXCEEDED / CANCELLED: nothing is stored) and bound
+  // it. When the write's outcome is unknown (it went out, no answer came) or
+  // it succeeded after the deadline or cancellation:
+  //   - without a request_id, the write is taken back (Discard) and the
+  //     answer (UNAVAILABLE, DEADLINE_EXCEEDED or CANCELLED) says that
+  //     nothing is stored;
+  //   - with a request_id, the adapter may be stored, and the answer says
+  //     the outcome is unknown: a retry with the same request_id returns it
+  //     if it was stored, else makes it.
+  absl::StatusOr<AdapterPtr> InsertIdempotent(AdapterPtr adapter, const CallContext& call);
+  // Without a deadline.
   absl::StatusOr<AdapterPtr> InsertIdempotent(AdapterPtr adapter);
   // InsertIdempotent, for callers that need no adapter back.
   absl::Status Insert(AdapterPtr adapter);
@@ -106,6 +130,15 @@ class AdapterStore {
   // persistence, its error when a cache miss cannot be read (UNAVAILABLE),
   // or DATA_LOSS for a stored adapter that does not decode.
   absl::StatusOr<AdapterPtr> Get(const std::string& adapter_id, const std::string& tenant);
+
+  // Get without waiting on persistence, for threads that must not block:
+  // the cached adapter, or nullptr when it is not cached but persistence
+  // may hold it (call Get from a thread that may wait). NOT_FOUND as for
+  // Get when the cache or the lack of persistence already tells. With
+  // shared persistence, a cached adapter due for confirmation is confirmed
+  // in the background; if it was deleted elsewhere, it leaves the cache
+  // and later calls see NOT_FOUND.
+  absl::StatusOr<AdapterPtr> GetCached(const std::string& adapter_id, const std::string& tenant);
 
   // The live adapter that `tenant` created with `request_id`, or nullptr
   // (also when persistence cannot be read: Insert checks again).
@@ -146,7 +179,25 @@ class AdapterStore {
   };
   using Removed = std::vector<std::pair<AdapterPtr, RemovalReason>>;
 
+  // What the cache says about one id.
+  struct CacheLookup {
+    AdapterPtr adapter;    // Set when cached, the tenant's and live.
+    bool cached = false;   // The id is cached (maybe another tenant's).
+    bool confirm = false;  // Due for confirmation with persistence.
+  };
+
   explicit AdapterStore(const Options& options) : options_(options) {}
+  CacheLookup LookupCache(const std::string& adapter_id, const std::string& tenant);
+  // Asks persistence whether `adapter` still exists: drops it from the cache
+  // if not, marks it confirmed if so; keeps it when persistence cannot tell.
+  // Returns whether it may be served.
+  bool Confirm(const std::string& adapter_id, const AdapterPtr& adapter);
+  // Queues a background Confirm unless one for the id is queued or running.
+  void ConfirmLater(const std::string& adapter_id, const AdapterPtr& adapter);
+  void ConfirmLoop();
+  // The answer to a write whose outcome is unknown (`cause`) or that
+  // finished after its caller's deadline (`late`, with the stored adapter).
+  absl::Status Unconfirmed(const AdapterInfo& info, const absl::Status& cause, bool late);
   absl::StatusOr<AdapterPtr> InsertInMemory(AdapterPtr adapter);
   // Stores `adapter` in the cache, evicting to make room. REQUIRES: its id is
   // not cached and it fits in max_bytes.
@@ -182,6 +233,15 @@ class AdapterStore {
   absl::flat_hash_map<std::string, std::string> by_request_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Usage> usage_ ABSL_GUARDED_BY(mu_);  // By tenant.
   int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Background confirmations (GetCached), on one thread started at Create
+  // for shared persistence.
+  absl::Mutex confirm_mu_;
+  absl::CondVar confirm_cv_;
+  std::deque<std::pair<std::string, AdapterPtr>> to_confirm_ ABSL_GUARDED_BY(confirm_mu_);
+  absl::flat_hash_set<std::string> confirming_ ABSL_GUARDED_BY(confirm_mu_);
+  bool stopping_ ABSL_GUARDED_BY(confirm_mu_) = false;
+  std::thread confirm_thread_;
 };
 
 }  // namespace adaptd::engine

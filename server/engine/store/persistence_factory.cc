@@ -1,12 +1,25 @@
 #include "server/engine/store/persistence_factory.h"
 
-#include <iostream>
-
 #include "server/engine/store/directory_persistence.h"
 #include "server/engine/store/redis_persistence.h"
+#include "server/common/log.h"
 #include "server/common/status_macros.h"
+#include "absl/strings/str_cat.h"
 
 namespace adaptd::engine {
+
+void LogStoreHealth(Logger& logger, const StoreHealthChange& change) {
+  if (change.healthy) {
+    logger.Info("adapter store healthy again",
+                {{"store", change.store},
+                 {"unhealthy_seconds", absl::ToDoubleSeconds(change.duration)}});
+    return;
+  }
+  logger.Warning("adapter store unhealthy: calls fail fast until it answers again",
+                 {{"store", change.store},
+                  {"error", change.cause.message()},
+                  {"retry_in_seconds", absl::ToDoubleSeconds(change.duration)}});
+}
 
 absl::StatusOr<std::shared_ptr<AdapterPersistence>> OpenAdapterPersistence(
     const PersistenceOptions& options, Clock* clock) {
@@ -14,7 +27,7 @@ absl::StatusOr<std::shared_ptr<AdapterPersistence>> OpenAdapterPersistence(
   auto on_error = options.on_error;
   if (!on_error) {
     on_error = [](const absl::Status& status) {
-      std::cerr << "adaptd: " << status.message() << std::endl;
+      ProcessLogger().Error("adapter store error", {{"error", status.message()}});
     };
   }
   if (options.backend == "directory") {
@@ -37,6 +50,15 @@ absl::StatusOr<std::shared_ptr<AdapterPersistence>> OpenAdapterPersistence(
     o.key_prefix = options.redis_key_prefix;
     o.max_connections = options.redis_connections;
     o.clock = clock;
+    o.on_health = [on_health = options.on_health,
+                   store = absl::StrCat("redis ", o.address)](const CircuitBreaker::Change& c) {
+      const StoreHealthChange change{c.healthy, store, c.cause, c.duration};
+      if (on_health) {
+        on_health(change);
+      } else {
+        LogStoreHealth(ProcessLogger(), change);
+      }
+    };
     ASSIGN_OR_RETURN(auto redis, RedisPersistence::Connect(o));
     return std::shared_ptr<AdapterPersistence>(std::move(redis));
   }

@@ -3,8 +3,11 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -31,12 +34,14 @@ local function prune(k, now)
 end
 )lua";
 
-// KEYS: record, request, ids, exp, size, bytes.
+// KEYS: record, request, ids, exp, size, bytes, tombstone.
 // ARGV: bytes, id, ttl_ms, expire_ms, now_ms, size, max_adapters, max_bytes,
 //       has_request, record key prefix.
 // Returns {0, id} stored (or already stored by a retry), {1, id} the request
-// already made adapter id, {2, n} over the count quota, {3, n} over bytes.
+// already made adapter id, {2, n} over the count quota, {3, n} over bytes,
+// {4, id} refused: the write was taken back (Discard) before it arrived.
 constexpr char kPutLua[] = R"lua(
+if redis.call('EXISTS', KEYS[7]) == 1 then return {4, ARGV[2]} end
 prune(3, ARGV[5])
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ARGV[2]} end
 if ARGV[9] == '1' then
@@ -79,6 +84,14 @@ if s then
   redis.call('HDEL', KEYS[5], ARGV[1])
 end
 return 1
+)lua";
+
+// Discard: the delete above, after a tombstone that keeps a put of the same
+// id that is still on its way from storing it.
+// KEYS: record, request, ids, exp, size, bytes, tombstone.
+// ARGV: id, has_request, tombstone ttl_ms.
+constexpr char kTombstoneLua[] = R"lua(
+redis.call('SET', KEYS[7], '1', 'PX', ARGV[3])
 )lua";
 
 // KEYS: ids, exp, size, bytes. ARGV: now_ms, lex start, limit, record key
@@ -128,6 +141,17 @@ bool TransientError(absl::string_view message) {
 
 int64_t UnixMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
+CircuitBreaker::Options BreakerOptions(const RedisPersistence::Options& options) {
+  CircuitBreaker::Options breaker;
+  breaker.failures_to_open = options.failures_to_open;
+  breaker.backoff = options.reconnect_backoff;
+  breaker.max_backoff = options.max_backoff;
+  breaker.clock = options.clock;
+  breaker.name = absl::StrCat("redis ", options.address);
+  breaker.on_change = options.on_health;
+  return breaker;
+}
+
 }  // namespace
 
 void RedisPersistence::ContextDeleter::operator()(redisContext* context) const {
@@ -138,12 +162,39 @@ void RedisPersistence::ReplyDeleter::operator()(redisReply* reply) const {
   freeReplyObject(reply);
 }
 
+RedisPersistence::RedisPersistence(const Options& options, std::string host, int port)
+    : options_(options),
+      host_(std::move(host)),
+      port_(port),
+      breaker_([&] {
+        CircuitBreaker::Options breaker = BreakerOptions(options);
+        // The background thread starts probing when the breaker opens.
+        breaker.on_change = [this](const CircuitBreaker::Change& change) {
+          {
+            absl::MutexLock lock(&rollback_mu_);
+            rollback_cv_.Signal();
+          }
+          if (options_.on_health) options_.on_health(change);
+        };
+        return breaker;
+      }()) {
+  background_ = std::thread([this] { BackgroundLoop(); });
+}
+
 absl::StatusOr<std::unique_ptr<RedisPersistence>> RedisPersistence::Connect(
     const Options& options) {
   if (options.clock == nullptr) return absl::InvalidArgumentError("clock is null");
   if (options.max_connections < 1) {
     return absl::InvalidArgumentError("redis: max_connections must be at least 1");
   }
+  if (options.connect_timeout <= absl::ZeroDuration() ||
+      options.command_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis_timeout: must be positive, got ",
+                     absl::FormatDuration(std::min(options.connect_timeout,
+                                                   options.command_timeout))));
+  }
+  RETURN_IF_ERROR(CircuitBreaker::Validate(BreakerOptions(options)));
   // host:port, the host in brackets for IPv6.
   const std::string& address = options.address;
   const size_t colon = address.rfind(':');
@@ -166,7 +217,14 @@ absl::StatusOr<std::unique_ptr<RedisPersistence>> RedisPersistence::Connect(
   return redis;
 }
 
-RedisPersistence::~RedisPersistence() = default;
+RedisPersistence::~RedisPersistence() {
+  {
+    absl::MutexLock lock(&rollback_mu_);
+    stopping_ = true;
+    rollback_cv_.SignalAll();
+  }
+  background_.join();
+}
 
 std::string RedisPersistence::Describe() const { return absl::StrCat("redis ", options_.address); }
 
@@ -187,7 +245,7 @@ std::string RedisPersistence::TenantKey(absl::string_view tenant, absl::string_v
   return absl::StrCat(options_.key_prefix, "t:", tenant.size(), ":", tenant, ":", what);
 }
 
-std::array<std::string, 6> RedisPersistence::ScriptKeys(absl::string_view id,
+std::array<std::string, 7> RedisPersistence::ScriptKeys(absl::string_view id,
                                                         const AdapterInfo& info) const {
   return {AdapterKey(id),
           info.request_id.empty() ? absl::StrCat(options_.key_prefix, "r:none")
@@ -195,44 +253,62 @@ std::array<std::string, 6> RedisPersistence::ScriptKeys(absl::string_view id,
           TenantKey(info.tenant, "ids"),
           TenantKey(info.tenant, "exp"),
           TenantKey(info.tenant, "size"),
-          TenantKey(info.tenant, "bytes")};
+          TenantKey(info.tenant, "bytes"),
+          absl::StrCat(options_.key_prefix, "x:", id)};
 }
 
-absl::StatusOr<std::pair<RedisPersistence::ContextPtr, bool>> RedisPersistence::Acquire() {
-  {
-    absl::MutexLock lock(&mu_);
-    while (idle_.empty() && open_ >= options_.max_connections) released_.Wait(&mu_);
-    if (!idle_.empty()) {
-      ContextPtr context = std::move(idle_.back());
-      idle_.pop_back();
-      return std::make_pair(std::move(context), true);
-    }
-    if (absl::Now() < dial_after_) {
-      return Unreachable(absl::StrCat("unreachable (", last_dial_error_, ")"));
-    }
-    ++open_;
+absl::StatusOr<RedisPersistence::ContextPtr> RedisPersistence::Dial(absl::Time deadline) {
+  const absl::Duration left =
+      std::min(options_.connect_timeout, deadline - options_.clock->Now());
+  if (left <= absl::ZeroDuration()) {
+    breaker_.Abandon();  // The call's time is up; Redis is not to blame.
+    return Unreachable("timed out before connecting");
   }
-  ContextPtr context(
-      redisConnectWithTimeout(host_.c_str(), port_, Timeval(options_.connect_timeout)));
+  ContextPtr context(redisConnectWithTimeout(host_.c_str(), port_, Timeval(left)));
   std::string error;
   if (context == nullptr) {
     error = "cannot allocate a connection";
   } else if (context->err) {
     error = context->errstr;
-  } else if (redisSetTimeout(context.get(), Timeval(options_.command_timeout)) != REDIS_OK) {
-    error = context->errstr;
   } else {
     redisEnableKeepAlive(context.get());
+    return context;
   }
-  absl::MutexLock lock(&mu_);
-  if (!error.empty()) {
+  breaker_.Failure(absl::UnavailableError(error));
+  return Unreachable(error);
+}
+
+absl::StatusOr<std::pair<RedisPersistence::ContextPtr, bool>> RedisPersistence::Acquire(
+    absl::Time deadline) {
+  {
+    absl::MutexLock lock(&mu_);
+    while (idle_.empty() && open_ >= options_.max_connections) {
+      const absl::Duration left = deadline - options_.clock->Now();
+      // Waiters wake when a connection is dropped too, so that they see an
+      // open breaker at once instead of at their deadline.
+      if (left <= absl::ZeroDuration() || breaker_.state() == CircuitBreaker::State::kOpen) {
+        breaker_.Abandon();
+        return Unreachable(left > absl::ZeroDuration()
+                               ? "unhealthy, failing fast"
+                               : "timed out waiting for a free connection");
+      }
+      released_.WaitWithTimeout(&mu_, left);
+    }
+    if (!idle_.empty()) {
+      ContextPtr context = std::move(idle_.back());
+      idle_.pop_back();
+      return std::make_pair(std::move(context), true);
+    }
+    ++open_;
+  }
+  absl::StatusOr<ContextPtr> context = Dial(deadline);
+  if (!context.ok()) {
+    absl::MutexLock lock(&mu_);
     --open_;
-    dial_after_ = absl::Now() + options_.reconnect_backoff;
-    last_dial_error_ = error;
-    released_.Signal();
-    return Unreachable(error);
+    released_.SignalAll();
+    return context.status();
   }
-  return std::make_pair(std::move(context), false);
+  return std::make_pair(*std::move(context), false);
 }
 
 void RedisPersistence::Release(ContextPtr context, bool healthy) {
@@ -240,42 +316,77 @@ void RedisPersistence::Release(ContextPtr context, bool healthy) {
     absl::MutexLock lock(&mu_);
     if (healthy) {
       idle_.push_back(std::move(context));
+      released_.Signal();
     } else {
       --open_;
+      released_.SignalAll();
     }
-    released_.Signal();
   }
   context.reset();  // A broken one is closed outside the lock.
 }
 
-absl::StatusOr<RedisPersistence::ReplyPtr> RedisPersistence::Run(
-    const std::vector<absl::string_view>& args) {
+RedisPersistence::ReplyPtr RedisPersistence::Send(redisContext* context,
+                                                  const std::vector<absl::string_view>& args,
+                                                  absl::Time deadline, std::string* error,
+                                                  bool* closed_by_peer) {
+  const absl::Duration left = deadline - options_.clock->Now();
+  if (redisSetTimeout(context, Timeval(left)) != REDIS_OK) {
+    *error = context->errstr[0] ? context->errstr : "cannot set the timeout";
+    return nullptr;
+  }
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
   for (absl::string_view arg : args) {
     argv.push_back(arg.data());
     lengths.push_back(arg.size());
   }
+  ReplyPtr reply(static_cast<redisReply*>(redisCommandArgv(
+      context, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+  if (reply != nullptr) return reply;
+  *closed_by_peer = context->err == REDIS_ERR_EOF;
+  const bool timed_out = context->err == REDIS_ERR_IO &&
+                         (errno == EAGAIN || errno == EWOULDBLOCK ||
+                          absl::StrContains(context->errstr, "temporarily unavailable"));
+  *error = timed_out ? absl::StrCat("no answer within ",
+                                    absl::FormatDuration(absl::Trunc(left, absl::Milliseconds(1))))
+                     : (context->errstr[0] ? context->errstr : "connection lost");
+  return nullptr;
+}
+
+absl::StatusOr<RedisPersistence::ReplyPtr> RedisPersistence::Run(
+    const std::vector<absl::string_view>& args, absl::Time deadline, bool* unanswered,
+    bool probe) {
+  deadline = std::min(deadline, options_.clock->Now() + options_.command_timeout);
   for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(auto acquired, Acquire());
+    RETURN_IF_ERROR(probe ? breaker_.AllowOrProbe() : breaker_.Allow());
+    ASSIGN_OR_RETURN(auto acquired, Acquire(deadline));
     auto& [context, reused] = acquired;
-    ReplyPtr reply(static_cast<redisReply*>(redisCommandArgv(
-        context.get(), static_cast<int>(argv.size()), argv.data(), lengths.data())));
+    std::string error;
+    bool closed_by_peer = false;
+    ReplyPtr reply = Send(context.get(), args, deadline, &error, &closed_by_peer);
     if (reply == nullptr) {
       // The connection is broken (reset, timed out); it cannot be reused.
-      std::string error = context->errstr[0] ? context->errstr : "connection lost";
-      const bool retry = reused && attempt == 0;
+      if (unanswered != nullptr) *unanswered = true;
       Release(std::move(context), /*healthy=*/false);
-      if (retry) continue;  // A stale pooled connection; try a fresh one.
+      if (closed_by_peer && reused && attempt == 0 && options_.clock->Now() < deadline) {
+        breaker_.Abandon();  // A pooled connection Redis had closed; try a fresh one.
+        continue;
+      }
+      breaker_.Failure(absl::UnavailableError(error));
       return Unreachable(error);
     }
     Release(std::move(context), /*healthy=*/true);
     if (reply->type == REDIS_REPLY_ERROR) {
       const absl::string_view message(reply->str, reply->len);
-      if (TransientError(message)) return Unreachable(message);
+      if (TransientError(message)) {
+        breaker_.Failure(absl::UnavailableError(message));
+        return Unreachable(message);
+      }
+      breaker_.Success();
       return absl::InternalError(absl::StrCat("adapter store: redis ", options_.address,
                                               " answered an error: ", message));
     }
+    breaker_.Success();
     return reply;
   }
 }
@@ -283,6 +394,12 @@ absl::StatusOr<RedisPersistence::ReplyPtr> RedisPersistence::Run(
 absl::StatusOr<std::string> RedisPersistence::Put(const AdapterInfo& info,
                                                   absl::string_view bytes,
                                                   const Quota& quota) {
+  return PutBefore(info, bytes, quota, absl::InfiniteFuture());
+}
+
+absl::StatusOr<std::string> RedisPersistence::PutBefore(const AdapterInfo& info,
+                                                        absl::string_view bytes,
+                                                        const Quota& quota, absl::Time deadline) {
   const std::string& id = info.adapter_id;
   if (!IsValidAdapterId(id)) {
     return absl::InvalidArgumentError(absl::StrCat("adapter_id \"", id, "\" is not storable"));
@@ -293,7 +410,7 @@ absl::StatusOr<std::string> RedisPersistence::Put(const AdapterInfo& info,
                                                                  absl::Milliseconds(1))));
   const std::string script = absl::StrCat(kPruneLua, kPutLua);
   const bool has_request = !info.request_id.empty();
-  const std::array<std::string, 6> keys = ScriptKeys(id, info);
+  const std::array<std::string, 7> keys = ScriptKeys(id, info);
   const std::string ttl = absl::StrCat(ttl_ms);
   const std::string expire = absl::StrCat(UnixMillis(info.expire_time));
   const std::string now_ms = absl::StrCat(UnixMillis(now));
@@ -301,17 +418,21 @@ absl::StatusOr<std::string> RedisPersistence::Put(const AdapterInfo& info,
   const std::string max_adapters = absl::StrCat(std::max<int64_t>(0, quota.max_adapters));
   const std::string max_bytes = absl::StrCat(std::max<int64_t>(0, quota.max_bytes));
   const std::string prefix = AdapterKey("");
-  ASSIGN_OR_RETURN(ReplyPtr reply,
-                   Run({"EVAL", script, "6", keys[0], keys[1], keys[2], keys[3], keys[4], keys[5],
-                        bytes, id, ttl, expire, now_ms, size, max_adapters, max_bytes,
-                        has_request ? "1" : "0", prefix}));
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-      reply->element[0]->type != REDIS_REPLY_INTEGER ||
-      reply->element[1]->type != REDIS_REPLY_STRING) {
+  bool unanswered = false;
+  absl::StatusOr<ReplyPtr> reply =
+      Run({"EVAL", script, "7", keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
+           bytes, id, ttl, expire, now_ms, size, max_adapters, max_bytes,
+           has_request ? "1" : "0", prefix},
+          deadline, &unanswered);
+  if (!reply.ok() && unanswered) return WriteOutcomeUnknown(reply.status().message());
+  if (!reply.ok()) return reply.status();
+  const redisReply* r = reply->get();
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+      r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_STRING) {
     return absl::InternalError("adapter store: unexpected reply to the put script");
   }
-  const std::string value(reply->element[1]->str, reply->element[1]->len);
-  switch (reply->element[0]->integer) {
+  const std::string value(r->element[1]->str, r->element[1]->len);
+  switch (r->element[0]->integer) {
     case 0:
     case 1:
       return value;
@@ -319,8 +440,79 @@ absl::StatusOr<std::string> RedisPersistence::Put(const AdapterInfo& info,
       return TenantOverQuota(info.tenant, quota.max_adapters, "adapters");
     case 3:
       return TenantOverQuota(info.tenant, quota.max_bytes, "bytes");
+    case 4:
+      return absl::AbortedError(
+          absl::StrCat("adapter store: adapter \"", id, "\" was discarded before it was stored"));
   }
   return absl::InternalError("adapter store: unexpected code from the put script");
+}
+
+void RedisPersistence::Discard(const AdapterInfo& info) {
+  if (!IsValidAdapterId(info.adapter_id)) return;
+  absl::MutexLock lock(&rollback_mu_);
+  rollbacks_.push_back(info);
+  rollback_cv_.Signal();
+}
+
+int RedisPersistence::pending_discards() const {
+  absl::MutexLock lock(&rollback_mu_);
+  return static_cast<int>(rollbacks_.size()) + rolling_back_;
+}
+
+absl::Status RedisPersistence::Rollback(const AdapterInfo& info) {
+  const bool has_request = !info.request_id.empty();
+  const std::array<std::string, 7> keys = ScriptKeys(info.adapter_id, info);
+  // The tombstone lives as long as the put could still store the adapter.
+  const absl::Duration left = info.expire_time - options_.clock->Now();
+  const std::string ttl = absl::StrCat(std::max<int64_t>(
+      1, absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)))));
+  const std::string script = absl::StrCat(kTombstoneLua, kDeleteLua);
+  return Run({"EVAL", script, "7", keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
+              info.adapter_id, has_request ? "1" : "0", ttl},
+             absl::InfiniteFuture(), nullptr, /*probe=*/true)
+      .status();
+}
+
+void RedisPersistence::BackgroundLoop() {
+  absl::MutexLock lock(&rollback_mu_);
+  while (!stopping_) {
+    const bool healthy = breaker_.healthy();
+    if (healthy && rollbacks_.empty()) {
+      rollback_cv_.Wait(&rollback_mu_);
+      continue;
+    }
+    const absl::Duration wait = breaker_.next_probe() - options_.clock->Now();
+    if (!healthy && wait > absl::ZeroDuration()) {
+      rollback_cv_.WaitWithTimeout(&rollback_mu_, wait);
+      continue;
+    }
+    if (!rollbacks_.empty()) {
+      RollbackFirst();  // Also the probe, when one is due.
+      continue;
+    }
+    rollback_mu_.Unlock();
+    // Its outcome goes to the breaker, which is all that a probe is for.
+    Run({"PING"}, absl::InfiniteFuture(), nullptr, /*probe=*/true).IgnoreError();
+    rollback_mu_.Lock();
+  }
+}
+
+void RedisPersistence::RollbackFirst() {
+  AdapterInfo info = std::move(rollbacks_.front());
+  rollbacks_.pop_front();
+  ++rolling_back_;
+  rollback_mu_.Unlock();
+  absl::Status status = Rollback(info);
+  rollback_mu_.Lock();
+  --rolling_back_;
+  // Kept while Redis does not answer; past its expiry the adapter is gone by
+  // its TTL anyway.
+  if (absl::IsUnavailable(status) && info.expire_time > options_.clock->Now()) {
+    rollbacks_.push_front(std::move(info));
+    // While the breaker is open, BackgroundLoop waits for the next probe;
+    // while it is closed (one failure is not enough to open it), retry soon.
+    if (breaker_.healthy()) rollback_cv_.WaitWithTimeout(&rollback_mu_, absl::Milliseconds(20));
+  }
 }
 
 absl::StatusOr<std::string> RedisPersistence::Get(const std::string& adapter_id) {
@@ -360,7 +552,7 @@ absl::StatusOr<std::string> RedisPersistence::FindByRequestId(const std::string&
 absl::Status RedisPersistence::Delete(const AdapterInfo& info) {
   if (!IsValidAdapterId(info.adapter_id)) return absl::OkStatus();
   const bool has_request = !info.request_id.empty();
-  const std::array<std::string, 6> keys = ScriptKeys(info.adapter_id, info);
+  const std::array<std::string, 7> keys = ScriptKeys(info.adapter_id, info);
   return Run({"EVAL", kDeleteLua, "6", keys[0], keys[1], keys[2], keys[3], keys[4], keys[5],
               info.adapter_id, has_request ? "1" : "0"})
       .status();

@@ -17,23 +17,42 @@
 // scripts touch keys they do not declare. Configure Redis with
 // maxmemory-policy noeviction: an evicted record is a lost adapter.
 //
-// Connections: a small pool, each with connect and command timeouts. A
-// connection that fails is dropped and a fresh one is dialled on the next
-// call; a command that failed on a reused connection is retried once on a
-// fresh one (every command here is safe to repeat). After a failed dial,
-// calls fail fast with UNAVAILABLE for Options::reconnect_backoff.
+// Connections: a small pool. Every call is bounded end to end by
+// Options::command_timeout (and by a Put's deadline): waiting for a pooled
+// connection, dialling and the round trip share that one budget. A
+// connection that fails is dropped; a command that found its pooled
+// connection closed by Redis is retried once on a fresh one (every command
+// here is safe to repeat).
+//
+// Failing fast: a circuit breaker (circuit_breaker.h) counts failed dials,
+// timed-out or lost commands and "not now" errors alike; once open, calls
+// fail with UNAVAILABLE at once, so a hung Redis costs the calls in flight
+// one timeout, and no others any. Calls never probe: a background thread
+// tries Redis after each back-off (with a pending Discard, or a PING) and
+// closes the breaker when it answers. Options::on_health hears each change.
+//
+// A Put that was sent but not answered in time returns WriteOutcomeUnknown:
+// a frozen Redis may still apply it when it resumes. Discard() takes such a
+// write back: a background thread deletes the adapter and leaves a
+// tombstone key (with the adapter's TTL) that makes the put script refuse
+// the write if it arrives later, whatever the order. Discards not yet done
+// when the process exits are lost; the adapter then lives until its TTL.
 // Thread-safe.
 #ifndef ADAPTD_SERVER_ENGINE_STORE_REDIS_PERSISTENCE_H_
 #define ADAPTD_SERVER_ENGINE_STORE_REDIS_PERSISTENCE_H_
 
 #include <array>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/engine/store/adapter_persistence.h"
+#include "server/engine/store/circuit_breaker.h"
 #include "server/common/clock.h"
 
 struct redisContext;
@@ -46,11 +65,17 @@ class RedisPersistence : public AdapterPersistence {
   struct Options {
     // host:port ("[::1]:6379" for IPv6).
     std::string address = "127.0.0.1:6379";
-    // Limit on dialling, and on each command's round trip.
+    // Limit on dialling; and on each call end to end (waiting for a
+    // connection, dialling, the round trip).
     absl::Duration connect_timeout = absl::Seconds(1);
     absl::Duration command_timeout = absl::Seconds(1);
-    // After a failed dial, how long calls fail fast before dialling again.
+    // Failures in a row (failed dials, timed-out or lost commands, "not
+    // now" errors) after which calls fail fast.
+    int failures_to_open = 2;
+    // How long calls then fail fast before Redis is tried again (in the
+    // background); doubled after each failed try, up to max_backoff.
     absl::Duration reconnect_backoff = absl::Milliseconds(250);
+    absl::Duration max_backoff = absl::Seconds(5);
     // Prefix of every key.
     std::string key_prefix = "adaptd:";
     // Most connections open at once.
@@ -58,6 +83,9 @@ class RedisPersistence : public AdapterPersistence {
     // Time source for TTLs; not owned. Should be the real clock: Redis
     // expires keys by its own.
     Clock* clock = Clock::Real();
+    // Hears Redis become unhealthy (calls fail fast) and healthy again; from
+    // the thread whose call saw it, outside any lock. May be empty.
+    std::function<void(const CircuitBreaker::Change&)> on_health;
   };
 
   // Dials and pings Redis: UNAVAILABLE naming the address if it cannot.
@@ -68,6 +96,12 @@ class RedisPersistence : public AdapterPersistence {
   bool shared() const override { return true; }
   absl::StatusOr<std::string> Put(const AdapterInfo& info, absl::string_view bytes,
                                   const Quota& quota) override;
+  absl::StatusOr<std::string> PutBefore(const AdapterInfo& info, absl::string_view bytes,
+                                        const Quota& quota, absl::Time deadline) override;
+  void Discard(const AdapterInfo& info) override;
+  bool healthy() const override { return breaker_.healthy(); }
+  // Discards not yet applied to Redis.
+  int pending_discards() const;
   absl::StatusOr<std::string> Get(const std::string& adapter_id) override;
   absl::StatusOr<bool> Exists(const std::string& adapter_id) override;
   absl::StatusOr<std::string> FindByRequestId(const std::string& tenant,
@@ -88,34 +122,62 @@ class RedisPersistence : public AdapterPersistence {
   };
   using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
-  RedisPersistence(const Options& options, std::string host, int port)
-      : options_(options), host_(std::move(host)), port_(port) {}
+  RedisPersistence(const Options& options, std::string host, int port);
 
-  // One command; UNAVAILABLE when Redis cannot be reached or answers with a
-  // transient error, INTERNAL for any other error reply.
-  absl::StatusOr<ReplyPtr> Run(const std::vector<absl::string_view>& args);
-  // A pooled connection and whether it was used before, or UNAVAILABLE.
-  absl::StatusOr<std::pair<ContextPtr, bool>> Acquire();
+  // One command, given up at `deadline` or after command_timeout, whichever
+  // comes first; UNAVAILABLE when Redis cannot be reached, does not answer
+  // in time, answers with a transient error or the breaker is open;
+  // INTERNAL for any other error reply. `*unanswered` (may be null) is set
+  // when the command went out but no answer came back. Only the background
+  // thread passes `probe`: its call may be the breaker's probe.
+  absl::StatusOr<ReplyPtr> Run(const std::vector<absl::string_view>& args,
+                               absl::Time deadline = absl::InfiniteFuture(),
+                               bool* unanswered = nullptr, bool probe = false);
+  // A pooled connection and whether it was used before; UNAVAILABLE at
+  // `deadline`, or when dialling fails (counted by the breaker).
+  absl::StatusOr<std::pair<ContextPtr, bool>> Acquire(absl::Time deadline);
+  absl::StatusOr<ContextPtr> Dial(absl::Time deadline);
   void Release(ContextPtr context, bool healthy);
+  // Sends one command on `context` within `deadline`; null on a lost or
+  // timed-out connection, with `*error` saying why.
+  ReplyPtr Send(redisContext* context, const std::vector<absl::string_view>& args,
+                absl::Time deadline, std::string* error, bool* closed_by_peer);
+  // Deletes the adapter and leaves its tombstone.
+  absl::Status Rollback(const AdapterInfo& info);
+  // The background thread: applies Discard()s, and probes Redis after each
+  // back-off while the breaker is open.
+  void BackgroundLoop();
+  // Applies the first pending Discard; keeps it queued if Redis did not
+  // answer. REQUIRES: one is pending.
+  void RollbackFirst() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rollback_mu_);
 
   std::string AdapterKey(absl::string_view id) const;
   std::string RequestKey(absl::string_view tenant, absl::string_view request_id) const;
   std::string TenantKey(absl::string_view tenant, absl::string_view what) const;
-  // The six keys the put and delete scripts touch for one adapter: its
-  // record, its request id (a placeholder without one), and its tenant's
-  // ids, expiries, count and bytes.
-  std::array<std::string, 6> ScriptKeys(absl::string_view id, const AdapterInfo& info) const;
+  // The seven keys the put, delete and rollback scripts touch for one
+  // adapter: its record, its request id (a placeholder without one), its
+  // tenant's ids, expiries, count and bytes, and its tombstone (delete
+  // leaves that one out).
+  std::array<std::string, 7> ScriptKeys(absl::string_view id, const AdapterInfo& info) const;
   absl::Status Unreachable(absl::string_view why) const;
 
   const Options options_;
   const std::string host_;
   const int port_;
+  CircuitBreaker breaker_;
   absl::Mutex mu_;
   absl::CondVar released_;
   std::vector<ContextPtr> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // Idle, in use or being dialled.
-  absl::Time dial_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  std::string last_dial_error_ ABSL_GUARDED_BY(mu_);
+
+  // The background thread's work: pending Discards; it is woken when one
+  // comes and when the breaker opens.
+  mutable absl::Mutex rollback_mu_;
+  absl::CondVar rollback_cv_;
+  std::deque<AdapterInfo> rollbacks_ ABSL_GUARDED_BY(rollback_mu_);
+  int rolling_back_ ABSL_GUARDED_BY(rollback_mu_) = 0;  // Taken off the queue, not done.
+  bool stopping_ ABSL_GUARDED_BY(rollback_mu_) = false;
+  std::thread background_;
 };
 
 }  // namespace adaptd::engine
