@@ -14,13 +14,25 @@
 # MODEL_DIR defaults to $MODELS, else ./models (`make models` builds it). An
 # empty directory is fine: adaptd starts with no backbone and serves metrics.
 #
+# REPLICAS=2 (or more) runs that many adaptd replicas on the stack's Redis,
+# behind one address: $ADAPTD_PORT is then a small TCP round-robin balancer
+# (python3's standard library, nothing to install) that sends each new
+# connection to the next replica, skipping one that refuses, as a
+# Kubernetes Service does. gRPC keeps a connection open, so one client
+# channel stays on one replica; open a channel per call, or use client-side
+# round_robin over the replicas' own ports (`env` lists them), to spread
+# calls. Prometheus scrapes every replica.
+#
 # Environment (defaults in brackets). A port of 0 means "pick a free one";
 # `env` and `status` tell which was picked.
 #   BUILD [build]            where adaptd and adaptctl were built
 #   ADAPTD, ADAPTCTL         the binaries [$BUILD/server/adaptd, $BUILD/client/adaptctl]
 #   PROMETHEUS, REDIS_SERVER the binaries [prometheus, redis-server from PATH]
 #   ADAPTD_PORT [50051]  METRICS_PORT [9464]  REDIS_PORT [6379]  PROMETHEUS_PORT [9090]
-#   ADAPTD_STORE [redis]     redis | memory (auto is taken as redis)
+#   ADAPTD_STORE [redis]     redis | memory (auto is taken as redis); REPLICAS > 1 needs redis
+#   REPLICAS [1]             adaptd replicas; above 1 they sit behind a balancer on ADAPTD_PORT
+#                            and their own gRPC ports (and the metrics ports after the
+#                            first, METRICS_PORT) are picked free
 #   ADAPTD_ARGS              more adaptd flags, split on spaces
 #   SCRAPE_INTERVAL [5s]     Prometheus scrape and rule evaluation interval
 #   STACK_DIR [${TMPDIR:-/tmp}/adaptd-stack-$UID]
@@ -44,8 +56,9 @@ ADAPTD_ARGS=${ADAPTD_ARGS:-}
 SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-5s}
 STACK_DIR=${STACK_DIR:-${TMPDIR:-/tmp}/adaptd-stack-$(id -u)}
 START_TIMEOUT=${START_TIMEOUT:-60}
+REPLICAS=${REPLICAS:-1}
 HOST=127.0.0.1
-COMPONENTS=(adaptd prometheus redis)  # stop order: adaptd drains while Redis still takes writes
+BALANCER_TAG=adaptd-local-stack-balancer  # in the balancer's command line, to find it again
 
 log() { echo "local_stack: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -137,14 +150,84 @@ redis_ping() {
     read -r line <&3 && [[ $line == "+PONG"* ]]' "$HOST" "$REDIS_PORT" 2>/dev/null
 }
 
-adaptd_ready() {
-  http_get "$METRICS_PORT" /metrics >/dev/null || return 1
+prometheus_ready() { http_get "$PROMETHEUS_PORT" /-/ready >/dev/null; }
+
+# The replicas' names: "adaptd" alone, or adaptd-1 .. adaptd-N.
+replica_names() {
+  if ((REPLICAS == 1)); then echo adaptd; else seq -f 'adaptd-%g' 1 "$REPLICAS"; fi
+}
+
+# Every component, in stop order: the balancer first, then the replicas
+# (which drain while Redis still takes writes), Prometheus, Redis.
+components() {
+  if ((REPLICAS > 1)); then echo balancer; fi
+  replica_names
+  echo prometheus redis
+}
+
+# replica_ready I: replica I (1-based) serves metrics and answers health.
+replica_ready() {
+  local ports metrics i=$(($1 - 1))
+  read -ra ports <<<"$REPLICA_PORTS"
+  read -ra metrics <<<"$REPLICA_METRICS_PORTS"
+  http_get "${metrics[i]}" /metrics >/dev/null || return 1
   if [[ -x $ADAPTCTL ]]; then
-    "$ADAPTCTL" health --target="$HOST:$ADAPTD_PORT" --timeout=2s >/dev/null 2>&1 || return 1
+    "$ADAPTCTL" health --target="$HOST:${ports[i]}" --timeout=2s >/dev/null 2>&1 || return 1
   fi
 }
 
-prometheus_ready() { http_get "$PROMETHEUS_PORT" /-/ready >/dev/null; }
+balancer_ready() {
+  if [[ -x $ADAPTCTL ]]; then
+    "$ADAPTCTL" health --target="$HOST:$ADAPTD_PORT" --timeout=2s >/dev/null 2>&1
+  else
+    # shellcheck disable=SC2016  # the program takes its arguments as $0, $1
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$ADAPTD_PORT" 2>/dev/null
+  fi
+}
+
+# The balancer: per connection, the next replica in turn (skipping one that
+# refuses), bytes copied both ways until either side closes.
+# shellcheck disable=SC2016  # Python, not shell
+BALANCER_PY='
+import asyncio, itertools, sys
+host, port = sys.argv[2], int(sys.argv[3])
+backends = [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in sys.argv[4:]]
+turn = itertools.count()
+
+async def pipe(reader, writer):
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
+
+async def handle(client_reader, client_writer):
+    first = next(turn)
+    for k in range(len(backends)):
+        try:
+            reader, writer = await asyncio.open_connection(*backends[(first + k) % len(backends)])
+            break
+        except OSError:
+            continue
+    else:
+        client_writer.close()
+        return
+    await asyncio.gather(pipe(client_reader, writer), pipe(reader, client_writer))
+
+async def main():
+    server = await asyncio.start_server(handle, host, port)
+    print("balancing %s:%d over %s" % (host, port, " ".join(sys.argv[4:])), flush=True)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+'
 
 # launch NAME CMD...: start CMD in a session of its own (so a Ctrl-C meant
 # for this script does not reach it), output to NAME.log; the process writes
@@ -184,7 +267,8 @@ load_env() {
 
 binary_name() {
   case $1 in
-    adaptd) basename "$ADAPTD" ;;
+    adaptd | adaptd-*) basename "$ADAPTD" ;;
+    balancer) echo "$BALANCER_TAG" ;;
     prometheus) basename "$PROMETHEUS" ;;
     redis) basename "$REDIS_SERVER" ;;
   esac
@@ -205,11 +289,19 @@ cmd_start() {
   need "$REDIS_SERVER" "install Debian's redis-server package (make deps), or set REDIS_SERVER"
   [[ -d $models ]] || die "model repository $models is not a directory: run \`make models\`, or pass an (even empty) directory"
   models=$(cd "$models" && pwd)
+  [[ $REPLICAS =~ ^[1-9][0-9]*$ ]] || die "REPLICAS must be a whole number >= 1, not '$REPLICAS'"
+  if ((REPLICAS > 1)); then
+    [[ $ADAPTD_STORE != memory ]] ||
+      die "REPLICAS=$REPLICAS needs ADAPTD_STORE=redis: with memory each replica keeps its own adapters"
+    need python3 "the balancer in front of REPLICAS=$REPLICAS runs on python3 (Debian's python3)"
+  fi
 
   mkdir -p "$STACK_DIR"
   STACK_DIR=$(cd "$STACK_DIR" && pwd)
-  local c
-  for c in "${COMPONENTS[@]}"; do
+  local c pidfile
+  for pidfile in "$STACK_DIR"/*.pid; do
+    [[ -e $pidfile ]] || continue
+    c=$(basename "$pidfile" .pid)
     if running_pid "$c" "$(binary_name "$c")" >/dev/null; then
       die "$c already runs from $STACK_DIR; run \`$0 stop\` first (or set STACK_DIR)"
     fi
@@ -225,10 +317,23 @@ cmd_start() {
   pick_port METRICS_PORT
   pick_port REDIS_PORT
   pick_port PROMETHEUS_PORT
+  # Each replica's gRPC and metrics ports; one replica uses ADAPTD_PORT
+  # itself, several sit behind the balancer there.
+  REPLICA_PORTS="" REPLICA_METRICS_PORTS=""
+  local i port metrics
+  for ((i = 1; i <= REPLICAS; i++)); do
+    port=$ADAPTD_PORT metrics=$METRICS_PORT
+    if ((REPLICAS > 1)); then port=0; fi
+    if ((i > 1)); then metrics=0; fi
+    pick_port port
+    pick_port metrics
+    REPLICA_PORTS+="${REPLICA_PORTS:+ }$port"
+    REPLICA_METRICS_PORTS+="${REPLICA_METRICS_PORTS:+ }$metrics"
+  done
 
   local var
   for var in ADAPTD_PORT METRICS_PORT REDIS_PORT PROMETHEUS_PORT ADAPTD PROMETHEUS REDIS_SERVER \
-    MODEL_REPOSITORY STACK_DIR; do
+    MODEL_REPOSITORY STACK_DIR REPLICAS REPLICA_PORTS REPLICA_METRICS_PORTS; do
     if [[ $var == MODEL_REPOSITORY ]]; then printf '%s=%q\n' "$var" "$models"; else printf '%s=%q\n' "$var" "${!var}"; fi
   done >"$STACK_DIR/stack.env"
 
@@ -243,15 +348,31 @@ cmd_start() {
     memory) ;;
     *) log "ADAPTD_STORE must be redis, memory or auto, not $ADAPTD_STORE"; abort_start ;;
   esac
-  # shellcheck disable=SC2086  # ADAPTD_ARGS is meant to split
-  launch adaptd "$ADAPTD" "--model_repository=$models" "--host=$HOST" \
-    "--port=$ADAPTD_PORT" "--metrics_port=$METRICS_PORT" "${store_args[@]}" $ADAPTD_ARGS
-  wait_ready adaptd adaptd_ready || abort_start
+  local names ports metrics_ports
+  mapfile -t names < <(replica_names)
+  read -ra ports <<<"$REPLICA_PORTS"
+  read -ra metrics_ports <<<"$REPLICA_METRICS_PORTS"
+  for ((i = 0; i < REPLICAS; i++)); do
+    # shellcheck disable=SC2086  # ADAPTD_ARGS is meant to split
+    launch "${names[i]}" "$ADAPTD" "--model_repository=$models" "--host=$HOST" \
+      "--port=${ports[i]}" "--metrics_port=${metrics_ports[i]}" "${store_args[@]}" $ADAPTD_ARGS
+  done
+  for ((i = 0; i < REPLICAS; i++)); do
+    wait_ready "${names[i]}" "replica_ready $((i + 1))" || abort_start
+  done
+  if ((REPLICAS > 1)); then
+    local backends=()
+    for port in "${ports[@]}"; do backends+=("$HOST:$port"); done
+    launch balancer python3 -c "$BALANCER_PY" "$BALANCER_TAG" "$HOST" "$ADAPTD_PORT" "${backends[@]}"
+    wait_ready balancer balancer_ready || abort_start
+  fi
 
   # Prometheus: deploy/prometheus as it is, with the targets moved to the
-  # ports in use and the interval from SCRAPE_INTERVAL.
+  # ports in use (every replica's) and the interval from SCRAPE_INTERVAL.
+  local targets=""
+  for metrics in "${metrics_ports[@]}"; do targets+="${targets:+, }\"$HOST:$metrics\""; done
   cp -r "$ROOT/deploy/prometheus/rules" "$STACK_DIR/prometheus/"
-  sed -e "s/\"localhost:9464\"/\"$HOST:$METRICS_PORT\"/" \
+  sed -e "s/\"localhost:9464\"/$targets/" \
       -e "s/\"localhost:9090\"/\"$HOST:$PROMETHEUS_PORT\"/" \
       -e "s/^\(  scrape_interval:\).*/\1 $SCRAPE_INTERVAL/" \
       -e "s/^\(  scrape_timeout:\).*/\1 $SCRAPE_INTERVAL/" \
@@ -292,21 +413,39 @@ stop_one() {
 
 cmd_stop() {
   load_env || { log "nothing to stop in $STACK_DIR"; return 0; }
-  stop_one adaptd 30 # --shutdown_grace (10s by default) plus room to exit
-  stop_one prometheus 20
-  stop_one redis 10
+  local c
+  for c in $(components); do
+    case $c in
+      adaptd*) stop_one "$c" 30 ;; # --shutdown_grace (10s by default) plus room to exit
+      prometheus) stop_one "$c" 20 ;;
+      *) stop_one "$c" 10 ;;
+    esac
+  done
   rm -rf "$STACK_DIR/prometheus/data" "$STACK_DIR/redis" "$STACK_DIR/stack.env"
   log "stopped; logs stay in $STACK_DIR"
 }
 
 cmd_status() {
   load_env || { echo "not running (no $STACK_DIR/stack.env)"; return 3; }
-  local all=0 pid
-  if pid=$(running_pid adaptd "$(binary_name adaptd)"); then
-    echo "adaptd      running  pid $pid  grpc $HOST:$ADAPTD_PORT  metrics http://$HOST:$METRICS_PORT/metrics"
-  else
-    echo "adaptd      stopped"; all=3
+  local all=0 pid i names ports metrics
+  mapfile -t names < <(replica_names)
+  read -ra ports <<<"$REPLICA_PORTS"
+  read -ra metrics <<<"$REPLICA_METRICS_PORTS"
+  if ((REPLICAS > 1)); then
+    if pid=$(running_pid balancer "$(binary_name balancer)"); then
+      echo "balancer    running  pid $pid  grpc $HOST:$ADAPTD_PORT  round robin over $REPLICAS replicas"
+    else
+      echo "balancer    stopped"; all=3
+    fi
   fi
+  for ((i = 0; i < REPLICAS; i++)); do
+    if pid=$(running_pid "${names[i]}" "$(binary_name adaptd)"); then
+      printf '%-11s running  pid %s  grpc %s  metrics http://%s/metrics\n' "${names[i]}" "$pid" \
+        "$HOST:${ports[i]}" "$HOST:${metrics[i]}"
+    else
+      printf '%-11s stopped\n' "${names[i]}"; all=3
+    fi
+  done
   if pid=$(running_pid redis "$(binary_name redis)"); then
     echo "redis       running  pid $pid  $HOST:$REDIS_PORT"
   else
@@ -340,7 +479,7 @@ cmd_run() {
   log "Ctrl-C stops the stack"
   local c
   while sleep 1; do
-    for c in "${COMPONENTS[@]}"; do
+    for c in $(components); do
       if ! running_pid "$c" "$(binary_name "$c")" >/dev/null; then
         log "$c exited; the end of $STACK_DIR/$c.log:"
         tail -n 20 "$STACK_DIR/$c.log" >&2 || true

@@ -11,7 +11,8 @@
       server/**/*.cc).
   check_manifests.py kubernetes
       The manifests in deploy/kubernetes/base agree with each other and with
-      adaptd's flags: grace period vs drain, probes and ports, selectors.
+      adaptd's flags: grace period vs drain, probes and ports, selectors, and
+      the replicas share adapters (--adapter_store=redis on the kit's Redis).
       Needs PyYAML (Debian: python3-yaml); exits 77 without it.
 
 Standard library only, except PyYAML for `kubernetes`.
@@ -249,7 +250,49 @@ def cmd_kubernetes():
     for line in ("appendonly yes", "maxmemory-policy noeviction"):
         if line not in redis_conf:
             fail("redis.conf lacks '%s'" % line)
+
+    # Replicas share adapters: adaptd runs on the kit's Redis, which the
+    # kustomization deploys. Without it an Adapt on one pod is NOT_FOUND on
+    # the next, and every scale-down loses adapters.
+    check_shared_store(flags, services, sts, kustomization_resources(), dep, hpa)
     print("kubernetes: %d objects consistent" % len(docs))
+
+
+def kustomization_resources():
+    import yaml  # noqa: PLC0415 (optional dependency)
+
+    with open(os.path.join(K8S, "base", "kustomization.yaml")) as f:
+        return yaml.safe_load(f).get("resources", [])
+
+
+def check_shared_store(flags, services, sts, resources, dep, hpa):
+    store = flags.get("adapter_store", "memory")
+    replicas = max(dep["spec"].get("replicas", 1), hpa["spec"]["minReplicas"])
+    if store != "redis":
+        fail("adaptd runs with --adapter_store=%s, not redis, although the Deployment runs %d "
+             "replicas: each would keep its own adapters" % (store, replicas))
+        return
+    address = flags.get("redis_address")
+    if not address:
+        fail("--adapter_store=redis without --redis_address (its default, 127.0.0.1:6379, is "
+             "not the kit's Redis)")
+        return
+    host, _, port = address.rpartition(":")
+    host = host.split(".")[0]  # adaptd-redis, adaptd-redis.adaptd, adaptd-redis.adaptd.svc...
+    if host not in services:
+        fail("--redis_address=%s names no Service of the kit (have: %s)"
+             % (address, ", ".join(sorted(services))))
+        return
+    if not matches(services[host]["spec"]["selector"],
+                   sts["spec"]["template"]["metadata"]["labels"]):
+        fail("--redis_address=%s: Service %s does not select the Redis StatefulSet" % (address, host))
+    if int(port or 0) not in [p["port"] for p in services[host]["spec"]["ports"]]:
+        fail("--redis_address=%s: Service %s has no port %s" % (address, host, port))
+    missing = [n for n in ("redis.yaml", "deployment.yaml") if n not in resources]
+    for name in missing:
+        fail("base/kustomization.yaml does not deploy %s" % name)
+    if not failures:
+        print("kubernetes: --adapter_store=redis on %s, a Service of the kit's Redis" % address)
 
 
 def main():

@@ -7,7 +7,8 @@
 #     one the server exports (python3);
 #   - the Kubernetes manifests agree with each other and with adaptd's flags
 #     (python3 with PyYAML: Debian's python3-yaml);
-#   - kustomize builds the CPU and GPU variants (kubectl, where installed).
+#   - kustomize builds the CPU and GPU variants, both with the shared Redis
+#     adapter store (kubectl, where installed).
 # A missing optional tool is reported as skipped; the test fails only on a
 # check that ran and failed.
 set -euo pipefail
@@ -54,6 +55,12 @@ if command -v kubectl >/dev/null; then
   grep -q 'nvidia.com/gpu: 1' "$work/gpu.yaml" || { echo "FAIL: the GPU overlay asks for no GPU" >&2; exit 1; }
   grep -q -- '--device=cuda' "$work/gpu.yaml" || { echo "FAIL: the GPU overlay does not pass --device=cuda" >&2; exit 1; }
   if grep -q 'nvidia.com/gpu' "$work/cpu.yaml"; then echo "FAIL: the CPU variant asks for a GPU" >&2; exit 1; fi
+  for variant in cpu gpu; do
+    grep -q -- '- --adapter_store=redis$' "$work/$variant.yaml" ||
+      { echo "FAIL: the $variant variant does not run adaptd with --adapter_store=redis" >&2; exit 1; }
+    grep -q 'kind: StatefulSet' "$work/$variant.yaml" ||
+      { echo "FAIL: the $variant variant deploys no Redis StatefulSet" >&2; exit 1; }
+  done
   ran+=("kustomize CPU and GPU")
 else
   skipped+=("kustomize builds (no kubectl)")
