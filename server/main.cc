@@ -1,6 +1,5 @@
 // adaptd: the few-shot adaptation server.
 #include <csignal>
-#include <iostream>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -10,6 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/common/log.h"
+#include "server/common/version.h"
 #include "server/engine/runtime/torch_util.h"
 #include "server/engine_flags.h"
 #include "server/service/server.h"
@@ -33,6 +34,14 @@ ABSL_FLAG(std::string, nvml_library, "libnvidia-ml.so.1",
           "NVML library to dlopen for the GPU gauges.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long in-flight calls may take to finish.");
+ABSL_FLAG(std::string, log_format, "json",
+          "Log lines on stderr: json (one object a line) or text.");
+ABSL_FLAG(std::string, log_level, "info", "Least level logged: debug, info, warning or error.");
+ABSL_FLAG(bool, access_log, false,
+          "Log one line per RPC (rpc, tenant, code, duration, request id).");
+ABSL_FLAG(double, access_log_sample, 1.0,
+          "With --access_log, the fraction of successful RPCs logged, in [0, 1]; failed RPCs "
+          "are always logged.");
 
 namespace {
 
@@ -51,7 +60,22 @@ adaptd::service::AdaptdServer::Options OptionsFromFlags() {
   o.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   o.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   o.engine = adaptd::EngineOptionsFromFlags();
+  o.access_log.enabled = absl::GetFlag(FLAGS_access_log);
+  o.access_log.sample = absl::GetFlag(FLAGS_access_log_sample);
   return o;
+}
+
+// The process logger as --log_format and --log_level say.
+absl::Status ConfigureLogging() {
+  adaptd::Logger::Options options;
+  auto format = adaptd::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
+  if (!format.ok()) return format.status();
+  auto level = adaptd::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) return level.status();
+  options.format = *format;
+  options.min_level = *level;
+  adaptd::ProcessLogger().Configure(std::move(options));
+  return absl::OkStatus();
 }
 
 bool IsServerFlagFile(absl::string_view file) {
@@ -72,7 +96,7 @@ int main(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
   usage.contains_helpshort_flags = &IsServerFlagFile;
   usage.contains_help_flags = &IsServerFlagFile;
-  absl::SetFlagsUsageConfig(usage);
+  adaptd::SetUsageConfig("adaptd", adaptd::WithLibTorch::kYes, usage);
   absl::ParseCommandLine(argc, argv);
 
   // Signals are waited for on a thread of their own, not handled async.
@@ -82,25 +106,32 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto server = adaptd::service::AdaptdServer::Create(OptionsFromFlags());
-  if (!server.ok()) {
-    std::cerr << "adaptd: cannot start: " << server.status().message() << std::endl;
+  adaptd::Logger& log = adaptd::ProcessLogger();
+  if (absl::Status configured = ConfigureLogging(); !configured.ok()) {
+    log.Error("cannot start", {{"error", configured.message()}});
     return 1;
   }
-  std::cerr << "adaptd: serving on port " << (*server)->port() << ", metrics on port "
-            << (*server)->metrics_port() << std::endl;
-  std::cerr << "adaptd: on " << (*server)->engine().device() << ", BLAS "
-            << adaptd::engine::LinkedBlas() << std::endl;
+  auto server = adaptd::service::AdaptdServer::Create(OptionsFromFlags());
+  if (!server.ok()) {
+    log.Error("cannot start", {{"error", server.status().message()}});
+    return 1;
+  }
+  // The message keeps the port for scripts and tests that wait for it.
+  log.Info(absl::StrCat("serving on port ", (*server)->port()),
+           {{"port", (*server)->port()},
+            {"metrics_port", (*server)->metrics_port()},
+            {"device", (*server)->engine().device()},
+            {"blas", adaptd::engine::LinkedBlas()}});
 
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    std::cerr << "adaptd: signal " << sig << ", draining for up to "
-              << absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_grace)) << std::endl;
+    log.Info("draining", {{"signal", sig},
+                          {"grace", absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_grace))}});
     (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   });
   (*server)->Wait();
   waiter.join();
-  std::cerr << "adaptd: stopped" << std::endl;
+  log.Info("stopped");
   return 0;
 }

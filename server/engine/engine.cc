@@ -1,7 +1,6 @@
 #include "server/engine/engine.h"
 
 #include <algorithm>
-#include <iostream>
 
 #include <torch/torch.h>
 
@@ -13,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
+#include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/engine/adapt/adaptation.h"
 #include "server/engine/adapt/adapter_head.h"
@@ -20,6 +20,7 @@
 #include "server/engine/model/backbone.h"
 #include "server/engine/batching/batcher.h"
 #include "server/engine/input/text_input.h"
+#include "server/engine/model_registry.h"
 #include "server/engine/runtime/device_scope.h"
 #include "server/engine/runtime/torch_util.h"
 
@@ -138,6 +139,17 @@ Engine::PredictResult ToPredictions(const Adapter& adapter, const BatchOutput& o
   return result;
 }
 
+// A served backbone's fingerprint differs from the one `adapter` recorded.
+bool FittedOnOtherFingerprint(const AdapterInfo& adapter, const BackboneInfo& backbone) {
+  return !adapter.backbone_fingerprint.empty() && !backbone.fingerprint.empty() &&
+         adapter.backbone_fingerprint != backbone.fingerprint;
+}
+
+// "sha256:0123456789abcdef", enough of a fingerprint for a message.
+std::string ShortFingerprint(const std::string& fingerprint) {
+  return fingerprint.substr(0, std::string("sha256:").size() + 16);
+}
+
 }  // namespace
 
 // An Adapt between its validation and its backbone pass: what the head's
@@ -168,13 +180,15 @@ struct SupportSet {
 
 class EngineImpl final : public Engine {
  public:
-  EngineImpl(const Options& options, std::string device)
-      : options_(options), device_(std::move(device)) {}
+  EngineImpl(const Options& options, std::string device, ModelRegistry::Options registry)
+      : options_(options),
+        device_(std::move(device)),
+        registry_(std::make_unique<ModelRegistry>(std::move(registry))) {}
 
-  // Adds the backbones (a repeated name is reported and skipped), one
-  // batcher each, then opens the store.
-  absl::Status Init(std::vector<std::shared_ptr<Backbone>> backbones,
-                    const BatchingOptions& batching);
+  ModelRegistry& registry() { return *registry_; }
+  // Once the backbones are in: opens the store, then starts polling the
+  // model repository if asked to.
+  absl::Status Start();
 
   std::vector<BackboneInfo> ListBackbones() const override;
   std::string device() const override { return device_; }
@@ -184,55 +198,78 @@ class EngineImpl final : public Engine {
                   AdaptDone done) override;
   void PredictAsync(const PredictRequest& request, const CallContext& ctx,
                     PredictDone done) override;
+  bool TryPredictCached(const PredictRequest& request, const CallContext& ctx,
+                        const PredictDone& done) override;
   absl::StatusOr<AdapterPtr> GetAdapter(const std::string& adapter_id,
                                         const CallContext& ctx) override;
   absl::StatusOr<AdapterStore::Page> ListAdapters(const std::string& backbone, int page_size,
                                                   const std::string& page_token,
                                                   const CallContext& ctx) override;
   absl::Status DeleteAdapter(const std::string& adapter_id, const CallContext& ctx) override;
+  std::vector<ModelStatus> ListModels() const override { return registry_->Statuses(); }
+  absl::StatusOr<ModelStatus> LoadModel(const std::string& model) override {
+    return registry_->Load(model, /*must_be_loaded=*/false);
+  }
+  absl::StatusOr<ModelStatus> ReloadModel(const std::string& model) override {
+    return registry_->Load(model, /*must_be_loaded=*/true);
+  }
+  absl::StatusOr<ModelStatus> UnloadModel(const std::string& model) override {
+    return registry_->Unload(model);
+  }
 
  private:
   // Adapt's three parts: validate and decode; queue the backbone pass;
   // adapt the head on the features and store the adapter.
   absl::StatusOr<std::shared_ptr<PendingAdapt>> PrepareAdapt(const AdaptRequest& request,
+                                                             const ServedModel& model,
                                                              const CallContext& ctx);
   absl::StatusOr<SupportSet> ValidateSupport(const std::vector<LabeledInput>& support) const;
   // The method the request gets and its options: steps, learning rate.
   absl::Status ResolveMethod(const AdaptRequest& request, const Backbone& backbone,
                              PendingAdapt* pending) const;
-  absl::Status SubmitAdapt(const std::shared_ptr<PendingAdapt>& pending, const CallContext& ctx,
-                           Batcher::Done done);
+  absl::Status SubmitAdapt(const std::shared_ptr<PendingAdapt>& pending, Batcher& batcher,
+                           const CallContext& ctx, Batcher::Done done);
   absl::StatusOr<AdapterPtr> FinishAdapt(PendingAdapt& pending, absl::StatusOr<BatchOutput> pass,
                                          const CallContext& ctx);
   // Validates, decodes and queues a Predict; `done` runs when its batch has.
+  // With `cache_only`, an adapter the store does not cache sets
+  // *not_cached and returns OK, queueing nothing: reading it would wait.
   absl::Status StartPredict(const PredictRequest& request, const CallContext& ctx,
-                            const PredictDone& done);
+                            const PredictDone& done, bool cache_only = false,
+                            bool* not_cached = nullptr);
   // Opens persistence and the adapter store over it, and loads it.
   absl::Status OpenStore();
-  absl::StatusOr<std::shared_ptr<Backbone>> FindBackbone(const std::string& name) const;
+  // FAILED_PRECONDITION if `adapter` was fitted on another fingerprint of
+  // `backbone` than the one served (then, with delete_stale_adapters, it is
+  // deleted). Adapters or backbones without a fingerprint match.
+  absl::Status CheckFitted(const AdapterPtr& adapter, const Backbone& backbone);
+  // Counts an adapter fitted on another fingerprint of a served backbone,
+  // once per adapter; true the first time.
+  bool NoteStale(const AdapterInfo& info);
+  // Deletes the stale adapters found while the store loaded, when asked to.
+  void DeleteStaleFoundAtLoad();
   std::string NewAdapterId();
 
   const Options options_;
   const std::string device_;
   std::unique_ptr<AdapterStore> store_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Backbone>> backbones_;  // Fixed after Init.
-  std::vector<std::string> backbone_names_;                                // Sorted.
-  // Declared last so that they drain first on destruction.
-  absl::flat_hash_map<std::string, std::unique_ptr<Batcher>> batchers_;
   absl::Mutex rng_mu_;
   absl::BitGen rng_ ABSL_GUARDED_BY(rng_mu_);
+  absl::Mutex stale_mu_;
+  absl::flat_hash_set<std::string> stale_seen_ ABSL_GUARDED_BY(stale_mu_);  // Adapter ids.
+  // With delete_stale_adapters: (adapter id, tenant) found stale while the
+  // store loaded, deleted once it has.
+  std::vector<std::pair<std::string, std::string>> stale_at_load_ ABSL_GUARDED_BY(stale_mu_);
+  bool store_loaded_ ABSL_GUARDED_BY(stale_mu_) = false;
+  // Declared last so that the models' batchers drain first on destruction,
+  // while the store their callbacks use is still there.
+  std::unique_ptr<ModelRegistry> registry_;
 };
 
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Options& options) {
-  ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options.device));
-  ConfigureTorchThreads(options.intra_op_threads, options.inter_op_threads);
-  ASSIGN_OR_RETURN(auto backbones,
-                   LoadModelRepository(options.model_repository, device, options.on_model_error));
-  return CreateWithBackbones(options, std::move(backbones));
-}
-
-absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
-    const Options& options, std::vector<std::shared_ptr<Backbone>> backbones) {
+// Validates the options and builds an engine whose registry reads
+// `repository` (empty: none); its backbones are added next, then Start().
+static absl::StatusOr<std::unique_ptr<EngineImpl>> NewEngine(const Engine::Options& options,
+                                                             const std::string& repository) {
   if (options.max_support_size < 2 || options.max_classes < 2 ||
       options.max_predict_inputs < 1 || options.max_steps < 0) {
     return absl::InvalidArgumentError(
@@ -242,30 +279,48 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
   if (options.default_ttl <= absl::ZeroDuration() || options.max_ttl < options.default_ttl) {
     return absl::InvalidArgumentError("default_ttl must be positive and at most max_ttl");
   }
-  ASSIGN_OR_RETURN(c10::Device device, ParseDevice(options.device));
-  BatchingOptions batching = options.batching;
-  ASSIGN_OR_RETURN(batching.autocast, ParseAutocast(options.autocast));
-  auto engine = std::make_unique<EngineImpl>(options, device.str());
-  RETURN_IF_ERROR(engine->Init(std::move(backbones), batching));
+  if (options.model_poll_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("model_poll_interval: must not be negative");
+  }
+  ModelRegistry::Options registry;
+  registry.repository = repository;
+  ASSIGN_OR_RETURN(registry.device, ParseDevice(options.device));
+  registry.batching = options.batching;
+  ASSIGN_OR_RETURN(registry.batching.autocast, ParseAutocast(options.autocast));
+  registry.on_error = options.on_model_error;
+  registry.on_status = options.on_model_status;
+  const std::string device = registry.device.str();
+  return std::make_unique<EngineImpl>(options, device, std::move(registry));
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Options& options) {
+  ConfigureTorchThreads(options.intra_op_threads, options.inter_op_threads);
+  ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> engine,
+                   NewEngine(options, options.model_repository));
+  RETURN_IF_ERROR(engine->registry().LoadRepository());
+  RETURN_IF_ERROR(engine->Start());
   return engine;
 }
 
-absl::Status EngineImpl::Init(std::vector<std::shared_ptr<Backbone>> backbones,
-                              const BatchingOptions& batching) {
+absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithBackbones(
+    const Options& options, std::vector<std::shared_ptr<Backbone>> backbones) {
+  ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> engine, NewEngine(options, ""));
   for (auto& backbone : backbones) {
     const std::string name = backbone->info().name;
-    if (!backbones_.emplace(name, backbone).second) {
-      if (options_.on_model_error) {
-        options_.on_model_error(name, absl::AlreadyExistsError(absl::StrCat(
-                                          "a backbone named \"", name, "\" is already loaded")));
-      }
-      continue;
-    }
-    backbone_names_.push_back(name);
-    batchers_.emplace(name, std::make_unique<Batcher>(backbone, batching));
+    absl::Status added = engine->registry().AddInMemory(std::move(backbone));
+    if (!added.ok() && options.on_model_error) options.on_model_error(name, added);
   }
-  std::sort(backbone_names_.begin(), backbone_names_.end());
-  return OpenStore();
+  RETURN_IF_ERROR(engine->Start());
+  return engine;
+}
+
+absl::Status EngineImpl::Start() {
+  RETURN_IF_ERROR(OpenStore());
+  DeleteStaleFoundAtLoad();
+  if (options_.model_poll_interval > absl::ZeroDuration() && !options_.model_repository.empty()) {
+    registry_->StartPolling(options_.model_poll_interval);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status EngineImpl::OpenStore() {
@@ -273,7 +328,7 @@ absl::Status EngineImpl::OpenStore() {
   if (!store.on_error) store.on_error = options_.persistence.on_error;
   if (!store.on_error) {
     store.on_error = [](const absl::Status& status) {
-      std::cerr << "adaptd: " << status.message() << std::endl;
+      ProcessLogger().Error("adapter store error", {{"error", status.message()}});
     };
   }
   if (!store.persistence) {
@@ -282,15 +337,22 @@ absl::Status EngineImpl::OpenStore() {
   if (store.persistence) {
     // Stored heads come back on the device of their backbone.
     store.encode = [](const Adapter& adapter) { return EncodeAdapter(adapter); };
-    store.decode = [this](absl::string_view bytes) {
-      return DecodeAdapter(bytes, [this](const std::string& name) -> absl::StatusOr<c10::Device> {
-        auto it = backbones_.find(name);
-        if (it == backbones_.end()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("its backbone \"", name, "\" is not loaded here"));
-        }
-        return it->second->device();
-      });
+    store.decode = [this](absl::string_view bytes) -> absl::StatusOr<AdapterPtr> {
+      std::shared_ptr<Backbone> backbone;
+      ASSIGN_OR_RETURN(
+          AdapterPtr adapter,
+          DecodeAdapter(bytes, [&](const std::string& name) -> absl::StatusOr<c10::Device> {
+            absl::StatusOr<ServedModelPtr> model = registry_->Find(name);
+            if (!model.ok()) {
+              return absl::FailedPreconditionError(
+                  absl::StrCat("its backbone \"", name, "\" is not loaded here"));
+            }
+            backbone = (*model)->backbone;
+            return backbone->device();
+          }));
+      // Counted when found; refused when used (CheckFitted).
+      if (FittedOnOtherFingerprint(adapter->info, backbone->info())) NoteStale(adapter->info);
+      return adapter;
     };
   }
   ASSIGN_OR_RETURN(store_, AdapterStore::Create(store));
@@ -304,23 +366,54 @@ Engine::StoreInfo EngineImpl::store_info() const {
   const AdapterPersistence* persistence = store_->persistence();
   info.durable = persistence != nullptr;
   info.description = persistence != nullptr ? persistence->Describe() : "memory only";
+  info.healthy = persistence == nullptr || persistence->healthy();
   return info;
 }
 
-std::vector<BackboneInfo> EngineImpl::ListBackbones() const {
-  std::vector<BackboneInfo> infos;
-  for (const auto& name : backbone_names_) infos.push_back(backbones_.at(name)->info());
-  return infos;
+std::vector<BackboneInfo> EngineImpl::ListBackbones() const { return registry_->Backbones(); }
+
+bool EngineImpl::NoteStale(const AdapterInfo& info) {
+  {
+    absl::MutexLock lock(&stale_mu_);
+    if (!stale_seen_.insert(info.adapter_id).second) return false;
+    if (options_.delete_stale_adapters && !store_loaded_) {
+      stale_at_load_.emplace_back(info.adapter_id, info.tenant);
+    }
+  }
+  if (options_.on_stale_adapter) options_.on_stale_adapter(info);
+  return true;
 }
 
-absl::StatusOr<std::shared_ptr<Backbone>> EngineImpl::FindBackbone(const std::string& name) const {
-  if (name.empty()) return absl::InvalidArgumentError("backbone: is empty");
-  auto it = backbones_.find(name);
-  if (it == backbones_.end()) {
-    return absl::NotFoundError(absl::StrCat("backbone: unknown backbone \"", name,
-                                            "\"; loaded: ", absl::StrJoin(backbone_names_, ", ")));
+void EngineImpl::DeleteStaleFoundAtLoad() {
+  std::vector<std::pair<std::string, std::string>> stale;
+  {
+    absl::MutexLock lock(&stale_mu_);
+    store_loaded_ = true;
+    stale.swap(stale_at_load_);
   }
-  return it->second;
+  for (const auto& [adapter_id, tenant] : stale) {
+    absl::Status deleted = store_->Delete(adapter_id, tenant);
+    const auto& report =
+        options_.store.on_error ? options_.store.on_error : options_.persistence.on_error;
+    if (!deleted.ok() && !absl::IsNotFound(deleted) && report) report(deleted);
+  }
+}
+
+absl::Status EngineImpl::CheckFitted(const AdapterPtr& adapter, const Backbone& backbone) {
+  const AdapterInfo& info = adapter->info;
+  if (!FittedOnOtherFingerprint(info, backbone.info())) return absl::OkStatus();
+  NoteStale(info);
+  if (options_.delete_stale_adapters) {
+    // Best effort: the answer is the same either way, and a later Predict
+    // gets NOT_FOUND.
+    store_->Delete(info.adapter_id, info.tenant).IgnoreError();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "adapter_id: adapter \"", info.adapter_id, "\" was fitted on backbone \"", info.backbone,
+      "\" with fingerprint ", ShortFingerprint(info.backbone_fingerprint),
+      ", and the backbone has changed since (now ", ShortFingerprint(backbone.info().fingerprint),
+      "); its head does not fit the new features: call Adapt again with the support set to "
+      "get a new adapter"));
 }
 
 std::string EngineImpl::NewAdapterId() {
@@ -396,10 +489,10 @@ absl::Status EngineImpl::ResolveMethod(const AdaptRequest& request, const Backbo
 }
 
 absl::StatusOr<std::shared_ptr<PendingAdapt>> EngineImpl::PrepareAdapt(
-    const AdaptRequest& request, const CallContext& ctx) {
+    const AdaptRequest& request, const ServedModel& model, const CallContext& ctx) {
   auto pending = std::make_shared<PendingAdapt>();
   pending->start = absl::Now();
-  ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(request.backbone));
+  std::shared_ptr<Backbone> backbone = model.backbone;
   pending->existing = store_->FindByRequestId(ctx.tenant, request.request_id);
   if (pending->existing) return pending;
   ASSIGN_OR_RETURN(SupportSet support, ValidateSupport(request.support));
@@ -450,6 +543,7 @@ absl::StatusOr<AdapterPtr> EngineImpl::FinishAdapt(PendingAdapt& p,
   info.tenant = ctx.tenant;
   info.request_id = p.request_id;
   info.backbone = p.backbone->info().name;
+  info.backbone_fingerprint = p.backbone->info().fingerprint;
   info.method = p.method;
   info.support_size = p.support_size;
   info.labels = std::move(p.labels);
@@ -461,30 +555,31 @@ absl::StatusOr<AdapterPtr> EngineImpl::FinishAdapt(PendingAdapt& p,
   adapter->head = std::move(head);
   info.stats.adapt_seconds = absl::ToDoubleSeconds(absl::Now() - p.start);
   // Idempotent: a concurrent call with the same request_id may have won.
-  return store_->InsertIdempotent(std::move(adapter));
+  // Bounded by the call's deadline, which is checked again after the write.
+  return store_->InsertIdempotent(std::move(adapter), ctx);
 }
 
-absl::Status EngineImpl::SubmitAdapt(const std::shared_ptr<PendingAdapt>& p,
+absl::Status EngineImpl::SubmitAdapt(const std::shared_ptr<PendingAdapt>& p, Batcher& batcher,
                                      const CallContext& ctx, Batcher::Done done) {
   // Urgent: the caller waits on it before more work, so it goes ahead of
   // queued Predicts and does not wait for a batch to fill.
-  return batchers_.at(p->backbone->info().name)
-      ->Submit(
-          std::move(p->batch), nullptr, &ctx,
-          [p, submitted = absl::Now(), done = std::move(done)](absl::StatusOr<BatchOutput> out) {
-            p->backbone_seconds = absl::ToDoubleSeconds(absl::Now() - submitted);
-            done(std::move(out));
-          },
-          Priority::kUrgent);
+  return batcher.Submit(
+      std::move(p->batch), nullptr, &ctx,
+      [p, submitted = absl::Now(), done = std::move(done)](absl::StatusOr<BatchOutput> out) {
+        p->backbone_seconds = absl::ToDoubleSeconds(absl::Now() - submitted);
+        done(std::move(out));
+      },
+      Priority::kUrgent);
 }
 
 absl::StatusOr<AdapterPtr> EngineImpl::Adapt(const AdaptRequest& request,
                                              const CallContext& ctx) {
-  ASSIGN_OR_RETURN(std::shared_ptr<PendingAdapt> pending, PrepareAdapt(request, ctx));
+  ASSIGN_OR_RETURN(ServedModelPtr model, registry_->Find(request.backbone));
+  ASSIGN_OR_RETURN(std::shared_ptr<PendingAdapt> pending, PrepareAdapt(request, *model, ctx));
   if (pending->existing) return pending->existing;
   absl::StatusOr<BatchOutput> pass = absl::UnknownError("not run");
   absl::Notification passed;
-  RETURN_IF_ERROR(SubmitAdapt(pending, ctx, [&](absl::StatusOr<BatchOutput> out) {
+  RETURN_IF_ERROR(SubmitAdapt(pending, *model->batcher, ctx, [&](absl::StatusOr<BatchOutput> out) {
     pass = std::move(out);
     passed.Notify();
   }));
@@ -494,7 +589,10 @@ absl::StatusOr<AdapterPtr> EngineImpl::Adapt(const AdaptRequest& request,
 
 void EngineImpl::AdaptAsync(const AdaptRequest& request, const CallContext& ctx,
                             const Schedule& schedule, AdaptDone done) {
-  absl::StatusOr<std::shared_ptr<PendingAdapt>> pending = PrepareAdapt(request, ctx);
+  // Held by this call only, never by the callbacks (see ServedModel).
+  absl::StatusOr<ServedModelPtr> model = registry_->Find(request.backbone);
+  if (!model.ok()) return done(model.status());
+  absl::StatusOr<std::shared_ptr<PendingAdapt>> pending = PrepareAdapt(request, **model, ctx);
   if (!pending.ok()) return done(pending.status());
   if ((*pending)->existing) return done((*pending)->existing);
   auto on_pass = [this, p = *pending, &ctx, schedule, done](absl::StatusOr<BatchOutput> out) {
@@ -506,12 +604,13 @@ void EngineImpl::AdaptAsync(const AdaptRequest& request, const CallContext& ctx,
           "Adapt: server overloaded, the work queue is full; retry with backoff"));
     }
   };
-  absl::Status submitted = SubmitAdapt(*pending, ctx, std::move(on_pass));
+  absl::Status submitted = SubmitAdapt(*pending, *(*model)->batcher, ctx, std::move(on_pass));
   if (!submitted.ok()) done(submitted);
 }
 
 absl::Status EngineImpl::StartPredict(const PredictRequest& request, const CallContext& ctx,
-                                      const PredictDone& done) {
+                                      const PredictDone& done, bool cache_only,
+                                      bool* not_cached) {
   if (request.adapter_id.empty()) return absl::InvalidArgumentError("adapter_id: is empty");
   if (request.inputs.empty()) return absl::InvalidArgumentError("inputs: is empty");
   if (static_cast<int>(request.inputs.size()) > options_.max_predict_inputs) {
@@ -523,8 +622,25 @@ absl::Status EngineImpl::StartPredict(const PredictRequest& request, const CallC
     return absl::InvalidArgumentError(
         absl::StrCat("top_k: must not be negative, got ", request.top_k));
   }
-  ASSIGN_OR_RETURN(AdapterPtr adapter, store_->Get(request.adapter_id, ctx.tenant));
-  ASSIGN_OR_RETURN(std::shared_ptr<Backbone> backbone, FindBackbone(adapter->info.backbone));
+  // A cached adapter is used without waiting on persistence (it is
+  // confirmed in the background), so Predicts go on through a store outage.
+  ASSIGN_OR_RETURN(AdapterPtr adapter, store_->GetCached(request.adapter_id, ctx.tenant));
+  if (adapter == nullptr) {
+    if (cache_only) {
+      *not_cached = true;
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(adapter, store_->Get(request.adapter_id, ctx.tenant));
+  }
+  // Held by this call only, never by the callback (see ServedModel).
+  ASSIGN_OR_RETURN(ServedModelPtr model, registry_->Find(adapter->info.backbone));
+  const Backbone* backbone = model->backbone.get();
+  if (cache_only && options_.delete_stale_adapters && store_->persistence() != nullptr &&
+      FittedOnOtherFingerprint(adapter->info, backbone->info())) {
+    *not_cached = true;  // Deleting it waits on persistence: not on this thread.
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(CheckFitted(adapter, *backbone));
   std::vector<const InputRef*> inputs;
   for (const auto& input : request.inputs) inputs.push_back(&input);
   ASSIGN_OR_RETURN(DecodedInputs decoded,
@@ -533,21 +649,30 @@ absl::Status EngineImpl::StartPredict(const PredictRequest& request, const CallC
   const int64_t classes = static_cast<int64_t>(adapter->info.labels.size());
   const int64_t k = request.top_k == 0 ? classes : std::min<int64_t>(request.top_k, classes);
   auto head = adapter->head;
-  return batchers_.at(backbone->info().name)
-      ->Submit(std::move(decoded.batch), std::move(head), &ctx,
-               [adapter = std::move(adapter), k, truncated = std::move(decoded.truncated),
-                done](absl::StatusOr<BatchOutput> out) {
-                 if (!out.ok()) return done(out.status());
-                 done(GuardTorch("predict", [&]() -> absl::StatusOr<PredictResult> {
-                   return ToPredictions(*adapter, *out, k, truncated);
-                 }));
-               });
+  return model->batcher->Submit(
+      std::move(decoded.batch), std::move(head), &ctx,
+      [adapter = std::move(adapter), k, truncated = std::move(decoded.truncated),
+       done](absl::StatusOr<BatchOutput> out) {
+        if (!out.ok()) return done(out.status());
+        done(GuardTorch("predict", [&]() -> absl::StatusOr<PredictResult> {
+          return ToPredictions(*adapter, *out, k, truncated);
+        }));
+      });
 }
 
 void EngineImpl::PredictAsync(const PredictRequest& request, const CallContext& ctx,
                               PredictDone done) {
   absl::Status status = StartPredict(request, ctx, done);
   if (!status.ok()) done(status);
+}
+
+bool EngineImpl::TryPredictCached(const PredictRequest& request, const CallContext& ctx,
+                                  const PredictDone& done) {
+  bool not_cached = false;
+  absl::Status status = StartPredict(request, ctx, done, /*cache_only=*/true, &not_cached);
+  if (not_cached) return false;
+  if (!status.ok()) done(status);
+  return true;
 }
 
 absl::StatusOr<Engine::PredictResult> Engine::Predict(const PredictRequest& request,

@@ -61,6 +61,9 @@ class Engine {
     // then wait on I/O and belong off latency-sensitive threads.
     bool durable = false;
     std::string description;  // "memory only", "directory /var/...", "redis ...".
+    // False while persistence fails fast after failures (Redis down or not
+    // answering); cached adapters are still served.
+    bool healthy = true;
   };
 
   // Loads every model of options.model_repository.
@@ -93,11 +96,20 @@ class Engine {
   using PredictDone = std::function<void(absl::StatusOr<PredictResult>)>;
   // Validates and decodes on the calling thread, then queues the backbone
   // pass on the backbone's batcher; `done` runs exactly once, on the calling
-  // thread when the request fails early, else on the batcher's thread.
+  // thread when the request fails early, else on the batcher's thread. An
+  // adapter fitted on another fingerprint of its backbone than the one now
+  // served is FAILED_PRECONDITION (EngineOptions::delete_stale_adapters).
   // `request` may be released once this returns; `ctx` must stay valid until
   // `done` runs.
   virtual void PredictAsync(const PredictRequest& request, const CallContext& ctx,
                             PredictDone done) = 0;
+  // PredictAsync for threads that must not wait on the adapter store
+  // (gRPC's): false, without calling `done`, when the adapter is not cached
+  // and must first be read from persistence (or, with
+  // delete_stale_adapters, is stale and must be deleted there); then call
+  // PredictAsync from a thread that may wait. Else as PredictAsync, and true.
+  virtual bool TryPredictCached(const PredictRequest& request, const CallContext& ctx,
+                                const PredictDone& done) = 0;
   // PredictAsync, waited for.
   absl::StatusOr<PredictResult> Predict(const PredictRequest& request, const CallContext& ctx);
   virtual absl::StatusOr<AdapterPtr> GetAdapter(const std::string& adapter_id,
@@ -107,6 +119,19 @@ class Engine {
                                                           const std::string& page_token,
                                                           const CallContext& ctx) = 0;
   virtual absl::Status DeleteAdapter(const std::string& adapter_id, const CallContext& ctx) = 0;
+
+  // Model control. `model` names a folder of the model repository.
+  // Every folder known, loaded or not, by folder name.
+  virtual std::vector<ModelStatus> ListModels() const = 0;
+  // Loads `model`, or reloads it if it is loaded: the new backbone replaces
+  // the old one atomically (calls in flight finish on the old one). On
+  // failure what served keeps serving, and the error names the folder.
+  virtual absl::StatusOr<ModelStatus> LoadModel(const std::string& model) = 0;
+  // LoadModel; FAILED_PRECONDITION if `model` is not loaded.
+  virtual absl::StatusOr<ModelStatus> ReloadModel(const std::string& model) = 0;
+  // Stops serving `model`'s backbone; its adapters stay stored. NOT_FOUND
+  // if it is not loaded.
+  virtual absl::StatusOr<ModelStatus> UnloadModel(const std::string& model) = 0;
 };
 
 }  // namespace adaptd::engine

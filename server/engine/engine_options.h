@@ -53,6 +53,20 @@ struct EngineOptions {
   BatchingOptions batching;
   // Called for each model folder that fails to load; it is skipped.
   std::function<void(const std::string& folder, const absl::Status&)> on_model_error;
+  // How often the model repository is checked for new, changed and removed
+  // folders, which are then loaded, reloaded and unloaded. Zero: never
+  // (models change only through LoadModel, ReloadModel and UnloadModel).
+  absl::Duration model_poll_interval = absl::ZeroDuration();
+  // Called after every change of a model folder's status (loaded,
+  // reloaded, failed, unloaded), from the thread that made it. May be empty.
+  std::function<void(const ModelStatus&)> on_model_status;
+  // Whether an adapter fitted on another fingerprint of its backbone is
+  // deleted from the store when it is found: at load (stores that load at
+  // start: the directory) and by the Predict that it refuses.
+  bool delete_stale_adapters = false;
+  // Called once per such adapter (per process) when it is first found. May
+  // be empty.
+  std::function<void(const AdapterInfo&)> on_stale_adapter;
 };
 
 }  // namespace adaptd::engine

@@ -1,6 +1,7 @@
 #include "server/service/adaptation_service.h"
 
 #include <chrono>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -90,6 +91,9 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::ListBackbones(
                for (const auto& info : engine_->ListBackbones()) {
                  ToProto(info, response->add_backbones());
                }
+               for (const auto& status : engine_->ListModels()) {
+                 ToProto(status, response->add_models());
+               }
                return absl::OkStatus();
              }));
 }
@@ -131,14 +135,12 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::Predict(grpc::CallbackServerCon
   return Start(ctx, "Predict", Where::kInline,
                [this, wire, wire_response](const engine::CallContext& call, Finish finish) {
                  const absl::Time start = absl::Now();
-                 v1::PredictRequest request;
-                 absl::Status parsed = ParseRequest(*wire, &request);
+                 auto request = std::make_shared<v1::PredictRequest>();
+                 absl::Status parsed = ParseRequest(*wire, request.get());
                  if (!parsed.ok()) return finish(parsed);
-                 engine_->PredictAsync(
-                     FromProto(request), call,
+                 engine::Engine::PredictDone done =
                      [this, wire_response, start, tenant = call.tenant,
-                      finish = std::move(finish)](
-                         absl::StatusOr<engine::Engine::PredictResult> result) {
+                      finish](absl::StatusOr<engine::Engine::PredictResult> result) {
                        if (!result.ok()) return finish(result.status());
                        v1::PredictResponse response;
                        for (const auto& p : result->predictions) {
@@ -151,7 +153,17 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::Predict(grpc::CallbackServerCon
                        metrics_->AddCompute(engine_->device(), "Predict", tenant,
                                             result->compute_seconds);
                        finish(absl::OkStatus());
-                     });
+                     };
+                 if (engine_->TryPredictCached(FromProto(*request), call, done)) return;
+                 // The adapter must be read from the store first: not on
+                 // gRPC's thread, which a hung store would hold. `done` keeps
+                 // the call (and `call`) alive until it runs.
+                 if (!work_->TrySchedule([this, request, &call, done] {
+                       engine_->PredictAsync(FromProto(*request), call, done);
+                     })) {
+                   finish(absl::ResourceExhaustedError(
+                       "Predict: server overloaded, the work queue is full; retry with backoff"));
+                 }
                });
 }
 
@@ -190,6 +202,40 @@ grpc::ServerUnaryReactor* AdaptationServiceImpl::DeleteAdapter(
                Sync([this, request](const engine::CallContext& call) {
                return engine_->DeleteAdapter(request->adapter_id(), call);
              }));
+}
+
+AdaptationServiceImpl::Handler AdaptationServiceImpl::ModelControl(
+    std::function<absl::StatusOr<engine::ModelStatus>()> control, v1::ModelStatus* response) {
+  return Sync([control = std::move(control), response](const engine::CallContext&) {
+    absl::StatusOr<engine::ModelStatus> status = control();
+    if (!status.ok()) return status.status();
+    ToProto(*status, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdaptationServiceImpl::LoadModel(grpc::CallbackServerContext* ctx,
+                                                           const v1::LoadModelRequest* request,
+                                                           v1::ModelStatus* response) {
+  return Start(ctx, "LoadModel", Where::kWorkQueue, ModelControl([this, request] {
+                 return engine_->LoadModel(request->model());
+               }, response));
+}
+
+grpc::ServerUnaryReactor* AdaptationServiceImpl::ReloadModel(grpc::CallbackServerContext* ctx,
+                                                             const v1::LoadModelRequest* request,
+                                                             v1::ModelStatus* response) {
+  return Start(ctx, "ReloadModel", Where::kWorkQueue, ModelControl([this, request] {
+                 return engine_->ReloadModel(request->model());
+               }, response));
+}
+
+grpc::ServerUnaryReactor* AdaptationServiceImpl::UnloadModel(
+    grpc::CallbackServerContext* ctx, const v1::UnloadModelRequest* request,
+    v1::ModelStatus* response) {
+  return Start(ctx, "UnloadModel", Where::kWorkQueue, ModelControl([this, request] {
+                 return engine_->UnloadModel(request->model());
+               }, response));
 }
 
 }  // namespace adaptd::service

@@ -1,7 +1,10 @@
 // The gRPC adapter for the engine: proto -> engine call -> one status
-// mapping -> metrics. Handlers never block gRPC's threads: Predict is queued
-// on the backbone's batcher and finished from its thread; Adapt runs on a
-// bounded ThreadPool; the rest are quick and run inline. Thread-safe.
+// mapping -> metrics. Handlers never block gRPC's threads, nor wait on the
+// adapter store there: Predict of a cached adapter is queued on the
+// backbone's batcher and finished from its thread (an adapter that must be
+// read from the store is read on the work queue first); Adapt runs on a
+// bounded ThreadPool, and so do Get, List and Delete with a durable store;
+// the rest are quick and run inline. Thread-safe.
 #ifndef ADAPTD_SERVER_SERVICE_ADAPTATION_SERVICE_H_
 #define ADAPTD_SERVER_SERVICE_ADAPTATION_SERVICE_H_
 
@@ -51,6 +54,17 @@ class AdaptationServiceImpl final : public AdaptationServiceBase {
   grpc::ServerUnaryReactor* DeleteAdapter(grpc::CallbackServerContext* ctx,
                                           const v1::DeleteAdapterRequest* request,
                                           google::protobuf::Empty* response) override;
+  // Model control. Loading reads files and runs a probe for seconds, so it
+  // runs on the work queue; calls are authenticated like every other.
+  grpc::ServerUnaryReactor* LoadModel(grpc::CallbackServerContext* ctx,
+                                      const v1::LoadModelRequest* request,
+                                      v1::ModelStatus* response) override;
+  grpc::ServerUnaryReactor* ReloadModel(grpc::CallbackServerContext* ctx,
+                                        const v1::LoadModelRequest* request,
+                                        v1::ModelStatus* response) override;
+  grpc::ServerUnaryReactor* UnloadModel(grpc::CallbackServerContext* ctx,
+                                        const v1::UnloadModelRequest* request,
+                                        v1::ModelStatus* response) override;
 
  private:
   using Finish = std::function<void(const absl::Status&)>;
@@ -62,6 +76,9 @@ class AdaptationServiceImpl final : public AdaptationServiceBase {
                                   Handler handler);
   // For handlers that are done when they return.
   static Handler Sync(std::function<absl::Status(const engine::CallContext&)> body);
+  // A model control call whose status becomes `response`.
+  static Handler ModelControl(std::function<absl::StatusOr<engine::ModelStatus>()> control,
+                              v1::ModelStatus* response);
 
   engine::Engine* const engine_;
   adaptd::ThreadPool* const work_;

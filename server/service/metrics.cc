@@ -118,10 +118,27 @@ Metrics::Metrics(prometheus::Registry& registry)
       queue_depth_(prometheus::BuildGauge()
                        .Name("adaptd_queue_depth")
                        .Help("Inputs waiting in the batcher's queue.")
-                       .Register(registry)) {
+                       .Register(registry)),
+      store_healthy_(prometheus::BuildGauge()
+                         .Name("adaptd_adapter_store_healthy")
+                         .Help("1 while the adapter store answers; 0 while its calls fail "
+                               "fast after failures (cached adapters are still served).")
+                         .Register(registry)
+                         .Add({})),
+      stale_adapters_(prometheus::BuildCounter()
+                          .Name("adaptd_stale_adapters_total")
+                          .Help("Adapters found fitted on another fingerprint of their backbone "
+                                "than the one served, each counted once; Predict refuses them "
+                                "with FAILED_PRECONDITION.")
+                          .Register(registry)) {
+  store_healthy_.Set(1);
   // Evictions start at zero so that rate() works from the first scrape.
   evictions_.Add({{"reason", "ttl"}});
   evictions_.Add({{"reason", "capacity"}});
+}
+
+void Metrics::StaleAdapterFound(const engine::AdapterInfo& info) {
+  stale_adapters_.Add({{"backbone", info.backbone}}).Increment();
 }
 
 void Metrics::RecordRequest(const std::string& rpc, const std::string& code) {
@@ -164,6 +181,8 @@ void Metrics::RecordBatch(const std::string& backbone, int batch_size) {
 void Metrics::RecordQueueWait(const std::string& backbone, double seconds) {
   queue_duration_.Add({{"backbone", backbone}}, LatencyBuckets()).Observe(seconds);
 }
+
+void Metrics::SetAdapterStoreHealthy(bool healthy) { store_healthy_.Set(healthy ? 1 : 0); }
 
 void Metrics::SetQueueDepth(const std::string& backbone, int queued_inputs) {
   queue_depth_.Add({{"backbone", backbone}}).Set(queued_inputs);

@@ -36,6 +36,10 @@ class Metrics {
   // Hooks for AdapterStore::Options.
   void AdapterInserted(const engine::AdapterInfo& info);
   void AdapterRemoved(const engine::AdapterInfo& info, engine::RemovalReason reason);
+  // Hook for engine::PersistenceOptions::on_health.
+  void SetAdapterStoreHealthy(bool healthy);
+  // Hook for engine::EngineOptions::on_stale_adapter.
+  void StaleAdapterFound(const engine::AdapterInfo& info);
 
  private:
   prometheus::Family<prometheus::Histogram>& adapt_duration_;
@@ -51,6 +55,8 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& batch_size_;
   prometheus::Family<prometheus::Histogram>& queue_duration_;
   prometheus::Family<prometheus::Gauge>& queue_depth_;
+  prometheus::Gauge& store_healthy_;
+  prometheus::Family<prometheus::Counter>& stale_adapters_;
 };
 
 // Exports process_cpu_seconds_total and process_resident_memory_bytes, read

@@ -72,6 +72,7 @@ void ToProto(const engine::AdapterInfo& info, v1::Adapter* out) {
   *out->mutable_create_time() = ToProto(info.create_time);
   *out->mutable_expire_time() = ToProto(info.expire_time);
   engine::CopyAdaptStats(info.stats, out->mutable_stats());
+  out->set_backbone_fingerprint(info.backbone_fingerprint);
 }
 
 void ToProto(const engine::BackboneInfo& info, v1::Backbone* out) {
@@ -85,6 +86,8 @@ void ToProto(const engine::BackboneInfo& info, v1::Backbone* out) {
   out->set_default_method_reason(info.default_method_reason);
   out->set_parameters(info.parameters);
   out->set_memory_bytes(info.memory_bytes);
+  out->set_fingerprint(info.fingerprint);
+  out->set_version(info.version);
   if (info.modality == "text") {
     v1::TextInfo* text = out->mutable_text();
     text->set_tokenizer(info.text.tokenizer);
@@ -106,6 +109,27 @@ void ToProto(const engine::Prediction& prediction, v1::Prediction* out) {
     s->set_label(score.label);
     s->set_probability(score.probability);
   }
+}
+
+void ToProto(const engine::ModelStatus& status, v1::ModelStatus* out) {
+  using State = engine::ModelStatus::State;
+  out->set_model(status.model);
+  out->set_backbone(status.backbone);
+  switch (status.state) {
+    case State::kReady:
+      out->set_state(v1::ModelStatus::READY);
+      break;
+    case State::kFailed:
+      out->set_state(v1::ModelStatus::FAILED);
+      break;
+    case State::kUnloaded:
+      out->set_state(v1::ModelStatus::UNLOADED);
+      break;
+  }
+  out->set_message(status.message);
+  out->set_version(status.version);
+  out->set_fingerprint(status.fingerprint);
+  *out->mutable_update_time() = ToProto(status.update_time);
 }
 
 }  // namespace adaptd::service

@@ -17,6 +17,7 @@ engine::Engine::PredictRequest FromProto(const v1::PredictRequest& request);
 void ToProto(const engine::AdapterInfo& info, v1::Adapter* out);
 void ToProto(const engine::BackboneInfo& info, v1::Backbone* out);
 void ToProto(const engine::Prediction& prediction, v1::Prediction* out);
+void ToProto(const engine::ModelStatus& status, v1::ModelStatus* out);
 
 }  // namespace adaptd::service
 

@@ -1,7 +1,7 @@
 #include "server/service/server.h"
 
 #include <fstream>
-#include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -46,8 +46,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
 }
 
 // Reports the engine's store, batching and model events as metrics and log lines.
-void ObserveEngine(engine::EngineOptions& eo, Metrics* metrics,
-                   const std::function<void(const std::string&)>& log) {
+void ObserveEngine(engine::EngineOptions& eo, Metrics* metrics, Logger* logger) {
   eo.store.on_insert = [metrics](const engine::AdapterInfo& info) {
     metrics->AdapterInserted(info);
   };
@@ -63,20 +62,35 @@ void ObserveEngine(engine::EngineOptions& eo, Metrics* metrics,
   eo.batching.on_queue_depth = [metrics](const std::string& backbone, int depth) {
     metrics->SetQueueDepth(backbone, depth);
   };
-  eo.on_model_error = [log](const std::string& folder, const absl::Status& status) {
-    log(absl::StrCat("skipping model ", folder, ": ", status.ToString()));
+  eo.on_model_error = [logger](const std::string& folder, const absl::Status& status) {
+    logger->Error("skipping model", {{"model", folder}, {"error", status.ToString()}});
   };
-  eo.persistence.on_error = [log](const absl::Status& status) {
-    log(absl::StrCat("adapter store: ", status.message()));
+  eo.persistence.on_error = [logger](const absl::Status& status) {
+    logger->Error("adapter store error", {{"error", status.message()}});
+  };
+  eo.on_stale_adapter = [metrics, logger](const engine::AdapterInfo& info) {
+    metrics->StaleAdapterFound(info);
+    logger->Warning("adapter fitted on another version of its backbone; Predict refuses it",
+                    {{"adapter_id", info.adapter_id},
+                     {"backbone", info.backbone},
+                     {"fingerprint", info.backbone_fingerprint}});
+  };
+  eo.persistence.on_health = [metrics, logger](const engine::StoreHealthChange& change) {
+    metrics->SetAdapterStoreHealthy(change.healthy);
+    engine::LogStoreHealth(*logger, change);
   };
 }
 
 }  // namespace
 
+std::string BackboneHealthService(const std::string& backbone) {
+  return absl::StrCat("backbone/", backbone);
+}
+
 absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options options) {
-  if (!options.log) {
-    options.log = [](const std::string& line) { std::cerr << "adaptd: " << line << std::endl; };
-  }
+  if (options.logger == nullptr) options.logger = &ProcessLogger();
+  Logger* const logger = options.logger;
+  RETURN_IF_ERROR(ValidateAccessLogOptions(options.access_log));
   std::unique_ptr<AdaptdServer> server(new AdaptdServer());
   server->registry_ = std::make_shared<prometheus::Registry>();
   server->metrics_ = std::make_unique<Metrics>(*server->registry_);
@@ -86,9 +100,12 @@ absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options optio
       options.workers > 0 ? options.workers : HardwareThreads(), std::max(1, options.max_queued)});
   if (!options.auth_token_file.empty()) {
     ASSIGN_OR_RETURN(server->auth_,
-                     TokenAuthenticator::FromFile(options.auth_token_file, options.log));
+                     TokenAuthenticator::FromFile(options.auth_token_file,
+                                                  [logger](const std::string& line) {
+                                                    logger->Warning(line);
+                                                  }));
     server->auth_->set_recheck(options.auth_recheck);
-    options.log(absl::StrCat("auth on: bearer tokens from ", options.auth_token_file));
+    logger->Info("auth on: bearer tokens", {{"auth_token_file", options.auth_token_file}});
   }
   server->service_ = std::make_unique<AdaptationServiceImpl>(
       server->engine_.get(), server->work_.get(), server->metrics_.get(), server->auth_.get());
@@ -97,22 +114,35 @@ absl::StatusOr<std::unique_ptr<AdaptdServer>> AdaptdServer::Create(Options optio
 }
 
 absl::Status AdaptdServer::StartEngine(Options& options) {
-  const auto& log = options.log;
+  Logger* const logger = options.logger;
   engine::EngineOptions& eo = options.engine;
-  ObserveEngine(eo, metrics_.get(), log);
+  ObserveEngine(eo, metrics_.get(), logger);
+  eo.on_model_status = [this, logger](const engine::ModelStatus& status) {
+    static constexpr const char* kStates[] = {"ready", "failed", "unloaded"};
+    logger->Info("model status", {{"model", status.model},
+                                  {"backbone", status.backbone},
+                                  {"state", kStates[static_cast<int>(status.state)]},
+                                  {"version", status.version},
+                                  {"fingerprint", status.fingerprint},
+                                  {"message", status.message}});
+    RefreshBackboneHealth();
+  };
   ASSIGN_OR_RETURN(engine_, engine::Engine::Create(eo));
   const engine::Engine::StoreInfo store = engine_->store_info();
-  log(absl::StrCat("adapters: ", store.description, ", ", store.adapters, " loaded"));
+  logger->Info("adapter store open",
+               {{"store", store.description}, {"adapters", store.adapters}});
   const auto backbones = engine_->ListBackbones();
   for (const auto& info : backbones) {
     metrics_->SetBackboneMemory(info);
-    log(absl::StrCat("loaded backbone ", info.name, " on ", info.device, " (",
-                     info.parameters, " parameters, meta-learner: ",
-                     info.default_method == engine::Method::kMeta ? "yes" : "no", ")"));
+    logger->Info("loaded backbone",
+                 {{"backbone", info.name},
+                  {"device", info.device},
+                  {"parameters", info.parameters},
+                  {"meta_learner", info.default_method == engine::Method::kMeta}});
   }
   if (backbones.empty()) {
-    log(absl::StrCat("warning: no backbone loaded from ", eo.model_repository,
-                     "; run `make models` to build the default one"));
+    logger->Warning("no backbone loaded; run `make models` to build the default one",
+                    {{"model_repository", eo.model_repository}});
   }
   return absl::OkStatus();
 }
@@ -122,9 +152,9 @@ absl::Status AdaptdServer::StartMetrics(const Options& options) {
   auto nvml = MakeNvmlCollector(options.nvml_library);
   if (nvml.ok()) {
     collectables_.push_back(*nvml);
-    options.log("GPU metrics from NVML enabled");
+    options.logger->Info("GPU metrics from NVML enabled");
   } else {
-    options.log(absl::StrCat("GPU metrics disabled: ", nvml.status().message()));
+    options.logger->Info("GPU metrics disabled", {{"reason", nvml.status().message()}});
   }
   if (options.metrics_address.empty()) return absl::OkStatus();
   try {
@@ -146,12 +176,38 @@ absl::Status AdaptdServer::StartGrpc(const Options& options) {
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(service_.get());
+  builder.experimental().SetInterceptorCreators(
+      MakeRequestLogInterceptors(options.access_log, options.logger, auth_.get()));
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("port: cannot listen on ", options.listen_address));
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
+  {
+    absl::MutexLock lock(&health_mu_);
+    health_ = server_->GetHealthCheckService();
+  }
+  RefreshBackboneHealth();
   return absl::OkStatus();
+}
+
+void AdaptdServer::RefreshBackboneHealth() {
+  absl::MutexLock lock(&health_mu_);
+  // Before StartGrpc (models loading at start) the engine is not set yet;
+  // StartGrpc refreshes once the health service exists.
+  if (health_ == nullptr || engine_ == nullptr) return;
+  std::set<std::string> serving;
+  for (const auto& info : engine_->ListBackbones()) {
+    serving.insert(info.name);
+    metrics_->SetBackboneMemory(info);
+  }
+  for (const auto& name : health_names_) {
+    if (!serving.count(name)) health_->SetServingStatus(BackboneHealthService(name), false);
+  }
+  for (const auto& name : serving) {
+    health_->SetServingStatus(BackboneHealthService(name), true);
+    health_names_.insert(name);
+  }
 }
 
 AdaptdServer::~AdaptdServer() { Shutdown(absl::ZeroDuration()); }
@@ -177,6 +233,10 @@ void AdaptdServer::Wait() {
 
 void AdaptdServer::Shutdown(absl::Duration grace) {
   if (!server_) return;
+  {
+    absl::MutexLock lock(&health_mu_);
+    health_ = nullptr;  // Model changes from now on leave health NOT_SERVING.
+  }
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   work_.reset();  // Runs what is queued; their calls are already finished or cancelled.

@@ -11,22 +11,32 @@
 #define ADAPTD_SERVER_SERVICE_SERVER_H_
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/engine/engine.h"
+#include "server/common/log.h"
 #include "server/common/thread_pool.h"
+#include "server/service/access_log.h"
 #include "server/service/adaptation_service.h"
 #include "server/service/auth.h"
 #include "server/service/metrics.h"
 
 namespace adaptd::service {
+
+// The grpc.health.v1 service name of one backbone's readiness,
+// "backbone/<name>": SERVING while it is loaded, NOT_SERVING once unloaded
+// (and unknown before it was ever loaded). "" stays the whole server's.
+std::string BackboneHealthService(const std::string& backbone);
 
 class AdaptdServer {
  public:
@@ -52,8 +62,10 @@ class AdaptdServer {
     std::string tls_client_ca_file;
     // NVML shared library for the GPU gauges.
     std::string nvml_library = "libnvidia-ml.so.1";
-    // Where log lines go; default stderr.
-    std::function<void(const std::string&)> log;
+    // Where log lines go; null: ProcessLogger(). Must outlive the server.
+    Logger* logger = nullptr;
+    // Request ids and the access log (access_log.h).
+    AccessLogOptions access_log;
     engine::Engine::Options engine;
   };
 
@@ -80,12 +92,20 @@ class AdaptdServer {
   absl::Status StartEngine(Options& options);
   absl::Status StartMetrics(const Options& options);
   absl::Status StartGrpc(const Options& options);
+  // Marks every served backbone SERVING and every other one reported
+  // before NOT_SERVING; updates their memory gauges.
+  void RefreshBackboneHealth();
   AdaptdServer() = default;
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  // Per-backbone health (BackboneHealthService). Declared before engine_,
+  // whose model changes update it until the engine is gone.
+  absl::Mutex health_mu_;
+  grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(health_mu_) = nullptr;
+  std::set<std::string> health_names_ ABSL_GUARDED_BY(health_mu_);  // Ever reported.
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<adaptd::ThreadPool> work_;
   std::unique_ptr<TokenAuthenticator> auth_;

@@ -26,7 +26,13 @@ TestServer::TestServer(const TestServerOptions& options) {
   o.nvml_library = options.nvml_library;
   o.workers = options.workers;
   o.max_queued = options.max_queued;
-  o.log = [](const std::string&) {};
+  static Logger* const quiet = [] {
+    Logger::Options drop;
+    drop.sink = [](absl::string_view) {};
+    return new Logger(drop);
+  }();
+  o.logger = options.logger != nullptr ? options.logger : quiet;
+  o.access_log = options.access_log;
   o.auth_token_file = options.auth_token_file;
   o.auth_recheck = absl::ZeroDuration();
   o.tls_cert_file = options.tls_cert_file;

@@ -28,6 +28,9 @@ struct TestServerOptions {
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;
   // Credentials of the test's channel; null: insecure.
   std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
+  // Where the server logs; null: nowhere. Must outlive the server.
+  Logger* logger = nullptr;
+  service::AccessLogOptions access_log;
 };
 
 class TestServer {

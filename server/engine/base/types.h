@@ -75,6 +75,10 @@ struct BackboneInfo {
   int64_t memory_bytes = 0;
   Preprocessing preprocessing;
   TextInfo text;  // Text backbones only.
+  // "sha256:<hex>" over what decides its features (model/fingerprint.h);
+  // empty for a backbone built in memory, which then matches any adapter.
+  std::string fingerprint;
+  std::string version;  // model.pbtxt's version; may be empty.
 };
 
 struct AdaptStats {
@@ -115,6 +119,23 @@ struct AdapterInfo {
   absl::Time create_time;
   absl::Time expire_time;
   AdaptStats stats;
+  // BackboneInfo::fingerprint when it was fitted. Empty (stored before
+  // fingerprints, or fitted on an in-memory backbone): served as matching.
+  std::string backbone_fingerprint;
+};
+
+// Where one folder of the model repository stands.
+struct ModelStatus {
+  enum class State { kReady, kFailed, kUnloaded };
+  std::string model;     // The folder's name; for a backbone given in memory, its name.
+  std::string backbone;  // The backbone it serves; empty if none.
+  State state = State::kFailed;
+  // kFailed: why. kReady: empty, or why the last reload failed (the
+  // previous version still serves).
+  std::string message;
+  std::string version;
+  std::string fingerprint;
+  absl::Time update_time;
 };
 
 struct ClassScore {
