@@ -21,7 +21,7 @@ def proto_root():
     root = os.path.abspath(root)
     if not glob.glob(os.path.join(root, "adaptd", "v1", "*.proto")):
         sys.exit("adaptd-client: no adaptd/v1/*.proto under %s; install from a checkout of the "
-                 "repository (pip install ./client/python) or set ADAPTD_PROTO_DIR to its "
+                 "repository (pip install --no-index ./client/python) or set ADAPTD_PROTO_DIR to its "
                  "proto/ folder" % root)
     return root
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Python client as a user installs it: a virtual environment over
-# Debian's python3 packages, `pip install --no-deps --no-build-isolation` of
+# Debian's python3 packages, `pip install --no-index --no-deps --no-build-isolation` of
 # client/python (offline; the stubs are generated from proto/ by the build),
 # then tests/python/client_test.py against the real adaptd.
 #
