@@ -7,7 +7,6 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
-#include <regex>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -16,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adaptd/v1/adaptd.grpc.pb.h"
+#include "tests/test_util/adaptd_process.h"
 #include "tests/test_util/redis_server.h"
 #include "tests/test_util/store_engines.h"
 #include "tests/test_util/subprocess.h"
@@ -43,54 +43,6 @@ struct Acked {
   std::string adapter_id;
   std::string request_id;
   int variant;
-};
-
-// One adaptd process and a stub to it.
-class Adaptd {
- public:
-  // Starts adaptd with `flags`; SKIPPED-worthy NOT_FOUND if this adaptd has
-  // no --adapter_store flag.
-  static absl::StatusOr<std::unique_ptr<Adaptd>> Start(const std::vector<std::string>& flags,
-                                                       const std::string& log) {
-    std::vector<std::string> argv = {ADAPTD_BINARY};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    fs::remove(log);
-    auto process = Subprocess::Start(argv, log);
-    if (!process.ok()) return process.status();
-    std::unique_ptr<Adaptd> adaptd(new Adaptd());
-    adaptd->process_ = *std::move(process);
-    const std::regex serving("serving on port ([0-9]+)");
-    std::smatch match;
-    std::string text;
-    WaitFor(
-        [&] {
-          text = ReadWholeFile(log);
-          return std::regex_search(text, match, serving) || !adaptd->process_->Running();
-        },
-        absl::Seconds(120));
-    if (!std::regex_search(text, match, serving)) {
-      if (text.find("adapter_store") != std::string::npos &&
-          text.find("nknown command line flag") != std::string::npos) {
-        return absl::NotFoundError("adaptd has no --adapter_store flag yet (server/main.cc)");
-      }
-      return absl::UnavailableError(absl::StrCat("adaptd did not start:\n", text));
-    }
-    adaptd->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", match[1].str()),
-                                           grpc::InsecureChannelCredentials());
-    adaptd->stub_ = v1::AdaptationService::NewStub(adaptd->channel_);
-    return adaptd;
-  }
-
-  v1::AdaptationService::Stub& stub() { return *stub_; }
-  void Kill() { process_->Kill(SIGKILL); }
-  void Terminate() { process_->Kill(SIGTERM); }
-  absl::StatusOr<int> Wait(absl::Duration timeout) { return process_->Wait(timeout); }
-
- private:
-  Adaptd() = default;
-  std::unique_ptr<Subprocess> process_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::AdaptationService::Stub> stub_;
 };
 
 grpc::Status Adapt(v1::AdaptationService::Stub& stub, int variant, const std::string& request_id,
@@ -160,7 +112,7 @@ class SigkillTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(SigkillTest, EveryAcknowledgedAdapterSurvives) {
-  auto first = Adaptd::Start(flags_, dir_ + "/adaptd-1.log");
+  auto first = AdaptdProcess::Start(ADAPTD_BINARY, flags_, dir_ + "/adaptd-1.log");
   if (absl::IsNotFound(first.status())) GTEST_SKIP() << first.status().message();
   ASSERT_TRUE(first.ok()) << first.status();
   v1::AdaptationService::Stub& stub = (*first)->stub();
@@ -220,7 +172,7 @@ TEST_P(SigkillTest, EveryAcknowledgedAdapterSurvives) {
   const std::vector<Acked> survivors = acked;  // Everything acknowledged.
   first->reset();
 
-  auto second = Adaptd::Start(flags_, dir_ + "/adaptd-2.log");
+  auto second = AdaptdProcess::Start(ADAPTD_BINARY, flags_, dir_ + "/adaptd-2.log");
   ASSERT_TRUE(second.ok()) << second.status();
   int checked = 0;
   for (const Acked& a : survivors) {
@@ -252,7 +204,7 @@ TEST(SigtermTest, InFlightCallsFinishAndTheProcessExitsZero) {
       "--intra_op_threads=1", "--workers=1", "--shutdown_grace=60s",
       "--nvml_library=/nonexistent/libnvidia-ml.so.1", "--adapter_store=directory",
       absl::StrCat("--adapter_dir=", dir, "/adapters")};
-  auto server = Adaptd::Start(flags, dir + "/adaptd-1.log");
+  auto server = AdaptdProcess::Start(ADAPTD_BINARY, flags, dir + "/adaptd-1.log");
   if (absl::IsNotFound(server.status())) GTEST_SKIP() << server.status().message();
   ASSERT_TRUE(server.ok()) << server.status();
   // One worker, several Adapt calls: once the first is acknowledged, the
@@ -289,7 +241,7 @@ TEST(SigtermTest, InFlightCallsFinishAndTheProcessExitsZero) {
   EXPECT_EQ(acked, kCalls);
   server->reset();
 
-  auto restarted = Adaptd::Start(flags, dir + "/adaptd-2.log");
+  auto restarted = AdaptdProcess::Start(ADAPTD_BINARY, flags, dir + "/adaptd-2.log");
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   for (int i = 0; i < kCalls; ++i) {
     if (ids[i].empty()) continue;

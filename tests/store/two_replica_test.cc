@@ -9,7 +9,6 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "adaptd/v1/adaptd.grpc.pb.h"
+#include "tests/test_util/adaptd_process.h"
 #include "tests/test_util/redis_server.h"
 #include "tests/test_util/store_engines.h"
 #include "tests/test_util/subprocess.h"
@@ -34,46 +34,6 @@ namespace fs = std::filesystem;
 constexpr auto kCallTimeout = std::chrono::seconds(60);
 // How long a delete on one replica may take to be seen by the other.
 constexpr absl::Duration kPropagation = absl::Seconds(30);
-
-// One adaptd process and a stub to it.
-class Replica {
- public:
-  static absl::StatusOr<std::unique_ptr<Replica>> Start(const std::vector<std::string>& flags,
-                                                        const std::string& log) {
-    std::vector<std::string> argv = {ADAPTD_BINARY};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    fs::remove(log);
-    auto process = Subprocess::Start(argv, log);
-    if (!process.ok()) return process.status();
-    std::unique_ptr<Replica> replica(new Replica());
-    replica->process_ = *std::move(process);
-    const std::regex serving("serving on port ([0-9]+)");
-    std::smatch match;
-    std::string text;
-    WaitFor(
-        [&] {
-          text = ReadWholeFile(log);
-          return std::regex_search(text, match, serving) || !replica->process_->Running();
-        },
-        absl::Seconds(120));
-    if (!std::regex_search(text, match, serving)) {
-      return absl::UnavailableError(absl::StrCat("adaptd did not start:\n", text));
-    }
-    replica->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", match[1].str()),
-                                            grpc::InsecureChannelCredentials());
-    replica->stub_ = v1::AdaptationService::NewStub(replica->channel_);
-    return replica;
-  }
-
-  v1::AdaptationService::Stub& stub() { return *stub_; }
-  void Kill() { process_->Kill(SIGKILL); }
-
- private:
-  Replica() = default;
-  std::unique_ptr<Subprocess> process_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::AdaptationService::Stub> stub_;
-};
 
 std::unique_ptr<grpc::ClientContext> Context() {
   auto ctx = std::make_unique<grpc::ClientContext>();
@@ -166,8 +126,8 @@ class TwoReplicaTest : public ::testing::Test {
 
   // Starts (or restarts) replica `r`, its log numbered by start.
   void StartReplica(int r) {
-    auto replica =
-        Replica::Start(flags_, absl::StrCat(dir_, "/replica-", r, "-", ++starts_, ".log"));
+    auto replica = AdaptdProcess::Start(ADAPTD_BINARY, flags_,
+                                        absl::StrCat(dir_, "/replica-", r, "-", ++starts_, ".log"));
     ASSERT_TRUE(replica.ok()) << replica.status();
     replicas_[r] = *std::move(replica);
   }
@@ -176,7 +136,7 @@ class TwoReplicaTest : public ::testing::Test {
   std::unique_ptr<RedisServer> redis_;
   std::string dir_;
   std::vector<std::string> flags_;
-  std::array<std::unique_ptr<Replica>, 2> replicas_;
+  std::array<std::unique_ptr<AdaptdProcess>, 2> replicas_;
   int starts_ = 0;
 };
 
