@@ -72,15 +72,21 @@ absl::Status CheckOptions(const ImportOptions& o) {
   return engine::PreprocessingFromProto(o.preprocessing, o.input_shape).status();
 }
 
+// `path` on the CPU; INVALID_ARGUMENT naming --torchscript if it is not a
+// TorchScript module.
+absl::StatusOr<torch::jit::Module> LoadTorchScript(const std::string& path) {
+  torch::jit::Module module;
+  const std::string load_error = TorchError([&] { module = torch::jit::load(path, torch::kCPU); });
+  if (!load_error.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("torchscript: ", path, " is not a TorchScript module (", load_error, ")"));
+  }
+  return module;
+}
+
 // Loads the module and runs a probe batch; the feature size it gives.
 absl::StatusOr<ImportReport> Probe(const ImportOptions& o) {
-  torch::jit::Module module;
-  const std::string load_error =
-      TorchError([&] { module = torch::jit::load(o.torchscript, torch::kCPU); });
-  if (!load_error.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "torchscript: ", o.torchscript, " is not a TorchScript module (", load_error, ")"));
-  }
+  ASSIGN_OR_RETURN(torch::jit::Module module, LoadTorchScript(o.torchscript));
   const std::vector<int64_t> batch = {2, o.input_shape[0], o.input_shape[1], o.input_shape[2]};
   const std::string shape = engine::ShapeString(batch);
   ImportReport report;
@@ -201,13 +207,7 @@ std::vector<c10::IValue> TextProbeInputs(const engine::Tokenizer& tokenizer, int
 // Loads the encoder and runs it on TextProbeInputs; its feature size and
 // whether it pools itself ([B,D]) or returns token features ([B,T,D]).
 absl::StatusOr<ImportReport> ProbeText(const ImportOptions& o, const engine::Tokenizer& tokenizer) {
-  torch::jit::Module module;
-  const std::string load_error =
-      TorchError([&] { module = torch::jit::load(o.torchscript, torch::kCPU); });
-  if (!load_error.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "torchscript: ", o.torchscript, " is not a TorchScript module (", load_error, ")"));
-  }
+  ASSIGN_OR_RETURN(torch::jit::Module module, LoadTorchScript(o.torchscript));
   std::vector<c10::IValue> inputs =
       TextProbeInputs(tokenizer, o.text.max_seq_length, o.text.token_type_ids);
   const std::string shape = engine::ShapeString(inputs[0].toTensor().sizes().vec());

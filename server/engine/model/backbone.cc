@@ -177,18 +177,10 @@ absl::Status CheckEncoderOutput(const at::Tensor& out, const BackboneInput& prob
   return absl::OkStatus();
 }
 
-int64_t JitModuleBytes(const torch::jit::Module& module, int64_t* parameters) {
-  int64_t bytes = 0;
-  *parameters = 0;
-  for (const auto& p : module.parameters()) {
-    *parameters += p.numel();
-    bytes += p.nbytes();
-  }
-  for (const auto& b : module.buffers()) bytes += b.nbytes();
-  return bytes;
-}
-
-int64_t ModuleBytes(const torch::nn::Module& module, int64_t* parameters) {
+// The bytes of a module's parameters and buffers; `parameters` gets the
+// number of parameter values. For torch::nn::Module and torch::jit::Module.
+template <typename Module>
+int64_t ModuleBytes(const Module& module, int64_t* parameters) {
   int64_t bytes = 0;
   *parameters = 0;
   for (const auto& p : module.parameters()) {
@@ -330,7 +322,7 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::LoadText(const ModelConfig& 
   RETURN_IF_ERROR(GuardTorch("loading TorchScript " + weights, [&]() -> absl::Status {
     module = std::make_shared<torch::jit::Module>(torch::jit::load(weights, device));
     module->eval();
-    bytes = JitModuleBytes(*module, &parameters);
+    bytes = ModuleBytes(*module, &parameters);
     return absl::OkStatus();
   }));
   const BackboneInput probe =
@@ -415,7 +407,7 @@ absl::StatusOr<std::shared_ptr<Backbone>> Backbone::LoadFiles(const std::string&
                             torch::jit::load(weights, device));
                         module->eval();
                         int64_t parameters = 0;
-                        const int64_t bytes = JitModuleBytes(*module, &parameters);
+                        const int64_t bytes = ModuleBytes(*module, &parameters);
                         return Make(
                             config,
                             [module](const BackboneInput& x) {
