@@ -33,23 +33,9 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr.
-};
+using Result = testing::ToolResult;
 
-Result RunTool(const std::string& args) {
-  Result r;
-  const std::string command = absl::StrCat(ADAPT_TRAIN, " ", args, " 2>&1");
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) r.output.append(buffer, n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result RunTool(const std::string& args) { return testing::RunTool(ADAPT_TRAIN, args); }
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);

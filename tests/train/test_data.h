@@ -2,7 +2,9 @@
 #ifndef ADAPTD_TESTS_TRAIN_TEST_DATA_H_
 #define ADAPTD_TESTS_TRAIN_TEST_DATA_H_
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -80,6 +82,26 @@ inline Dataset MakeSyntheticDataset(int groups, int classes_per_group, int per_c
     }
   }
   return data;
+}
+
+// What a command printed (stdout and stderr) and its exit code (-1 if it
+// did not exit normally).
+struct ToolResult {
+  int code = -1;
+  std::string output;
+};
+
+// Runs `binary args` through the shell and collects its output.
+inline ToolResult RunTool(const std::string& binary, const std::string& args) {
+  ToolResult r;
+  FILE* pipe = popen(absl::StrCat(binary, " ", args, " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) r.output.append(buffer, n);
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 }  // namespace adaptd::train::testing

@@ -85,22 +85,9 @@ Dataset Topics(int first, int count, int per_topic, int per_group, uint32_t seed
   return data;
 }
 
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr.
-};
+using Result = testing::ToolResult;
 
-Result RunTool(const std::string& args) {
-  Result r;
-  FILE* pipe = popen(absl::StrCat(ADAPT_TRAIN, " ", args, " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) r.output.append(buffer, n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result RunTool(const std::string& args) { return testing::RunTool(ADAPT_TRAIN, args); }
 
 // A native text encoder trained on topics 0..23 and exported once for the
 // whole suite, with the WordPiece vocabulary of every topic's words.
