@@ -175,6 +175,30 @@ void ExpectServedAsEvaluated(TestServer& server, const Dataset& data,
   }
 }
 
+
+// Four 5-way 2-shot episodes of new sentences, drawn as training's were:
+// adapt-train's PROTOTYPE answers for model folder `model`, then adaptd
+// serving `repository` must answer each query the same. Counts the queries
+// it gets right and wrong.
+void ServeEpisodesAsEvaluated(const std::string& model, const std::string& repository,
+                              int* right, int* wrong) {
+  const Dataset episodes = TopicSentences(8, 2, 1, 2);
+  EpisodeOptions eo;
+  eo.ways = 5;
+  eo.shots = 2;
+  eo.queries = 4;
+  eo.seed = 3;
+  const auto expected = PrototypePredictions(model, episodes, eo, 4);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  TestServerOptions server_options;
+  server_options.model_repository = repository;
+  TestServer server(server_options);
+  for (size_t k = 0; k < expected->size(); ++k) {
+    SCOPED_TRACE(absl::StrCat("episode ", k));
+    ExpectServedAsEvaluated(server, episodes, (*expected)[k], right, wrong);
+  }
+}
+
 TEST(TextPretrainTest, TrainedEncoderExportsAndAdaptdAnswersAsEvalDoes) {
   TempDir dir;
   const std::string vocab = WriteVocab(dir.path());
@@ -200,24 +224,9 @@ TEST(TextPretrainTest, TrainedEncoderExportsAndAdaptdAnswersAsEvalDoes) {
   EXPECT_THAT(*ReadFile(export_options.out_dir + "/model.pbtxt"),
               HasSubstr("format: \"text-transformer\""));
 
-  // New sentences, drawn as training's were.
-  const Dataset episodes = TopicSentences(8, 2, 1, 2);
-  EpisodeOptions eo;
-  eo.ways = 5;
-  eo.shots = 2;
-  eo.queries = 4;
-  eo.seed = 3;
-  const auto expected = PrototypePredictions(export_options.out_dir, episodes, eo, 4);
-  ASSERT_TRUE(expected.ok()) << expected.status();
-
-  TestServerOptions server_options;
-  server_options.model_repository = dir / "models";
-  TestServer server(server_options);
   int right = 0, wrong = 0;
-  for (size_t k = 0; k < expected->size(); ++k) {
-    SCOPED_TRACE(absl::StrCat("episode ", k));
-    ExpectServedAsEvaluated(server, episodes, (*expected)[k], &right, &wrong);
-  }
+  ServeEpisodesAsEvaluated(export_options.out_dir, dir / "models", &right, &wrong);
+  if (::testing::Test::HasFatalFailure()) return;
   // Better than chance (1 in 5): the encoder learned the topics.
   EXPECT_GT(right, 2 * wrong);
   std::printf("eval PROTOTYPE: %d of %d queries right\n", right, right + wrong);
@@ -252,22 +261,9 @@ TEST(TextPretrainTest, LexicalBranchIsFittedExportedAndServed) {
   EXPECT_THAT(config, HasSubstr("lexical_dim: 256"));
   EXPECT_THAT(config, HasSubstr("lexical_weight: 0.9"));
 
-  const Dataset episodes = TopicSentences(8, 2, 1, 2);
-  EpisodeOptions eo;
-  eo.ways = 5;
-  eo.shots = 2;
-  eo.queries = 4;
-  eo.seed = 3;
-  const auto expected = PrototypePredictions(export_options.out_dir, episodes, eo, 4);
-  ASSERT_TRUE(expected.ok()) << expected.status();
-  TestServerOptions server_options;
-  server_options.model_repository = dir / "models";
-  TestServer server(server_options);
   int right = 0, wrong = 0;
-  for (size_t k = 0; k < expected->size(); ++k) {
-    SCOPED_TRACE(absl::StrCat("episode ", k));
-    ExpectServedAsEvaluated(server, episodes, (*expected)[k], &right, &wrong);
-  }
+  ServeEpisodesAsEvaluated(export_options.out_dir, dir / "models", &right, &wrong);
+  if (::testing::Test::HasFatalFailure()) return;
   // Well above chance (1 in 5) after one epoch: the topics' words carry it.
   EXPECT_GT(right, wrong);
   std::printf("eval PROTOTYPE with the lexical branch: %d of %d queries right\n", right,
