@@ -28,8 +28,9 @@ ABSL_FLAG(std::string, cross_data, "",
           "splits beside Fashion-MNIST (images), e.g. data/clipart.bin:groups; caches or text "
           "sets, \":all\" after one for every class (data/debian-packages.tsv:all).");
 ABSL_FLAG(int, curve_episodes, 200, "eval: episodes per point of the accuracy-vs-steps curve.");
-ABSL_FLAG(std::string, report, "docs/eval/glyphs-conv4",
-          "eval: writes REPORT.json, REPORT.md and REPORT.png.");
+ABSL_FLAG(std::string, report, "",
+          "eval: writes REPORT.json, REPORT.md and REPORT.png; default docs/eval/<the --model "
+          "folder's name>.");
 
 namespace adaptd::train {
 namespace {
@@ -94,7 +95,12 @@ absl::Status RunEval(const std::vector<std::string>&) {
     }
   }
   ASSIGN_OR_RETURN(EvalReport report, Evaluate(test, cross, o));
-  const std::string prefix = absl::GetFlag(FLAGS_report);
+  std::string prefix = absl::GetFlag(FLAGS_report);
+  if (prefix.empty()) {
+    std::filesystem::path model = std::filesystem::path(absl::GetFlag(FLAGS_model)).lexically_normal();
+    if (model.filename().empty()) model = model.parent_path();  // "models/NAME/"
+    prefix = "docs/eval/" + model.filename().string();
+  }
   RETURN_IF_ERROR(WriteEvalReport(report, prefix + ".json", prefix + ".md", prefix + ".png"));
   std::printf("%s", EvalMarkdown(report).c_str());
   std::printf("wrote %s.json, %s.md, %s.png\n", prefix.c_str(), prefix.c_str(), prefix.c_str());
