@@ -450,6 +450,19 @@ absl::Status AddValTasks(const engine::Backbone& backbone, const std::vector<Dat
   return absl::OkStatus();
 }
 
+double StableBestRate(const std::vector<std::pair<double, double>>& results) {
+  if (results.empty()) return 0;
+  std::vector<std::pair<double, double>> sorted = results;
+  std::sort(sorted.begin(), sorted.end());
+  size_t best = 0;
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i].second > sorted[best].second) best = i;
+  }
+  const bool edge = best + 1 < sorted.size() &&
+                    sorted[best + 1].second < sorted[best].second - kRateCliff;
+  return sorted[edge && best > 0 ? best - 1 : best].first;
+}
+
 absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
     const std::vector<Dataset>& val, const std::string& model_dir,
     const std::vector<double>& grid, int episodes, uint64_t seed, const std::string& device,
@@ -462,7 +475,6 @@ absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
     std::vector<EpisodeSampler> samplers;  // 1-shot and 5-shot of each set.
     RETURN_IF_ERROR(AddValTasks(*backbone, val, seed, &features, &samplers));
     std::vector<std::pair<double, double>> results;
-    double best_accuracy = -1;
     for (double lr : grid) {
       double sum = 0;
       for (size_t k = 0; k < samplers.size(); ++k) {
@@ -476,11 +488,8 @@ absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
       }
       const double accuracy = sum / std::max<size_t>(samplers.size(), 1);
       results.emplace_back(lr, accuracy);
-      if (accuracy > best_accuracy || (accuracy == best_accuracy && lr < *best)) {
-        best_accuracy = accuracy;
-        *best = lr;
-      }
     }
+    *best = StableBestRate(results);
     return results;
   });
 }
@@ -515,8 +524,11 @@ MethodChoice Decide(const Pooled& pooled) {
   c.prototype = Mean(pooled.prototype);
   c.finetune = Mean(pooled.finetune);
   c.has_meta = !pooled.meta.empty();
-  std::string figures = absl::StrFormat("meta-val PROTOTYPE %.2f%%, FINETUNE-5 %.2f%%",
-                                        100 * c.prototype, 100 * c.finetune);
+  std::tie(c.finetune_vs_prototype, c.finetune_vs_prototype_ci) =
+      PairedDifference(pooled.finetune, pooled.prototype);
+  std::string figures = absl::StrFormat(
+      "meta-val PROTOTYPE %.2f%%, FINETUNE-5 %.2f%% (%+.2f +- %.2f points)", 100 * c.prototype,
+      100 * c.finetune, 100 * c.finetune_vs_prototype, 100 * c.finetune_vs_prototype_ci);
   if (c.has_meta) {
     c.meta = Mean(pooled.meta);
     std::tie(c.meta_vs_prototype, c.meta_vs_prototype_ci) =
@@ -529,7 +541,11 @@ MethodChoice Decide(const Pooled& pooled) {
                           100 * c.meta, 100 * c.meta_vs_prototype, 100 * c.meta_vs_prototype_ci,
                           100 * c.meta_vs_finetune, 100 * c.meta_vs_finetune_ci);
   }
-  c.default_method = c.keep_meta ? "meta" : c.finetune > c.prototype ? "finetune" : "prototype";
+  // FINETUNE, like META, has to earn its place: within the CI, the simpler
+  // PROTOTYPE serves (measured: a FINETUNE-5 0.26 points ahead on WordNet
+  // meta-val was 6 points behind on software descriptions).
+  const bool finetune_wins = c.finetune_vs_prototype > c.finetune_vs_prototype_ci;
+  c.default_method = c.keep_meta ? "meta" : finetune_wins ? "finetune" : "prototype";
   c.reason = absl::StrFormat("%s over %d paired episodes", figures, c.episodes);
   return c;
 }

@@ -119,11 +119,22 @@ absl::StatusOr<std::vector<EpisodePrediction>> PrototypePredictions(
     const std::string& model_dir, const Dataset& data, const EpisodeOptions& options,
     int episodes);
 
-// Picks FINETUNE's learning rate on meta-val: the best 5-step accuracy over
-// 5-way 1-shot and 5-shot episodes of each of `val` (the mean over sets),
-// among `grid`; the smallest rate wins a tie. Runs on `device` ("cpu",
-// "cuda" or "cuda:N"). Returns (lr, accuracy) pairs in grid order and sets
-// *best.
+// A rate whose next larger rate on the grid loses more than this on
+// meta-val sits at the edge of divergence.
+inline constexpr double kRateCliff = 0.01;
+
+// The rate of the best (lr, accuracy) pair, the smallest on a tie, or the
+// next smaller rate on the grid where the best is at the edge of
+// divergence (kRateCliff).
+// Measured: the text model's FINETUNE-5 at 0.1, best on WordNet meta-val
+// but with 0.3 6 points lower, fell 6 points below PROTOTYPE on software
+// descriptions, where 0.03 (0.06 lower on meta-val) gained 1.
+double StableBestRate(const std::vector<std::pair<double, double>>& results);
+
+// Picks FINETUNE's learning rate on meta-val: StableBestRate of the 5-step
+// accuracy over 5-way 1-shot and 5-shot episodes of each of `val` (the mean
+// over sets), among `grid`. Runs on `device` ("cpu", "cuda" or "cuda:N").
+// Returns (lr, accuracy) pairs in grid order and sets *best.
 absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
     const std::vector<Dataset>& val, const std::string& model_dir,
     const std::vector<double>& grid, int episodes, uint64_t seed, const std::string& device,
@@ -132,15 +143,17 @@ absl::StatusOr<std::vector<std::pair<double, double>>> TuneFinetuneLr(
 // Which method a model should serve when a request names none, decided on
 // meta-val: META only when it beats both PROTOTYPE and FINETUNE-5 by more
 // than the 95% confidence interval of the paired difference (episode by
-// episode, pooled over every set and its 5-way 1-shot and 5-shot tasks);
-// otherwise the better of PROTOTYPE and FINETUNE-5, and the meta-learner is
-// not worth shipping.
+// episode, pooled over every set and its 5-way 1-shot and 5-shot tasks),
+// and the meta-learner is not worth shipping otherwise; else FINETUNE only
+// when it beats PROTOTYPE so; else PROTOTYPE.
 struct MethodChoice {
   double prototype = 0, finetune = 0, meta = 0;  // Meta-val accuracy; meta 0 without one.
   bool has_meta = false;
   // META less each baseline, mean and 95% CI half-width over paired episodes.
   double meta_vs_prototype = 0, meta_vs_prototype_ci = 0;
   double meta_vs_finetune = 0, meta_vs_finetune_ci = 0;
+  // FINETUNE-5 less PROTOTYPE, likewise.
+  double finetune_vs_prototype = 0, finetune_vs_prototype_ci = 0;
   int episodes = 0;  // Paired episodes, all sets and settings.
   bool keep_meta = false;
   std::string default_method;  // "meta", "finetune" or "prototype".

@@ -259,3 +259,25 @@ TEST_F(TextEvalTest, CommandsTakeTextSets) {
 
 }  // namespace
 }  // namespace adaptd::train
+
+namespace adaptd::train {
+namespace {
+
+// tune-finetune's pick: the best meta-val rate, but not one right below a
+// collapse, since the cliff moves with the domain.
+TEST(StableBestRateTest, BacksOffFromTheEdgeOfDivergence) {
+  // The text model's grid: 0.1 is best, but 0.3 loses 5.9 points.
+  EXPECT_EQ(StableBestRate({{0.003, 0.8528}, {0.01, 0.8539}, {0.03, 0.8549}, {0.1, 0.8555},
+                            {0.3, 0.7970}, {1, 0.7436}}),
+            0.03);
+  // No cliff: the best; the largest rate has none above it.
+  EXPECT_EQ(StableBestRate({{0.01, 0.80}, {0.03, 0.81}, {0.1, 0.805}, {0.3, 0.80}}), 0.03);
+  EXPECT_EQ(StableBestRate({{0.1, 0.90}, {0.01, 0.80}}), 0.1);
+  // A tie goes to the smaller rate; order of the grid does not matter.
+  EXPECT_EQ(StableBestRate({{0.3, 0.85}, {0.1, 0.85}, {1, 0.849}}), 0.1);
+  // The smallest rate is best and the next far worse: nothing to back off to.
+  EXPECT_EQ(StableBestRate({{0.01, 0.9}, {0.1, 0.8}, {1, 0.7}}), 0.01);
+}
+
+}  // namespace
+}  // namespace adaptd::train

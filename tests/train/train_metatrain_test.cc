@@ -119,7 +119,7 @@ TEST_F(MetaTrainTest, BeatsItsUntrainedStateOnHeldOutTasks) {
 
 // choose-default's rule on the generator: META ships only when it beats
 // PROTOTYPE and FINETUNE-5 on meta-val beyond the paired 95% CI; otherwise
-// the better baseline is the default.
+// FINETUNE where it beats PROTOTYPE so, else PROTOTYPE, is the default.
 TEST_F(MetaTrainTest, SelectionShipsOnlyAMetaLearnerThatWins) {
   ASSERT_NE(report_, nullptr);
   const Dataset val = SyntheticDataset(100, 20, 12);
@@ -144,7 +144,11 @@ TEST_F(MetaTrainTest, SelectionShipsOnlyAMetaLearnerThatWins) {
     const bool wins = choice->meta_vs_prototype > choice->meta_vs_prototype_ci &&
                       choice->meta_vs_finetune > choice->meta_vs_finetune_ci;
     EXPECT_EQ(choice->keep_meta, wins) << choice->reason;
-    const std::string baseline = choice->finetune > choice->prototype ? "finetune" : "prototype";
+    // FINETUNE is the fallback only where it too wins beyond the CI.
+    const std::string baseline =
+        choice->finetune_vs_prototype > choice->finetune_vs_prototype_ci ? "finetune" : "prototype";
+    EXPECT_NEAR(choice->finetune_vs_prototype, choice->finetune - choice->prototype, 1e-9);
+    EXPECT_GT(choice->finetune_vs_prototype_ci, 0);
     EXPECT_EQ(choice->default_method, wins ? "meta" : baseline) << choice->reason;
     if (meta_path == untrained_path) {
       EXPECT_EQ(choice->meta_vs_prototype, 0) << choice->reason;
