@@ -99,9 +99,13 @@ GeneratedHead MetaLearnerImpl::Generate(const torch::Tensor& features, const tor
   auto adapted = prototypes + delta_->forward(z);  // [C, D]
   auto scale = 1 + gamma_->forward(task);          // [1, D]
   // M x = scale * x + P^T (Q x), row-wise; M^T y = scale * y + Q^T (P y).
-  auto embedded = scale * adapted + adapted.mm(metric_q_.t()).mm(metric_p_);
+  // Without the low-rank term (rank 0), four empty products fewer.
+  const bool low_rank = options_.rank > 0;
+  auto embedded = low_rank ? scale * adapted + adapted.mm(metric_q_.t()).mm(metric_p_)
+                           : scale * adapted;
   GeneratedHead head;
-  head.weight = scale * embedded + embedded.mm(metric_p_.t()).mm(metric_q_);
+  head.weight = low_rank ? scale * embedded + embedded.mm(metric_p_.t()).mm(metric_q_)
+                         : scale * embedded;
   head.bias = -0.5 * embedded.pow(2).sum(1) + class_bias_->forward(z).squeeze(1);
   head.log_scale = log_scale_->forward(task).reshape({1});
   return head;
