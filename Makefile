@@ -15,7 +15,7 @@ PACKAGES := cmake ninja-build ccache g++ pkg-config \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libtorch-dev libblis4-serial prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev \
   libstb-dev libfreetype-dev zlib1g-dev nlohmann-json3-dev fonts-noto-core dataset-fashion-mnist \
-  libjpeg62-turbo-dev python3-torchvision fonts-noto-color-emoji libicu-dev libsentencepiece-dev wordnet-base \
+  libjpeg62-turbo-dev python3-torchvision fonts-noto-color-emoji libicu-dev libsentencepiece-dev wordnet-base dict-gcide \
   prometheus redis-server libhiredis-dev python3-yaml openssl curl clang-14 libclang-rt-14-dev \
   python3-grpcio python3-protobuf python3-grpc-tools python3-setuptools python3-wheel python3-venv \
   python3-numpy

@@ -22,6 +22,7 @@
 #include "train/data_cache.h"
 #include "train/dataset.h"
 #include "train/debian_packages.h"
+#include "train/dictionary.h"
 #include "train/emoji.h"
 #include "train/flags.h"
 #include "train/glyphs.h"
@@ -68,6 +69,8 @@ ABSL_FLAG(std::string, levels_of, "",
 ABSL_FLAG(std::string, dpkg_status, adaptd::train::kDpkgStatusFile,
           "data packages: dpkg's status file.");
 ABSL_FLAG(int, min_texts, 10, "data packages: smallest class kept, in paragraphs.");
+ABSL_FLAG(std::string, dict, adaptd::train::kGcideDict,
+          "data dictionary: a dictd dictionary (.dict or .dict.dz).");
 ABSL_FLAG(int, rows, 40, "Classes (rows) in the preview grid.");
 ABSL_FLAG(int, per_row, 20, "Images per row in the preview grid.");
 
@@ -353,6 +356,19 @@ absl::Status RunDataDebianPackages(const std::vector<std::string>&) {
   return absl::OkStatus();
 }
 
+absl::Status RunDataDictionary(const std::vector<std::string>&) {
+  const std::string path = absl::GetFlag(FLAGS_dict);
+  ASSIGN_OR_RETURN(const std::vector<std::string> texts, ReadDictionaryTexts(path));
+  const std::string out = OutOr("data/gcide.txt");
+  RETURN_IF_ERROR(WriteLines(texts, out));
+  size_t bytes = 0;
+  for (const std::string& text : texts) bytes += text.size();
+  std::printf("wrote %s: %zu headwords, %.1f MB of definitions from %s\n", out.c_str(),
+              texts.size(), bytes / 1e6, path.c_str());
+  std::printf("unlabelled: vocab --corpus %s, pretrain --corpus %s\n", out.c_str(), out.c_str());
+  return absl::OkStatus();
+}
+
 absl::Status RunDataInfo(const std::vector<std::string>& args) {
   const std::string path = args.empty() ? absl::GetFlag(FLAGS_data) : args[0];
   std::string meta;
@@ -487,6 +503,18 @@ Command DataDebianPackagesCommand() {
           "What it holds depends on the packages installed.",
           {"dpkg_status", "min_texts", "out"},
           RunDataDebianPackages};
+}
+
+Command DataDictionaryCommand() {
+  return {"data dictionary", "[--dict /usr/share/dictd/gcide.dict.dz] [--out data/gcide.txt]",
+          "Write a dictionary's definitions as unlabelled texts, one headword per line.",
+          "Reads a dictd dictionary, by default Debian's dict-gcide (Webster's 1913 and\n"
+          "additions). Pronunciations and bracketed notes are taken out, and paragraphs the\n"
+          "dictionary took from WordNet are left out, so that WordNet's glosses (the text\n"
+          "model's evaluation classes) do not enter this way. The lines feed `vocab --corpus`\n"
+          "and `pretrain --corpus` (the token vectors of the encoder's semantic branch).",
+          {"dict", "out"},
+          RunDataDictionary};
 }
 
 Command DataInfoCommand() {

@@ -41,6 +41,11 @@ ABSL_FLAG(int, lexical_dim, 0,
           "their idf on the training texts, joined to the served features; 0 for none.");
 ABSL_FLAG(double, lexical_weight, 0.5,
           "Text: the lexical branch's share, in [0,1], of the cosine between two texts.");
+ABSL_FLAG(int, semantic_dim, 0,
+          "Text: width of the encoder's semantic branch, fixed token vectors from --corpus "
+          "(PPMI + SVD) summed with idf weights, joined to the served features; 0 for none.");
+ABSL_FLAG(double, semantic_weight, 0.5,
+          "Text: the semantic branch's share of the cosine; with --lexical_weight at most 1.");
 
 namespace adaptd::train {
 namespace {
@@ -58,6 +63,9 @@ TextEncoderOptions TextEncoderFlags() {
   t.dropout = absl::GetFlag(FLAGS_text_dropout);
   t.lexical_dim = absl::GetFlag(FLAGS_lexical_dim);
   t.lexical_weight = absl::GetFlag(FLAGS_lexical_weight);
+  t.semantic_dim = absl::GetFlag(FLAGS_semantic_dim);
+  t.semantic_weight = absl::GetFlag(FLAGS_semantic_weight);
+  t.corpus = absl::GetFlag(FLAGS_corpus);
   return t;
 }
 
@@ -129,9 +137,13 @@ Command PretrainCommand() {
           "does, and trains the native text encoder (format text-transformer: --dim, --layers,\n"
           "--heads, --mlp_dim, pre-LayerNorm self-attention, --pooling) with the same classifier;\n"
           "the augmentation flags do not apply. Transformers want --warmup_steps (e.g. 200) and\n"
-          "--lr_schedule cosine. Export reads the encoder's shape from report.json.",
+          "--lr_schedule cosine. Export reads the encoder's shape from report.json.\n"
+          "--lexical_dim adds a hashed idf-weighted bag of tokens to the served features, and\n"
+          "--semantic_dim token vectors computed from --corpus (unlabelled lines, e.g. `data\n"
+          "dictionary`'s definitions) before training; the classifier trains the transformer.",
           {"data", "extra_data", "arch", "tokenizer", "lower_case", "dim", "layers", "heads",
            "mlp_dim", "max_len", "pooling", "text_dropout", "lexical_dim", "lexical_weight",
+           "semantic_dim", "semantic_weight", "corpus",
            "epochs", "batch_size", "lr",
            "lr_schedule", "warmup_steps", "weight_decay", "dropout", "max_shift", "flip", "grey",
            "seed", "threads", "device", "work_dir", "resume", "max_steps", "checkpoint_seconds",

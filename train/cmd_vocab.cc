@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "server/common/file_util.h"
 #include "server/common/status_macros.h"
@@ -19,6 +20,7 @@
 #include "train/cmd_util.h"
 #include "train/command.h"
 #include "train/data_cache.h"
+#include "train/dictionary.h"
 #include "train/flags.h"
 #include "train/splits.h"
 #include "train/vocab.h"
@@ -77,7 +79,17 @@ absl::Status RunVocab(const std::vector<std::string>&) {
   const std::string path = absl::StrCat(out, ".model");
 
   const auto start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(const std::string model, TrainVocab(train.texts, o));
+  std::vector<std::string> texts = train.texts;
+  const std::string corpus = absl::GetFlag(FLAGS_corpus);
+  if (!corpus.empty()) {
+    auto lines = ReadLines(corpus);
+    if (!lines.ok()) {
+      return absl::Status(lines.status().code(),
+                          absl::StrCat("corpus: ", lines.status().message()));
+    }
+    texts.insert(texts.end(), lines->begin(), lines->end());
+  }
+  ASSIGN_OR_RETURN(const std::string model, TrainVocab(texts, o));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::error_code ec;
@@ -86,9 +98,10 @@ absl::Status RunVocab(const std::vector<std::string>&) {
   RETURN_IF_ERROR(WriteFileAtomically(path, model));
   ASSIGN_OR_RETURN(auto tokenizer, engine::SentencePieceTokenizer::CreateFromModel(model, path));
 
-  std::printf("wrote %s: %s, %d pieces, from %lld %s texts of %d classes in %.1f s (seed %llu)\n",
+  std::printf("wrote %s: %s, %d pieces, from %lld %s texts of %d classes%s in %.1f s (seed %llu)\n",
               path.c_str(), o.model_type.c_str(), tokenizer->vocab_size(),
               static_cast<long long>(train.size()), all ? "" : "meta-train", train.num_classes(),
+              corpus.empty() ? "" : absl::StrFormat(" and %zu lines of %s", texts.size() - train.size(), corpus).c_str(),
               seconds, static_cast<unsigned long long>(o.seed));
   ASSIGN_OR_RETURN(const VocabStats train_stats, MeasureVocab(*tokenizer, train.texts));
   PrintStats("meta-train", train_stats);
@@ -117,8 +130,9 @@ Command VocabCommand() {
           "The same data, flags, --seed and --threads give the same model. Prints the pieces\n"
           "per text and the [UNK] rate on meta-train and meta-val, and an example.\n"
           "  adapt-train data wordnet --out data/wordnet.tsv\n"
-          "  adapt-train vocab --data data/wordnet.tsv --vocab_size 8000 --out data/wordnet-spm",
-          {"data", "out", "vocab_size", "model_type", "character_coverage", "normalization",
+          "  adapt-train vocab --data data/wordnet.tsv --vocab_size 8000 --out data/wordnet-spm\n"
+          "--corpus FILE adds unlabelled lines (`data dictionary`'s definitions) to train on.",
+          {"data", "corpus", "out", "vocab_size", "model_type", "character_coverage", "normalization",
            "all_splits", "seed", "threads"},
           RunVocab};
 }

@@ -72,6 +72,8 @@ v1::ModelConfig MakeTextModelConfig(const std::string& name, const TextEncoderOp
   o.pooling = encoder.pooling;
   o.lexical_dim = encoder.lexical_dim;
   o.lexical_weight = encoder.lexical_weight;
+  o.semantic_dim = encoder.semantic_dim;
+  o.semantic_weight = encoder.semantic_weight;
   engine::TextTransformerOptionsToConfig(o, &config);
   config.set_backbone_file("backbone.pt");  // ExportTextModel sets it too.
   return config;
@@ -150,6 +152,12 @@ absl::StatusOr<std::pair<TextEncoderOptions, int64_t>> PretrainedTextEncoder(
   }
   o.lexical_dim = e.value("lexical_dim", 0);
   o.lexical_weight = e.value("lexical_weight", 0.5);
+  // Absent from reports of encoders without a semantic branch.
+  if (e.contains("semantic_dim") && !e["semantic_dim"].is_number_integer()) {
+    return bad("semantic_dim is not an integer");
+  }
+  o.semantic_dim = e.value("semantic_dim", 0);
+  o.semantic_weight = e.value("semantic_weight", 0.5);
   return std::make_pair(o, vocab_size);
 }
 

@@ -12,6 +12,10 @@ ABSL_FLAG(std::string, extra_data, "",
           "More caches, comma-separated, whose meta-train classes (all classes when unsplit) "
           "join training, e.g. data/clipart.bin: pretrain adds them to its classifier, "
           "metatrain draws tasks from each cache in turn.");
+ABSL_FLAG(std::string, corpus, "",
+          "Unlabelled texts, one per line (`data dictionary` writes data/gcide.txt): vocab "
+          "trains on them besides the meta-train texts; pretrain computes the semantic "
+          "branch's token vectors from them and the training texts.");
 ABSL_FLAG(std::string, val_data, "",
           "metatrain, tune-finetune: more caches, comma-separated, whose meta-val splits join "
           "--data's in choosing the meta-learner kept or FINETUNE's rate, e.g. "

@@ -30,12 +30,14 @@
 #include "server/engine/runtime/torch_util.h"
 #include "train/checkpoint.h"
 #include "train/device.h"
+#include "train/dictionary.h"
 #include "train/episodes.h"
 #include "train/export.h"
 #include "train/features.h"
 #include "train/json_report.h"
 #include "train/progress.h"
 #include "train/random.h"
+#include "train/token_vectors.h"
 
 namespace adaptd::train {
 namespace fs = std::filesystem;
@@ -234,9 +236,11 @@ class TextPretrainNet : public PretrainNet {
   std::string Key() const override {
     const TextEncoderOptions& t = options_.text;
     return absl::StrFormat(
-        "arch=text-transformer vocab=%d dim=%d layers=%d heads=%d mlp=%d max_len=%d pooling=%s%s",
+        "arch=text-transformer vocab=%d dim=%d layers=%d heads=%d mlp=%d max_len=%d pooling=%s%s%s",
         tokenizer_->vocab_size(), t.dim, t.layers, t.heads, t.mlp_dim, t.max_len, t.pooling,
-        t.lexical_dim > 0 ? absl::StrFormat(" lexical=%d", t.lexical_dim) : "");
+        t.lexical_dim > 0 ? absl::StrFormat(" lexical=%d", t.lexical_dim) : "",
+        t.semantic_dim > 0 ? absl::StrFormat(" semantic=%d corpus=%s", t.semantic_dim, t.corpus)
+                           : "");
   }
   std::string InputKey() const override { return ""; }
   nlohmann::ordered_json Describe() const override {
@@ -260,7 +264,10 @@ class TextPretrainNet : public PretrainNet {
               {"pooling", t.pooling},
               {"dropout", t.dropout},
               {"lexical_dim", t.lexical_dim},
-              {"lexical_weight", t.lexical_weight}}}};
+              {"lexical_weight", t.lexical_weight},
+              {"semantic_dim", t.semantic_dim},
+              {"semantic_weight", t.semantic_weight},
+              {"corpus", t.corpus}}}};
   }
 
  private:
@@ -269,6 +276,49 @@ class TextPretrainNet : public PretrainNet {
   std::shared_ptr<const engine::Tokenizer> tokenizer_;
   const TokenizedTexts texts_;
 };
+
+// The semantic branch's token vectors, from the corpus's lines and the
+// training texts; errors name the flag at fault.
+absl::StatusOr<Tensor> SemanticVectors(const engine::Tokenizer& tokenizer,
+                                       const std::vector<std::string>& train_texts,
+                                       const PretrainOptions& options) {
+  const TextEncoderOptions& t = options.text;
+  if (t.corpus.empty()) {
+    return absl::InvalidArgumentError(
+        "corpus: the semantic branch (semantic_dim > 0) needs a corpus, e.g. data/gcide.txt");
+  }
+  auto corpus = ReadLines(t.corpus);
+  if (!corpus.ok()) {
+    return absl::Status(corpus.status().code(), absl::StrCat("corpus: ", corpus.status().message()));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::vector<int32_t>> docs;
+  docs.reserve(corpus->size() + train_texts.size());
+  for (const std::vector<std::string>* texts :
+       {static_cast<const std::vector<std::string>*>(&*corpus), &train_texts}) {
+    for (const std::string& text : *texts) {
+      auto ids = tokenizer.Tokenize(text);
+      if (!ids.ok()) continue;  // Invalid UTF-8 in a corpus line: that line only.
+      docs.push_back(*std::move(ids));
+    }
+  }
+  const engine::SpecialTokenIds& special = tokenizer.special_ids();
+  TokenVectorOptions o;
+  o.dim = t.semantic_dim;
+  o.seed = options.seed;
+  if (o.dim >= tokenizer.vocab_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("semantic_dim: must be below the vocabulary size (",
+                                                   tokenizer.vocab_size(), "), got ", o.dim));
+  }
+  Tensor vectors = TokenVectors(docs, tokenizer.vocab_size(),
+                                {special.pad, special.unk, special.cls, special.sep}, o);
+  if (options.progress) {
+    std::fprintf(stderr, "pretrain: semantic vectors (%d wide) from %zu texts of %s in %.1f s\n",
+                 t.semantic_dim, docs.size(), t.corpus.c_str(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return vectors;
+}
 
 // The encoder options.text describes, fed by its tokenizer over every text
 // of `train`; errors name the flag at fault.
@@ -292,12 +342,17 @@ absl::StatusOr<std::unique_ptr<PretrainNet>> MakeTextPretrainNet(const Dataset& 
   ASSIGN_OR_RETURN(std::shared_ptr<engine::TextTransformer> net,
                    engine::MakeTextTransformer(
                        TextTransformerOptionsOf(t, (*tokenizer)->vocab_size())));
-  if (t.lexical_dim > 0) {
-    // The lexical branch's idf, from the training texts alone.
+  if (t.lexical_dim > 0 || t.semantic_dim > 0) {
+    // The branches' idf, from the training texts alone.
     const int64_t longest = texts.ids.size(1);
     const Tensor lengths = torch::tensor(texts.lengths, torch::kLong).unsqueeze(1);
     const Tensor mask = torch::arange(longest, torch::kLong).unsqueeze(0) < lengths;
     net->SetTokenIdf(engine::TokenIdf(texts.ids, mask, (*tokenizer)->vocab_size()));
+  }
+  if (t.semantic_dim > 0) {
+    ASSIGN_OR_RETURN(Tensor vectors,
+                     SemanticVectors(**tokenizer, train.texts, options));
+    net->SetTokenVectors(vectors);
   }
   return std::make_unique<TextPretrainNet>(options, std::move(net), *std::move(tokenizer),
                                            std::move(texts));

@@ -42,6 +42,13 @@ struct TextEncoderOptions {
   // serves, with lexical_weight its share of the cosine.
   int lexical_dim = 0;
   double lexical_weight = 0.5;
+  // The semantic branch (text_nets.h): width of its token vectors, computed
+  // before training (token_vectors.h) from the lines of `corpus` (a
+  // dictionary's definitions, `data dictionary`) and the training texts;
+  // 0: none. Its share of the cosine is semantic_weight.
+  int semantic_dim = 0;
+  double semantic_weight = 0.5;
+  std::string corpus;
 };
 
 struct PretrainOptions {

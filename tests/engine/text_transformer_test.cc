@@ -186,6 +186,75 @@ TEST(TextTransformerTest, LexicalOptionsAreChecked) {
               HasSubstr("lexical_dim: must be in [0,"));
 }
 
+// The semantic branch: the idf-weighted sum of fixed token vectors, joined
+// to the lexical branch and the transformer with the shares the options
+// give, so that texts with no token in common can still be near.
+TEST(TextTransformerTest, SemanticBranchIsAnIdfWeightedSumOfTokenVectors) {
+  TextTransformerOptions o = LexicalOptions();
+  o.lexical_weight = 0.4;
+  o.semantic_dim = 8;
+  o.semantic_weight = 0.5;
+  auto net = SmallNet(o);
+  torch::NoGradGuard no_grad;
+  // Texts 0 and 1 share no token, but tokens 21 and 22 have the vectors and
+  // weights of 11 and 12.
+  torch::Tensor idf = torch::rand({40}) + 0.5;
+  torch::Tensor vectors = NormalizeFeatures(torch::randn({40, 8}));
+  for (const auto& [a, b] : {std::pair<int, int>{21, 11}, {22, 12}}) {
+    idf[a] = idf[b];
+    vectors[a] = vectors[b];
+  }
+  net->SetTokenIdf(idf);
+  net->SetTokenVectors(vectors);
+  const torch::Tensor ids =
+      torch::tensor({{11, 12, 12, 0}, {21, 22, 22, 0}, {30, 31, 0, 0}}, torch::kLong);
+  const torch::Tensor mask = torch::tensor({{1, 1, 1, 0}, {1, 1, 1, 0}, {1, 1, 0, 0}});
+  const torch::Tensor semantic = net->Semantic(ids, mask);
+  ASSERT_EQ(semantic.sizes(), (std::vector<int64_t>{3, 8}));
+  const torch::Tensor expected_0 = idf[11] * vectors[11] + 2 * idf[12] * vectors[12];
+  EXPECT_TRUE(torch::allclose(semantic[0], expected_0, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(semantic[1], semantic[0], 1e-5, 1e-5));
+  EXPECT_NEAR(Cosines(net->Lexical(ids, mask))[0][1].item<float>(), 0, 1e-6);
+
+  const torch::Tensor features = net->forward(ids, mask);
+  EXPECT_EQ(net->feature_dim(), 16 + 4096 + 8);
+  ASSERT_EQ(features.sizes(), (std::vector<int64_t>{3, 16 + 4096 + 8}));
+  EXPECT_TRUE(torch::allclose(features.norm(2, 1), torch::ones({3}), 1e-5, 1e-6));
+  const torch::Tensor expected = 0.4 * Cosines(net->Lexical(ids, mask)) +
+                                 0.5 * Cosines(semantic) +
+                                 0.1 * Cosines(net->Encode(ids, mask));
+  EXPECT_TRUE(torch::allclose(features.matmul(features.t()), expected, 1e-5, 1e-5));
+  // No token in common, yet half the cosine is there.
+  EXPECT_GT(features.matmul(features.t())[0][1].item<float>(), 0.45);
+}
+
+TEST(TextTransformerTest, SemanticOptionsAreChecked) {
+  TextTransformerOptions o = LexicalOptions();
+  o.semantic_dim = 8;
+  o.semantic_weight = 0.7;  // With lexical_weight 0.7.
+  EXPECT_THAT(std::string(ValidateTextTransformerOptions(o, "text.transformer.").message()),
+              HasSubstr("text.transformer.semantic_weight: lexical_weight + semantic_weight "
+                        "must be at most 1, got 0.7 + 0.7"));
+  o.semantic_weight = 0.3;
+  EXPECT_TRUE(ValidateTextTransformerOptions(o).ok());
+  o.semantic_weight = -0.1;
+  EXPECT_THAT(std::string(ValidateTextTransformerOptions(o).message()),
+              HasSubstr("semantic_weight: must be in [0,1], got -0.1"));
+  o.semantic_dim = -2;
+  EXPECT_THAT(std::string(ValidateTextTransformerOptions(o).message()),
+              HasSubstr("semantic_dim: must be in [0,"));
+  // model.pbtxt carries the branch, and back.
+  o = LexicalOptions();
+  o.semantic_dim = 8;
+  o.semantic_weight = 0.25;
+  adaptd::v1::ModelConfig config;
+  TextTransformerOptionsToConfig(o, &config);
+  EXPECT_EQ(config.feature_dim(), 16 + 4096 + 8);
+  const TextTransformerOptions back = TextTransformerOptionsFromConfig(config);
+  EXPECT_EQ(back.semantic_dim, 8);
+  EXPECT_DOUBLE_EQ(back.semantic_weight, 0.25);
+}
+
 // A WordPiece vocab of the special tokens and a few words.
 std::string WriteVocab(const std::string& dir) {
   const std::string path = dir + "/vocab.txt";

@@ -22,6 +22,7 @@
 #include "tests/test_util/test_server.h"
 #include "tests/train/test_data.h"
 #include "train/dataset.h"
+#include "train/dictionary.h"
 #include "train/episodes.h"
 #include "train/evaluate.h"
 #include "train/export.h"
@@ -232,6 +233,22 @@ TEST(TextPretrainTest, TrainedEncoderExportsAndAdaptdAnswersAsEvalDoes) {
   std::printf("eval PROTOTYPE: %d of %d queries right\n", right, right + wrong);
 }
 
+// Exports a pretraining run as kBackbone under dir/models, checks that its
+// model.pbtxt says each of `lines`, and serves episodes as the trainer
+// evaluates them.
+void ExportAndServe(const PretrainReport& report, const TempDir& dir,
+                    const std::vector<std::string>& lines, int* right, int* wrong) {
+  ExportOptions export_options;
+  export_options.weights = report.weights_path;
+  export_options.name = kBackbone;
+  export_options.out_dir = dir / absl::StrCat("models/", kBackbone);
+  const absl::Status exported = ExportPretrained(export_options);
+  ASSERT_TRUE(exported.ok()) << exported;
+  const std::string config = *ReadFile(export_options.out_dir + "/model.pbtxt");
+  for (const std::string& line : lines) EXPECT_THAT(config, HasSubstr(line));
+  ServeEpisodesAsEvaluated(export_options.out_dir, dir / "models", right, wrong);
+}
+
 // With a lexical branch, the idf comes from the training texts, the shape
 // reaches model.pbtxt through report.json, and adaptd answers as
 // adapt-train's evaluation does. Few steps: the branch's word overlap alone
@@ -250,23 +267,46 @@ TEST(TextPretrainTest, LexicalBranchIsFittedExportedAndServed) {
   EXPECT_EQ(json["text_encoder"]["lexical_dim"], 256);
   EXPECT_DOUBLE_EQ(json["text_encoder"]["lexical_weight"].get<double>(), 0.9);
 
-  ExportOptions export_options;
-  export_options.weights = report->weights_path;
-  export_options.name = kBackbone;
-  export_options.out_dir = dir / absl::StrCat("models/", kBackbone);
-  const absl::Status exported = ExportPretrained(export_options);
-  ASSERT_TRUE(exported.ok()) << exported;
-  const std::string config = *ReadFile(export_options.out_dir + "/model.pbtxt");
-  EXPECT_THAT(config, HasSubstr("feature_dim: 272"));
-  EXPECT_THAT(config, HasSubstr("lexical_dim: 256"));
-  EXPECT_THAT(config, HasSubstr("lexical_weight: 0.9"));
-
   int right = 0, wrong = 0;
-  ServeEpisodesAsEvaluated(export_options.out_dir, dir / "models", &right, &wrong);
+  ExportAndServe(*report, dir, {"feature_dim: 272", "lexical_dim: 256", "lexical_weight: 0.9"},
+                 &right, &wrong);
   if (::testing::Test::HasFatalFailure()) return;
   // Well above chance (1 in 5) after one epoch: the topics' words carry it.
   EXPECT_GT(right, wrong);
   std::printf("eval PROTOTYPE with the lexical branch: %d of %d queries right\n", right,
+              right + wrong);
+}
+
+// The semantic branch's token vectors come from the corpus: here lines that
+// use a topic's words together. The transformer barely trains (one epoch)
+// and the branch has the whole cosine, yet adaptd tells the topics apart,
+// as adapt-train's evaluation does.
+TEST(TextPretrainTest, SemanticBranchIsComputedExportedAndServed) {
+  TempDir dir;
+  const std::string vocab = WriteVocab(dir.path());
+  std::vector<std::string> corpus;
+  for (int i = 0; i < 400; ++i) {
+    const auto& words = TopicWords()[i % TopicWords().size()];
+    corpus.push_back(absl::StrCat(words[i % words.size()], " ", words[(i / 8 + 1) % words.size()],
+                                  " ", words[(i / 3 + 2) % words.size()]));
+  }
+  ASSERT_TRUE(WriteLines(corpus, dir / "corpus.txt").ok());
+  PretrainOptions o = TinyTextOptions(dir / "pretrain", vocab);
+  o.epochs = 1;
+  o.text.semantic_dim = 8;
+  o.text.semantic_weight = 1;
+  o.text.corpus = dir / "corpus.txt";
+  auto report = Pretrain(TopicSentences(12, 2, 1, 1), Dataset(), o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const auto json = nlohmann::json::parse(*ReadFile(dir / "pretrain/report.json"));
+  EXPECT_EQ(json["text_encoder"]["semantic_dim"], 8);
+
+  int right = 0, wrong = 0;
+  ExportAndServe(*report, dir, {"feature_dim: 24", "semantic_dim: 8", "semantic_weight: 1"},
+                 &right, &wrong);
+  if (::testing::Test::HasFatalFailure()) return;
+  EXPECT_GT(right, 2 * wrong);
+  std::printf("eval PROTOTYPE with the semantic branch alone: %d of %d queries right\n", right,
               right + wrong);
 }
 
@@ -296,12 +336,25 @@ TEST(TextPretrainTest, BadEncoderOptionsNameTheFlag) {
                 o.text.lexical_weight = -0.5;
               }),
               HasSubstr("lexical_weight: must be in [0,1]"));
+  EXPECT_THAT(message([](PretrainOptions& o) { o.text.semantic_dim = 8; }),
+              HasSubstr("corpus: the semantic branch (semantic_dim > 0) needs a corpus"));
+  EXPECT_THAT(message([&](PretrainOptions& o) {
+                o.text.semantic_dim = 500;
+                o.text.corpus = vocab;
+              }),
+              HasSubstr("semantic_dim: must be below the vocabulary size (64), got 500"));
   EXPECT_THAT(message([](PretrainOptions& o) { o.lr_schedule = "step"; }),
               HasSubstr("lr_schedule: must be"));
   const absl::Status missing =
       status([](PretrainOptions& o) { o.text.tokenizer = "/nonexistent/vocab.txt"; });
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound) << missing;
   EXPECT_THAT(std::string(missing.message()), HasSubstr("tokenizer: "));
+  const absl::Status no_corpus = status([](PretrainOptions& o) {
+    o.text.semantic_dim = 8;
+    o.text.corpus = "/nonexistent/corpus.txt";
+  });
+  EXPECT_EQ(no_corpus.code(), absl::StatusCode::kNotFound) << no_corpus;
+  EXPECT_THAT(std::string(no_corpus.message()), HasSubstr("corpus: /nonexistent/corpus.txt"));
 }
 
 TEST(TextPretrainTest, ResumingWithAnotherEncoderShapeIsRefused) {

@@ -87,7 +87,7 @@ absl::Status ValidateTextTransformerConfig(const ModelConfig& config) {
   const int64_t dim = TextTransformerFeatureDim(TextTransformerOptionsFromConfig(config));
   if (config.feature_dim() != dim) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "feature_dim: must equal text.transformer.dim + lexical_dim (", dim,
+        "feature_dim: must equal text.transformer.dim + lexical_dim + semantic_dim (", dim,
         ") for a text-transformer, got ", config.feature_dim()));
   }
   return absl::OkStatus();

@@ -1,6 +1,8 @@
 #include "server/engine/model/text_nets.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <torch/nn/functional/normalization.h>
 #include <torch/nn/init.h>
@@ -112,11 +114,23 @@ absl::Status ValidateTextTransformerOptions(const TextTransformerOptions& o,
     return absl::InvalidArgumentError(
         absl::StrCat(prefix, "lexical_weight: must be in [0,1], got ", o.lexical_weight));
   }
+  if (o.semantic_dim < 0 || o.semantic_dim > kMaxDim) {
+    return OutOfRange(prefix + "semantic_dim", 0, kMaxDim, o.semantic_dim);
+  }
+  if (o.semantic_dim > 0 && !(o.semantic_weight >= 0 && o.semantic_weight <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "semantic_weight: must be in [0,1], got ", o.semantic_weight));
+  }
+  if (o.lexical_dim > 0 && o.semantic_dim > 0 && o.lexical_weight + o.semantic_weight > 1 + 1e-6) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "semantic_weight: lexical_weight + semantic_weight must be at most 1, got ",
+                     o.lexical_weight, " + ", o.semantic_weight));
+  }
   return absl::OkStatus();
 }
 
 int64_t TextTransformerFeatureDim(const TextTransformerOptions& options) {
-  return options.dim + options.lexical_dim;
+  return options.dim + options.lexical_dim + options.semantic_dim;
 }
 
 Tensor TokenIdf(const Tensor& ids, const Tensor& mask, int64_t vocab_size) {
@@ -147,6 +161,8 @@ TextTransformerOptions TextTransformerOptionsFromConfig(const adaptd::v1::ModelC
   o.pooling = config.text().pooling().empty() ? "cls" : config.text().pooling();
   o.lexical_dim = t.lexical_dim();
   if (t.lexical_dim() > 0) o.lexical_weight = t.lexical_weight();
+  o.semantic_dim = t.semantic_dim();
+  if (t.semantic_dim() > 0) o.semantic_weight = t.semantic_weight();
   return o;
 }
 
@@ -167,6 +183,10 @@ void TextTransformerOptionsToConfig(const TextTransformerOptions& o,
     t->set_lexical_dim(static_cast<int32_t>(o.lexical_dim));
     t->set_lexical_weight(static_cast<float>(o.lexical_weight));
   }
+  if (o.semantic_dim > 0) {
+    t->set_semantic_dim(static_cast<int32_t>(o.semantic_dim));
+    t->set_semantic_weight(static_cast<float>(o.semantic_weight));
+  }
 }
 
 TextTransformer::TextTransformer(const TextTransformerOptions& options) : options_(options) {
@@ -185,13 +205,34 @@ TextTransformer::TextTransformer(const TextTransformerOptions& options) : option
     layers_->push_back(EncoderLayer(dim, options.heads, mlp_dim, options.dropout));
   }
   norm_ = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({dim})));
-  if (options.lexical_dim > 0) {
+  if (options.lexical_dim > 0 || options.semantic_dim > 0) {
     idf_ = register_buffer("lexical_idf", torch::ones({options.vocab_size}));
+  }
+  if (options.semantic_dim > 0) {
+    vectors_ = register_buffer("semantic_vectors",
+                               torch::zeros({options.vocab_size, options.semantic_dim}));
   }
 }
 
+void TextTransformer::SetTokenVectors(const Tensor& vectors) {
+  TORCH_CHECK(options_.semantic_dim > 0, "text-transformer: no semantic branch");
+  TORCH_CHECK(vectors.dim() == 2 && vectors.size(0) == options_.vocab_size &&
+                  vectors.size(1) == options_.semantic_dim,
+              "text-transformer: token vectors must be [", options_.vocab_size, ",",
+              options_.semantic_dim, "], got ", vectors.sizes());
+  torch::NoGradGuard no_grad;
+  vectors_.copy_(vectors);
+}
+
+Tensor TextTransformer::Semantic(const Tensor& ids, const Tensor& mask) {
+  TORCH_CHECK(options_.semantic_dim > 0, "text-transformer: no semantic branch");
+  const Tensor id = ids.to(torch::kLong);
+  const Tensor weights = idf_.index({id}) * mask.to(idf_.scalar_type());  // [B,T]
+  return torch::bmm(weights.unsqueeze(1), vectors_.index({id})).squeeze(1);
+}
+
 void TextTransformer::SetTokenIdf(const Tensor& idf) {
-  TORCH_CHECK(options_.lexical_dim > 0, "text-transformer: no lexical branch");
+  TORCH_CHECK(idf_.defined(), "text-transformer: no lexical or semantic branch");
   TORCH_CHECK(idf.dim() == 1 && idf.size(0) == options_.vocab_size,
               "text-transformer: token idf must be [", options_.vocab_size, "], got ",
               idf.sizes());
@@ -235,14 +276,25 @@ Tensor TextTransformer::Encode(const Tensor& ids, const Tensor& mask) {
 
 Tensor TextTransformer::forward(const Tensor& ids, const Tensor& mask) {
   const Tensor encoded = Encode(ids, mask);
-  if (options_.lexical_dim == 0) return encoded;
-  const auto unit = [](const Tensor& x) {
+  if (options_.lexical_dim == 0 && options_.semantic_dim == 0) return encoded;
+  const auto unit = [&](const Tensor& x) {
     return torch::nn::functional::normalize(
-        x, torch::nn::functional::NormalizeFuncOptions().p(2).dim(1).eps(1e-8));
+               x, torch::nn::functional::NormalizeFuncOptions().p(2).dim(1).eps(1e-8))
+        .to(encoded.scalar_type());
   };
-  const double w = options_.lexical_weight;
-  const Tensor lexical = unit(Lexical(ids, mask)).to(encoded.scalar_type());
-  return torch::cat({std::sqrt(w) * lexical, std::sqrt(1 - w) * unit(encoded)}, 1);
+  // Each part's share of the cosine; the transformer's is what is left.
+  std::vector<Tensor> parts;
+  double left = 1;
+  if (options_.lexical_dim > 0) {
+    parts.push_back(std::sqrt(options_.lexical_weight) * unit(Lexical(ids, mask)));
+    left -= options_.lexical_weight;
+  }
+  if (options_.semantic_dim > 0) {
+    parts.push_back(std::sqrt(options_.semantic_weight) * unit(Semantic(ids, mask)));
+    left -= options_.semantic_weight;
+  }
+  parts.push_back(std::sqrt(std::max(left, 0.0)) * unit(encoded));
+  return torch::cat(parts, 1);
 }
 
 absl::StatusOr<std::shared_ptr<TextTransformer>> MakeTextTransformer(

@@ -13,6 +13,13 @@
 // plus (1 - lexical_weight) times their transformer cosine: adaptation sees
 // word overlap, as TF-IDF does, besides what the transformer learned.
 //
+// With semantic_dim > 0 it also has a semantic branch: a fixed vector per
+// token (train/token_vectors.h computes them from unlabelled text, so that
+// tokens used in the same definitions lie near each other), summed over the
+// text with the same idf weights. Its normalised sum joins the features
+// with semantic_weight as its share of the cosine; the transformer keeps
+// what the branches leave.
+//
 //   TextTransformerOptions options;
 //   options.vocab_size = tokenizer.vocab_size();
 //   ASSIGN_OR_RETURN(auto net, MakeTextTransformer(options));
@@ -55,9 +62,14 @@ struct TextTransformerOptions {
   int64_t lexical_dim = 0;
   // With a lexical branch: its share of the features' cosine, in [0, 1].
   double lexical_weight = 0.5;
+  // Width of the semantic branch's token vectors; 0: none.
+  int64_t semantic_dim = 0;
+  // With a semantic branch: its share of the features' cosine. The two
+  // branches' shares sum to at most 1.
+  double semantic_weight = 0.5;
 };
 
-// The features' width: dim, plus lexical_dim with a lexical branch.
+// The features' width: dim + lexical_dim + semantic_dim.
 int64_t TextTransformerFeatureDim(const TextTransformerOptions& options);
 
 // Inverse document frequencies of the tokens of `ids` [N,T] (where `mask`
@@ -92,9 +104,9 @@ class TextTransformer : public torch::nn::Module {
 
   // ids [B,T] int64 in [0, vocab_size), mask [B,T] (1 a token, 0 padding;
   // any integer or bool type), 1 <= T <= max_length, every row with at
-  // least one token -> features [B,feature_dim()]: without a lexical branch
-  // the raw (unnormalised) pooled transformer output, with one the weighted
-  // concatenation of both normalised parts. A row's features do not depend
+  // least one token -> features [B,feature_dim()]: without a lexical or
+  // semantic branch the raw (unnormalised) pooled transformer output, with
+  // one the weighted concatenation of the normalised parts. A row's features do not depend
   // on how much padding follows its tokens.
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
   // The raw pooled transformer output [B,dim], what training's classifier
@@ -105,10 +117,16 @@ class TextTransformer : public torch::nn::Module {
   // The hashed idf-weighted bag of tokens [B,lexical_dim], unnormalised.
   // REQUIRES: lexical_dim > 0.
   torch::Tensor Lexical(const torch::Tensor& ids, const torch::Tensor& mask);
-  // Sets the lexical branch's token weights (TokenIdf of the training
-  // texts); until then every token weighs 1.
-  // REQUIRES: lexical_dim > 0; idf is [vocab_size].
+  // The idf-weighted sum of the tokens' semantic vectors [B,semantic_dim],
+  // unnormalised. REQUIRES: semantic_dim > 0.
+  torch::Tensor Semantic(const torch::Tensor& ids, const torch::Tensor& mask);
+  // Sets the branches' token weights (TokenIdf of the training texts);
+  // until then every token weighs 1.
+  // REQUIRES: a lexical or semantic branch; idf is [vocab_size].
   void SetTokenIdf(const torch::Tensor& idf);
+  // Sets the semantic branch's token vectors; until then they are 0.
+  // REQUIRES: semantic_dim > 0; vectors is [vocab_size,semantic_dim].
+  void SetTokenVectors(const torch::Tensor& vectors);
 
   int64_t feature_dim() const { return TextTransformerFeatureDim(options_); }
   const TextTransformerOptions& options() const { return options_; }
@@ -119,9 +137,11 @@ class TextTransformer : public torch::nn::Module {
   torch::nn::Embedding positions_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   torch::nn::LayerNorm norm_{nullptr};
-  // The lexical branch's token weights [vocab_size], saved with the weights;
-  // buckets and signs are a hash of the ids.
+  // The branches' token weights [vocab_size], saved with the weights; the
+  // lexical branch's buckets and signs are a hash of the ids.
   torch::Tensor idf_;
+  // The semantic branch's token vectors [vocab_size,semantic_dim].
+  torch::Tensor vectors_;
 };
 
 // A new encoder with fresh weights (from LibTorch's global generator).
