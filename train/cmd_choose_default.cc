@@ -48,8 +48,9 @@ Command ChooseDefaultCommand() {
           "meta-learner, META-5, on the same 5-way 1-shot and 5-shot meta-val episodes of\n"
           "--data and each --val_data. META is kept only when it beats both by more than the\n"
           "95% CI of the paired difference, and the meta-learner should not ship otherwise;\n"
-          "FINETUNE is the default only when it beats PROTOTYPE so, else PROTOTYPE. Prints `meta_learner: keep|drop|none`,\n"
-          "`default: METHOD` and `reason: ...` (make models reads them).",
+          "FINETUNE is the default only when it beats PROTOTYPE so, else PROTOTYPE. Prints\n"
+          "`meta_learner: keep|drop|none`, `default: METHOD` and `reason: ...` (make models\n"
+          "reads them).",
           {"model", "data", "val_data", "val_episodes", "seed", "device"},
           RunChooseDefault};
 }

@@ -97,7 +97,8 @@ absl::Status RunEval(const std::vector<std::string>&) {
   ASSIGN_OR_RETURN(EvalReport report, Evaluate(test, cross, o));
   std::string prefix = absl::GetFlag(FLAGS_report);
   if (prefix.empty()) {
-    std::filesystem::path model = std::filesystem::path(absl::GetFlag(FLAGS_model)).lexically_normal();
+    std::filesystem::path model =
+        std::filesystem::path(absl::GetFlag(FLAGS_model)).lexically_normal();
     if (model.filename().empty()) model = model.parent_path();  // "models/NAME/"
     prefix = "docs/eval/" + model.filename().string();
   }

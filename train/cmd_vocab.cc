@@ -101,7 +101,10 @@ absl::Status RunVocab(const std::vector<std::string>&) {
   std::printf("wrote %s: %s, %d pieces, from %lld %s texts of %d classes%s in %.1f s (seed %llu)\n",
               path.c_str(), o.model_type.c_str(), tokenizer->vocab_size(),
               static_cast<long long>(train.size()), all ? "" : "meta-train", train.num_classes(),
-              corpus.empty() ? "" : absl::StrFormat(" and %zu lines of %s", texts.size() - train.size(), corpus).c_str(),
+              corpus.empty()
+                  ? ""
+                  : absl::StrFormat(" and %zu lines of %s", texts.size() - train.size(), corpus)
+                        .c_str(),
               seconds, static_cast<unsigned long long>(o.seed));
   ASSIGN_OR_RETURN(const VocabStats train_stats, MeasureVocab(*tokenizer, train.texts));
   PrintStats("meta-train", train_stats);
@@ -132,7 +135,8 @@ Command VocabCommand() {
           "  adapt-train data wordnet --out data/wordnet.tsv\n"
           "  adapt-train vocab --data data/wordnet.tsv --vocab_size 8000 --out data/wordnet-spm\n"
           "--corpus FILE adds unlabelled lines (`data dictionary`'s definitions) to train on.",
-          {"data", "corpus", "out", "vocab_size", "model_type", "character_coverage", "normalization",
+          {"data", "corpus", "out", "vocab_size", "model_type", "character_coverage",
+           "normalization",
            "all_splits", "seed", "threads"},
           RunVocab};
 }

@@ -287,9 +287,15 @@ absl::StatusOr<Tensor> SemanticVectors(const engine::Tokenizer& tokenizer,
     return absl::InvalidArgumentError(
         "corpus: the semantic branch (semantic_dim > 0) needs a corpus, e.g. data/gcide.txt");
   }
+  if (t.semantic_dim >= tokenizer.vocab_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "semantic_dim: must be below the vocabulary size (", tokenizer.vocab_size(), "), got ",
+        t.semantic_dim));
+  }
   auto corpus = ReadLines(t.corpus);
   if (!corpus.ok()) {
-    return absl::Status(corpus.status().code(), absl::StrCat("corpus: ", corpus.status().message()));
+    return absl::Status(corpus.status().code(),
+                        absl::StrCat("corpus: ", corpus.status().message()));
   }
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::vector<int32_t>> docs;
@@ -306,10 +312,6 @@ absl::StatusOr<Tensor> SemanticVectors(const engine::Tokenizer& tokenizer,
   TokenVectorOptions o;
   o.dim = t.semantic_dim;
   o.seed = options.seed;
-  if (o.dim >= tokenizer.vocab_size()) {
-    return absl::InvalidArgumentError(absl::StrCat("semantic_dim: must be below the vocabulary size (",
-                                                   tokenizer.vocab_size(), "), got ", o.dim));
-  }
   Tensor vectors = TokenVectors(docs, tokenizer.vocab_size(),
                                 {special.pad, special.unk, special.cls, special.sep}, o);
   if (options.progress) {
@@ -350,8 +352,7 @@ absl::StatusOr<std::unique_ptr<PretrainNet>> MakeTextPretrainNet(const Dataset& 
     net->SetTokenIdf(engine::TokenIdf(texts.ids, mask, (*tokenizer)->vocab_size()));
   }
   if (t.semantic_dim > 0) {
-    ASSIGN_OR_RETURN(Tensor vectors,
-                     SemanticVectors(**tokenizer, train.texts, options));
+    ASSIGN_OR_RETURN(Tensor vectors, SemanticVectors(**tokenizer, train.texts, options));
     net->SetTokenVectors(vectors);
   }
   return std::make_unique<TextPretrainNet>(options, std::move(net), *std::move(tokenizer),

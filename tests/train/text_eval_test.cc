@@ -19,11 +19,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/common/file_util.h"
+#include "server/engine/text/sentencepiece_tokenizer.h"
 #include "tests/train/test_data.h"
 #include "train/dataset.h"
+#include "train/dictionary.h"
 #include "train/evaluate.h"
 #include "train/export.h"
 #include "train/pretrain.h"
@@ -249,6 +252,25 @@ TEST_F(TextEvalTest, CommandsTakeTextSets) {
                                      " --lr_grid 0.01,0.1 --val_episodes 10"));
   ASSERT_EQ(tune.code, 0) << tune.output;
   EXPECT_THAT(tune.output, HasSubstr("best: "));
+
+  // vocab --corpus trains on unlabelled lines too: their frequent word
+  // becomes a piece of its own.
+  std::vector<std::string> corpus(300, "the quixotrelm sat on a quixotrelm");
+  ASSERT_TRUE(WriteLines(corpus, dir / "corpus.txt").ok());
+  for (const bool with_corpus : {false, true}) {
+    const std::string out = dir / (with_corpus ? "with" : "without");
+    Result vocab = RunTool(absl::StrCat("vocab --data ", data, " --vocab_size 60 --threads 1 --out ",
+                                        out, with_corpus ? " --corpus " + (dir / "corpus.txt") : ""));
+    ASSERT_EQ(vocab.code, 0) << vocab.output;
+    EXPECT_EQ(absl::StrContains(vocab.output, "and 300 lines of "), with_corpus) << vocab.output;
+    auto tokenizer = engine::SentencePieceTokenizer::Create(out + ".model");
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+    EXPECT_EQ((*tokenizer)->TokenId("\u2581quixotrelm").has_value(), with_corpus);
+  }
+  Result no_corpus = RunTool(absl::StrCat("vocab --data ", data, " --vocab_size 60 --out ",
+                                          dir / "x", " --corpus ", dir / "none.txt"));
+  EXPECT_NE(no_corpus.code, 0);
+  EXPECT_THAT(no_corpus.output, HasSubstr("corpus: "));
 
   // A missing text set is named.
   Result images = RunTool(absl::StrCat("eval --model ", ModelDir(), " --data ", dir / "none.tsv",

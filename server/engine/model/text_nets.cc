@@ -122,9 +122,9 @@ absl::Status ValidateTextTransformerOptions(const TextTransformerOptions& o,
         absl::StrCat(prefix, "semantic_weight: must be in [0,1], got ", o.semantic_weight));
   }
   if (o.lexical_dim > 0 && o.semantic_dim > 0 && o.lexical_weight + o.semantic_weight > 1 + 1e-6) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(prefix, "semantic_weight: lexical_weight + semantic_weight must be at most 1, got ",
-                     o.lexical_weight, " + ", o.semantic_weight));
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, "semantic_weight: lexical_weight + semantic_weight must be at most 1, got ",
+        o.lexical_weight, " + ", o.semantic_weight));
   }
   return absl::OkStatus();
 }
