@@ -418,5 +418,53 @@ TEST(NativeTextBackboneLexicalTest, ExportedFolderServesBothBranchesWithTheFitte
   fs::remove_all(dir);
 }
 
+// The semantic branch's vectors travel in backbone.pt: the exported folder
+// serves what the net computes, and a model.pbtxt that claims other
+// vectors than the weights hold is refused.
+TEST(NativeTextBackboneLexicalTest, ExportedFolderServesTheSemanticBranch) {
+  const std::string dir = testing::MakeTempDir("text_transformer_semantic_test");
+  const std::string vocab = WriteVocab(dir);
+  TextTransformerOptions options = LexicalOptions();
+  options.vocab_size = 15;
+  options.lexical_dim = 64;
+  options.lexical_weight = 0.3;
+  options.semantic_dim = 4;
+  options.semantic_weight = 0.6;
+  auto net = SmallNet(options);
+  net->SetTokenIdf(torch::linspace(0, 3, 15));
+  net->SetTokenVectors(NormalizeFeatures(torch::randn({15, 4})));
+  v1::ModelConfig config;
+  config.set_name("words");
+  config.mutable_text()->set_tokenizer(kWordPiece);
+  config.mutable_text()->set_lower_case(true);
+  const std::string folder = dir + "/model";
+  ASSERT_TRUE(ExportTextModel(folder, config, *net, nullptr, vocab).ok());
+  EXPECT_THAT(*ReadFile(folder + "/model.pbtxt"), HasSubstr("semantic_dim: 4"));
+  auto loaded = Backbone::Load(folder, c10::Device(c10::kCPU));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->info().feature_dim, 16 + 64 + 4);
+  const torch::Tensor ids = torch::tensor({{2, 6, 7, 3}, {2, 10, 11, 3}}, torch::kLong);
+  const torch::Tensor mask = torch::ones({2, 4}, torch::kLong);
+  auto served = (*loaded)->Features(BackboneInput{ids, mask});
+  ASSERT_TRUE(served.ok()) << served.status();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(*served, NormalizeFeatures(net->forward(ids, mask)), 1e-5, 1e-6));
+
+  v1::ModelConfig edited;
+  ASSERT_TRUE(
+      google::protobuf::TextFormat::ParseFromString(*ReadFile(folder + "/model.pbtxt"), &edited));
+  edited.mutable_text()->mutable_transformer()->set_semantic_dim(8);
+  edited.set_feature_dim(16 + 64 + 8);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(edited, &text);
+  ASSERT_TRUE(WriteFileAtomically(folder + "/model.pbtxt", text).ok());
+  // The weights' 4-wide vectors replace the claimed 8; the probe of the
+  // features catches it.
+  const absl::Status s = Backbone::Load(folder, c10::Device(c10::kCPU)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("feature_dim: model.pbtxt says 88"));
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace adaptd::engine
