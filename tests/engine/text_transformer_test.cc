@@ -266,6 +266,42 @@ std::string WriteVocab(const std::string& dir) {
   return path;
 }
 
+// `folder`'s model.pbtxt with `edit` applied, loaded.
+absl::Status LoadEditedFolder(const std::string& folder,
+                              const std::function<void(v1::ModelConfig&)>& edit) {
+  const std::string path = folder + "/model.pbtxt";
+  v1::ModelConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(*ReadFile(path), &config));
+  edit(config);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(config, &text);
+  EXPECT_TRUE(WriteFileAtomically(path, text).ok());
+  return Backbone::Load(folder, c10::Device(c10::kCPU)).status();
+}
+
+// Exports `net` (a 15-token WordPiece model) to `folder`, checks that
+// model.pbtxt says `line` and that the loaded backbone, feature_dim wide,
+// serves the net's normalised features.
+void ExpectExportedServesNet(TextTransformer& net, const std::string& vocab,
+                             const std::string& folder, const std::string& line,
+                             int64_t feature_dim) {
+  v1::ModelConfig config;
+  config.set_name("words");
+  config.mutable_text()->set_tokenizer(kWordPiece);
+  config.mutable_text()->set_lower_case(true);
+  ASSERT_TRUE(ExportTextModel(folder, config, net, nullptr, vocab).ok());
+  EXPECT_THAT(*ReadFile(folder + "/model.pbtxt"), HasSubstr(line));
+  auto loaded = Backbone::Load(folder, c10::Device(c10::kCPU));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->info().feature_dim, feature_dim);
+  const torch::Tensor ids = torch::tensor({{2, 6, 7, 3}, {2, 10, 11, 3}}, torch::kLong);
+  const torch::Tensor mask = torch::ones({2, 4}, torch::kLong);
+  auto served = (*loaded)->Features(BackboneInput{ids, mask});
+  ASSERT_TRUE(served.ok()) << served.status();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(*served, NormalizeFeatures(net.forward(ids, mask)), 1e-5, 1e-6));
+}
+
 class NativeTextBackboneTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -282,16 +318,8 @@ class NativeTextBackboneTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // The exported model.pbtxt with `edit` applied, loaded.
   absl::Status LoadEdited(const std::function<void(v1::ModelConfig&)>& edit) {
-    const std::string path = folder_ + "/model.pbtxt";
-    v1::ModelConfig config;
-    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(*ReadFile(path), &config));
-    edit(config);
-    std::string text;
-    google::protobuf::TextFormat::PrintToString(config, &text);
-    EXPECT_TRUE(WriteFileAtomically(path, text).ok());
-    return Backbone::Load(folder_, c10::Device(c10::kCPU)).status();
+    return LoadEditedFolder(folder_, edit);
   }
 
   std::string dir_, vocab_, folder_;
@@ -381,38 +409,19 @@ TEST(NativeTextBackboneLexicalTest, ExportedFolderServesBothBranchesWithTheFitte
   options.lexical_dim = 64;
   auto net = SmallNet(options);
   net->SetTokenIdf(torch::linspace(0, 3, 15));
-  v1::ModelConfig config;
-  config.set_name("words");
-  config.mutable_text()->set_tokenizer(kWordPiece);
-  config.mutable_text()->set_lower_case(true);
-  const std::string folder = dir + "/model";
-  ASSERT_TRUE(ExportTextModel(folder, config, *net, nullptr, vocab).ok());
-  EXPECT_THAT(*ReadFile(folder + "/model.pbtxt"), HasSubstr("lexical_dim: 64"));
-
-  auto loaded = Backbone::Load(folder, c10::Device(c10::kCPU));
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_EQ((*loaded)->info().feature_dim, 16 + 64);
-  const torch::Tensor ids = torch::tensor({{2, 6, 7, 3}, {2, 10, 11, 3}}, torch::kLong);
-  const torch::Tensor mask = torch::ones({2, 4}, torch::kLong);
-  auto served = (*loaded)->Features(BackboneInput{ids, mask});
-  ASSERT_TRUE(served.ok()) << served.status();
-  torch::NoGradGuard no_grad;
-  EXPECT_TRUE(torch::allclose(*served, NormalizeFeatures(net->forward(ids, mask)), 1e-5, 1e-6));
+  ExpectExportedServesNet(*net, vocab, dir + "/model", "lexical_dim: 64", 16 + 64);
+  if (HasFatalFailure()) return;
 
   // The same weights without the branch's idf do not load as a model with it.
   options.lexical_dim = 0;
   auto plain = SmallNet(options);
   const std::string plain_folder = dir + "/plain";
-  ASSERT_TRUE(ExportTextModel(plain_folder, config, *plain, nullptr, vocab).ok());
-  v1::ModelConfig edited;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
-      *ReadFile(plain_folder + "/model.pbtxt"), &edited));
-  edited.mutable_text()->mutable_transformer()->set_lexical_dim(64);
-  edited.set_feature_dim(16 + 64);
-  std::string text;
-  google::protobuf::TextFormat::PrintToString(edited, &text);
-  ASSERT_TRUE(WriteFileAtomically(plain_folder + "/model.pbtxt", text).ok());
-  const absl::Status s = Backbone::Load(plain_folder, c10::Device(c10::kCPU)).status();
+  ExpectExportedServesNet(*plain, vocab, plain_folder, "dim: 16", 16);
+  if (HasFatalFailure()) return;
+  const absl::Status s = LoadEditedFolder(plain_folder, [](v1::ModelConfig& c) {
+    c.mutable_text()->mutable_transformer()->set_lexical_dim(64);
+    c.set_feature_dim(16 + 64);
+  });
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_THAT(std::string(s.message()), HasSubstr("backbone_file:"));
   fs::remove_all(dir);
@@ -433,34 +442,16 @@ TEST(NativeTextBackboneLexicalTest, ExportedFolderServesTheSemanticBranch) {
   auto net = SmallNet(options);
   net->SetTokenIdf(torch::linspace(0, 3, 15));
   net->SetTokenVectors(NormalizeFeatures(torch::randn({15, 4})));
-  v1::ModelConfig config;
-  config.set_name("words");
-  config.mutable_text()->set_tokenizer(kWordPiece);
-  config.mutable_text()->set_lower_case(true);
   const std::string folder = dir + "/model";
-  ASSERT_TRUE(ExportTextModel(folder, config, *net, nullptr, vocab).ok());
-  EXPECT_THAT(*ReadFile(folder + "/model.pbtxt"), HasSubstr("semantic_dim: 4"));
-  auto loaded = Backbone::Load(folder, c10::Device(c10::kCPU));
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_EQ((*loaded)->info().feature_dim, 16 + 64 + 4);
-  const torch::Tensor ids = torch::tensor({{2, 6, 7, 3}, {2, 10, 11, 3}}, torch::kLong);
-  const torch::Tensor mask = torch::ones({2, 4}, torch::kLong);
-  auto served = (*loaded)->Features(BackboneInput{ids, mask});
-  ASSERT_TRUE(served.ok()) << served.status();
-  torch::NoGradGuard no_grad;
-  EXPECT_TRUE(torch::allclose(*served, NormalizeFeatures(net->forward(ids, mask)), 1e-5, 1e-6));
+  ExpectExportedServesNet(*net, vocab, folder, "semantic_dim: 4", 16 + 64 + 4);
+  if (HasFatalFailure()) return;
 
-  v1::ModelConfig edited;
-  ASSERT_TRUE(
-      google::protobuf::TextFormat::ParseFromString(*ReadFile(folder + "/model.pbtxt"), &edited));
-  edited.mutable_text()->mutable_transformer()->set_semantic_dim(8);
-  edited.set_feature_dim(16 + 64 + 8);
-  std::string text;
-  google::protobuf::TextFormat::PrintToString(edited, &text);
-  ASSERT_TRUE(WriteFileAtomically(folder + "/model.pbtxt", text).ok());
   // The weights' 4-wide vectors replace the claimed 8; the probe of the
   // features catches it.
-  const absl::Status s = Backbone::Load(folder, c10::Device(c10::kCPU)).status();
+  const absl::Status s = LoadEditedFolder(folder, [](v1::ModelConfig& c) {
+    c.mutable_text()->mutable_transformer()->set_semantic_dim(8);
+    c.set_feature_dim(16 + 64 + 8);
+  });
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_THAT(std::string(s.message()), HasSubstr("feature_dim: model.pbtxt says 88"));
   fs::remove_all(dir);
