@@ -82,12 +82,8 @@ absl::Status RunVocab(const std::vector<std::string>&) {
   std::vector<std::string> texts = train.texts;
   const std::string corpus = absl::GetFlag(FLAGS_corpus);
   if (!corpus.empty()) {
-    auto lines = ReadLines(corpus);
-    if (!lines.ok()) {
-      return absl::Status(lines.status().code(),
-                          absl::StrCat("corpus: ", lines.status().message()));
-    }
-    texts.insert(texts.end(), lines->begin(), lines->end());
+    ASSIGN_OR_RETURN(const std::vector<std::string> lines, ReadCorpus(corpus));
+    texts.insert(texts.end(), lines.begin(), lines.end());
   }
   ASSIGN_OR_RETURN(const std::string model, TrainVocab(texts, o));
   const double seconds =

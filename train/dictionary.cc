@@ -126,6 +126,14 @@ absl::StatusOr<std::vector<std::string>> ReadLines(const std::string& path) {
   return texts;
 }
 
+absl::StatusOr<std::vector<std::string>> ReadCorpus(const std::string& path) {
+  auto lines = ReadLines(path);
+  if (!lines.ok()) {
+    return absl::Status(lines.status().code(), absl::StrCat("corpus: ", lines.status().message()));
+  }
+  return lines;
+}
+
 absl::Status WriteLines(const std::vector<std::string>& texts, const std::string& path) {
   std::ofstream out(path);
   for (const std::string& text : texts) out << text << '\n';

@@ -38,6 +38,9 @@ absl::StatusOr<std::vector<std::string>> ReadDictionaryTexts(const std::string& 
 absl::StatusOr<std::vector<std::string>> ReadLines(const std::string& path);
 absl::Status WriteLines(const std::vector<std::string>& texts, const std::string& path);
 
+// ReadLines of a --corpus file, its errors starting "corpus: ".
+absl::StatusOr<std::vector<std::string>> ReadCorpus(const std::string& path);
+
 }  // namespace adaptd::train
 
 #endif  // ADAPTD_TRAIN_DICTIONARY_H_

@@ -146,17 +146,15 @@ absl::StatusOr<std::pair<TextEncoderOptions, int64_t>> PretrainedTextEncoder(
   if (!e.contains("pooling") || !e["pooling"].is_string()) return bad("pooling is not a string");
   o.pooling = e["pooling"].get<std::string>();
   o.lower_case = e.value("lower_case", true);
-  // Absent from reports of encoders without a lexical branch.
-  if (e.contains("lexical_dim") && !e["lexical_dim"].is_number_integer()) {
-    return bad("lexical_dim is not an integer");
+  // Absent from reports of encoders without a lexical or semantic branch.
+  for (const auto& [key, field] : {std::pair<const char*, int*>{"lexical_dim", &o.lexical_dim},
+                                   {"semantic_dim", &o.semantic_dim}}) {
+    if (e.contains(key) && !e[key].is_number_integer()) {
+      return bad(absl::StrCat(key, " is not an integer"));
+    }
+    *field = e.value(key, 0);
   }
-  o.lexical_dim = e.value("lexical_dim", 0);
   o.lexical_weight = e.value("lexical_weight", 0.5);
-  // Absent from reports of encoders without a semantic branch.
-  if (e.contains("semantic_dim") && !e["semantic_dim"].is_number_integer()) {
-    return bad("semantic_dim is not an integer");
-  }
-  o.semantic_dim = e.value("semantic_dim", 0);
   o.semantic_weight = e.value("semantic_weight", 0.5);
   return std::make_pair(o, vocab_size);
 }

@@ -292,16 +292,11 @@ absl::StatusOr<Tensor> SemanticVectors(const engine::Tokenizer& tokenizer,
         "semantic_dim: must be below the vocabulary size (", tokenizer.vocab_size(), "), got ",
         t.semantic_dim));
   }
-  auto corpus = ReadLines(t.corpus);
-  if (!corpus.ok()) {
-    return absl::Status(corpus.status().code(),
-                        absl::StrCat("corpus: ", corpus.status().message()));
-  }
+  ASSIGN_OR_RETURN(const std::vector<std::string> corpus, ReadCorpus(t.corpus));
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::vector<int32_t>> docs;
-  docs.reserve(corpus->size() + train_texts.size());
-  for (const std::vector<std::string>* texts :
-       {static_cast<const std::vector<std::string>*>(&*corpus), &train_texts}) {
+  docs.reserve(corpus.size() + train_texts.size());
+  for (const std::vector<std::string>* texts : {&corpus, &train_texts}) {
     for (const std::string& text : *texts) {
       auto ids = tokenizer.Tokenize(text);
       if (!ids.ok()) continue;  // Invalid UTF-8 in a corpus line: that line only.
