@@ -133,6 +133,56 @@ TEST(MetaLearnerTest, MakesHeadsForAnyWaysShotsAndUnevenClasses) {
   EXPECT_EQ(generated->steps, 0);
 }
 
+// Serving's one-call host generator gives the LibTorch modules' head, with
+// and without the low-rank term, for any ways and shots.
+TEST(MetaLearnerTest, HostGeneratorGivesTheModulesHead) {
+  for (int64_t rank : {8, 0}) {
+    MetaLearnerOptions options;
+    options.feature_dim = 40;
+    options.hidden = 32;
+    options.rank = rank;
+    MetaLearner meta(options);
+    torch::manual_seed(rank + 1);
+    torch::NoGradGuard no_grad;
+    for (auto& p : meta->parameters()) p.add_(torch::randn_like(p) * 0.05);
+    for (auto [ways, shots] : {std::pair{2, 1}, {5, 5}, {20, 3}}) {
+      Task task = testing::RandomFeatureTask(ways, shots, 1, 40, 0.8, ways * shots);
+      // One class with an extra example: uneven shots.
+      at::Tensor support = torch::cat({task.support, task.support.slice(0, 0, 1)});
+      at::Tensor labels = torch::cat({task.support_labels, task.support_labels.slice(0, 0, 1)});
+      const HeadResult prototype_head =
+          Adapt(meta, support, labels, ways, Method::kPrototype);  // For the class means.
+      const at::Tensor prototypes = prototype_head.weight;
+      GeneratedHead modules = meta->Generate(support, labels, prototypes);
+      const at::Tensor host = meta->GenerateFlat(support, labels, prototypes);
+      const at::Tensor expected =
+          torch::cat({modules.weight.reshape({-1}), modules.bias, modules.log_scale});
+      ASSERT_EQ(host.sizes(), expected.sizes());
+      EXPECT_TRUE(torch::allclose(host, expected, 1e-4, 1e-5))
+          << "rank " << rank << ", " << ways << "x" << shots << ": max difference "
+          << (host - expected).abs().max().item<double>();
+      // The generator moved the head off the prototypes: a real comparison.
+      EXPECT_GT((modules.weight - prototypes).abs().max().item<double>(), 1e-3);
+    }
+  }
+}
+
+// A parameter changed after the host copy was made (as meta-training's
+// validation does between rounds) is seen by the next head.
+TEST(MetaLearnerTest, HostGeneratorFollowsParameterChanges) {
+  MetaLearner meta = PerturbedLearner(16, 6);
+  Task task = testing::RandomFeatureTask(5, 2, 1, 16, 0.8, 9);
+  torch::NoGradGuard no_grad;
+  const at::Tensor prototypes =
+      Adapt(meta, task.support, task.support_labels, 5, Method::kPrototype).weight;
+  const at::Tensor before = meta->GenerateFlat(task.support, task.support_labels, prototypes);
+  meta->named_parameters()["delta.bias"].add_(0.5);
+  const at::Tensor after = meta->GenerateFlat(task.support, task.support_labels, prototypes);
+  GeneratedHead modules = meta->Generate(task.support, task.support_labels, prototypes);
+  EXPECT_GT((after - before).abs().max().item<double>(), 0.1);
+  EXPECT_TRUE(torch::allclose(after.slice(0, 0, 5 * 16), modules.weight.reshape({-1}), 1e-4, 1e-5));
+}
+
 TEST(MetaLearnerTest, RefusesFeaturesOfAnotherWidth) {
   MetaLearner meta = MakeLearner(16);
   Task task = testing::RandomFeatureTask(5, 1, 1, 24, 0.8, 1);

@@ -99,13 +99,6 @@ class HeadProblem {
   const std::vector<int64_t> sizes_;
 };
 
-// META's start: the generated head, flattened as HeadProblem lays it out.
-at::Tensor GeneratedStart(MetaLearner& meta, const at::Tensor& features, const at::Tensor& labels,
-                          const at::Tensor& prototypes) {
-  GeneratedHead head = meta->Generate(features, labels, prototypes);
-  return torch::cat({head.weight.reshape({-1}), head.bias, head.log_scale});
-}
-
 // Refinement step `step`'s rate for every coordinate of the flat head: its
 // weight's, bias's and log-scale's learned rate, each repeated over its part.
 at::Tensor RefineRates(MetaLearner& meta, const HeadProblem& problem, int64_t step) {
@@ -166,7 +159,7 @@ absl::StatusOr<HeadResult> AdaptHead(Method method, const at::Tensor& features,
     const at::Tensor loss_before = fit.loss.detach();
     int steps = method == Method::kPrototype ? 0 : options.steps;
     if (method == Method::kMeta) {
-      params = GeneratedStart(*meta, features, labels, prototypes);
+      params = (*meta)->GenerateFlat(features, labels, prototypes);  // As HeadProblem lays it out.
       fit = problem.FitOf(params);
       steps = static_cast<int>(std::min<int64_t>(steps, (*meta)->options().refine_steps));
     }

@@ -1,6 +1,8 @@
 #include "server/engine/adapt/meta_learner.h"
 
+#include <atomic>
 #include <cmath>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/engine/adapt/generator_kernel.h"
 #include "server/engine/runtime/torch_util.h"
 
 namespace adaptd::engine {
@@ -109,6 +112,104 @@ GeneratedHead MetaLearnerImpl::Generate(const torch::Tensor& features, const tor
   head.bias = -0.5 * embedded.pow(2).sum(1) + class_bias_->forward(z).squeeze(1);
   head.log_scale = log_scale_->forward(task).reshape({1});
   return head;
+}
+
+// The weights as GenerateHeadOnHost reads them, and which parameter
+// versions they were copied from.
+struct MetaLearnerImpl::HostCopy {
+  GeneratorWeights weights;
+  std::vector<std::pair<const void*, int64_t>> versions;  // Per parameter: its tensor, version.
+};
+
+namespace {
+
+std::vector<std::pair<const void*, int64_t>> ParameterVersions(const nn::Module& module) {
+  std::vector<std::pair<const void*, int64_t>> versions;
+  for (const auto& p : module.parameters()) {
+    versions.emplace_back(p.unsafeGetTensorImpl(), p._version());
+  }
+  return versions;
+}
+
+std::vector<float> HostFloats(const torch::Tensor& t) {
+  const torch::Tensor host = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
+}
+
+// A linear layer's weight [out, in] as [in, out].
+std::vector<float> Transposed(const torch::Tensor& weight) { return HostFloats(weight.t()); }
+
+}  // namespace
+
+std::shared_ptr<const MetaLearnerImpl::HostCopy> MetaLearnerImpl::CurrentHostCopy() {
+  auto versions = ParameterVersions(*this);
+  std::shared_ptr<const HostCopy> copy = std::atomic_load(&host_copy_);
+  if (copy != nullptr && copy->versions == versions) return copy;
+  auto fresh = std::make_shared<HostCopy>();
+  GeneratorWeights& w = fresh->weights;
+  w.dim = options_.feature_dim;
+  w.hidden = options_.hidden;
+  w.heads = options_.heads;
+  w.rank = options_.rank;
+  w.embed = HostFloats(embed_->weight);
+  w.embed_stats_t = Transposed(embed_stats_->weight);
+  w.embed_bias = HostFloats(embed_->bias + embed_stats_->bias);
+  w.norm1_weight = HostFloats(norm1_->weight);
+  w.norm1_bias = HostFloats(norm1_->bias);
+  w.norm2_weight = HostFloats(norm2_->weight);
+  w.norm2_bias = HostFloats(norm2_->bias);
+  w.qkv_t = Transposed(qkv_->weight);
+  w.qkv_bias = HostFloats(qkv_->bias);
+  w.attend_out_t = Transposed(attend_out_->weight);
+  w.attend_out_bias = HostFloats(attend_out_->bias);
+  w.ffn1_t = Transposed(ffn1_->weight);
+  w.ffn1_bias = HostFloats(ffn1_->bias);
+  w.ffn2 = HostFloats(ffn2_->weight);
+  w.ffn2_bias = HostFloats(ffn2_->bias);
+  w.delta_t = Transposed(delta_->weight);
+  w.delta_bias = HostFloats(delta_->bias);
+  w.gamma_t = Transposed(gamma_->weight);
+  w.gamma_bias = HostFloats(gamma_->bias);
+  w.class_bias_w = HostFloats(class_bias_->weight);
+  w.class_bias_b = HostFloats(class_bias_->bias)[0];
+  w.log_scale_w = HostFloats(log_scale_->weight);
+  w.log_scale_b = HostFloats(log_scale_->bias)[0];
+  w.metric_p = HostFloats(metric_p_);
+  w.metric_q = HostFloats(metric_q_);
+  fresh->versions = std::move(versions);
+  std::atomic_store(&host_copy_, std::shared_ptr<const HostCopy>(fresh));
+  return fresh;
+}
+
+torch::Tensor MetaLearnerImpl::GenerateFlat(const torch::Tensor& features,
+                                            const torch::Tensor& labels,
+                                            const torch::Tensor& prototypes) {
+  const bool on_host = !torch::GradMode::is_enabled() && features.is_cpu() &&
+                       prototypes.is_cpu() && labels.is_cpu() &&
+                       features.scalar_type() == torch::kFloat &&
+                       prototypes.scalar_type() == torch::kFloat &&
+                       labels.scalar_type() == torch::kLong;
+  if (!on_host) {
+    GeneratedHead head = Generate(features, labels, prototypes);
+    return torch::cat({head.weight.reshape({-1}), head.bias, head.log_scale});
+  }
+  TORCH_CHECK(sized(), "the meta-learner is unsized: load one or give feature_dim");
+  const int64_t classes = prototypes.size(0), n = labels.size(0), d = options_.feature_dim;
+  TORCH_CHECK(features.dim() == 2 && features.size(1) == d && features.size(0) == n &&
+                  prototypes.dim() == 2 && prototypes.size(1) == d,
+              "the generator needs [N, ", d, "] features and [C, ", d, "] prototypes");
+  const torch::Tensor f = features.contiguous(), p = prototypes.contiguous(),
+                      l = labels.contiguous();
+  const int64_t* label = l.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    TORCH_CHECK(label[i] >= 0 && label[i] < classes, "label ", label[i], " is outside [0, ",
+                classes, ")");
+  }
+  const std::shared_ptr<const HostCopy> copy = CurrentHostCopy();
+  torch::Tensor flat = torch::empty({classes * d + classes + 1}, features.options());
+  GenerateHeadOnHost(copy->weights, f.data_ptr<float>(), label, n, p.data_ptr<float>(), classes,
+                     flat.data_ptr<float>());
+  return flat;
 }
 
 torch::Tensor MetaLearnerImpl::RefineRates(int64_t step) const {

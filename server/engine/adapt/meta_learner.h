@@ -29,6 +29,7 @@
 #define ADAPTD_SERVER_ENGINE_ADAPT_META_LEARNER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <torch/nn/module.h>
@@ -75,6 +76,14 @@ class MetaLearnerImpl : public torch::nn::Module {
   GeneratedHead Generate(const torch::Tensor& features, const torch::Tensor& labels,
                          const torch::Tensor& prototypes);
 
+  // The same head flattened as adaptation lays it out: weight [C * D], then
+  // bias [C], then the log-scale. Without autograd on CPU float tensors
+  // (serving, evaluation) it runs GenerateHeadOnHost over a copy of the
+  // weights made on the first such call and again whenever a parameter has
+  // changed since; otherwise it is Generate's.
+  torch::Tensor GenerateFlat(const torch::Tensor& features, const torch::Tensor& labels,
+                             const torch::Tensor& prototypes);
+
   // Refinement step `step`'s rates for the head's weight, bias and
   // log-scale: [3], each >= 0. REQUIRES: 0 <= step < refine_steps.
   torch::Tensor RefineRates(int64_t step) const;
@@ -87,6 +96,10 @@ class MetaLearnerImpl : public torch::nn::Module {
   // One pre-norm transformer block over the class embeddings [C, hidden].
   torch::Tensor AttendClasses(const torch::Tensor& x);
 
+  // The host copy of the weights, remade when a parameter has changed.
+  struct HostCopy;
+  std::shared_ptr<const HostCopy> CurrentHostCopy();
+
   MetaLearnerOptions options_;
   torch::nn::Linear embed_{nullptr}, embed_stats_{nullptr};
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
@@ -96,6 +109,7 @@ class MetaLearnerImpl : public torch::nn::Module {
   torch::Tensor metric_p_, metric_q_;  // [rank, D]: the metric's P (zero at start) and Q.
   torch::Tensor refine_rate_;          // [refine_steps, 3], clamped at 0 when used.
   torch::Tensor config_;               // Buffer: the format version and the options.
+  std::shared_ptr<const HostCopy> host_copy_;  // Read and replaced atomically.
 };
 TORCH_MODULE(MetaLearner);
 
