@@ -1,11 +1,15 @@
 #include "tests/test_util/synthetic.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 extern "C" {
 #include <stb/stb_image_write.h>
@@ -59,9 +63,43 @@ std::string EncodePng(const std::vector<uint8_t>& pixels, int width, int height,
   return out;
 }
 
+namespace {
+
+// The folders MakeTempDir made in this process, removed when it exits
+// normally (kept with ADAPTD_KEEP_TEST_DIRS=1, to look into a failure). A
+// forked child that exits leaves them to its parent.
+struct MadeDirs {
+  std::mutex mu;
+  std::vector<std::string> dirs;
+  pid_t owner = getpid();
+};
+
+MadeDirs& Made() {
+  static MadeDirs* made = [] {
+    auto* m = new MadeDirs;
+    std::atexit([] {
+      MadeDirs& d = Made();
+      const char* keep = std::getenv("ADAPTD_KEEP_TEST_DIRS");
+      if (getpid() != d.owner || (keep != nullptr && std::string(keep) == "1")) return;
+      std::lock_guard<std::mutex> lock(d.mu);
+      for (const std::string& dir : d.dirs) {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+      }
+    });
+    return m;
+  }();
+  return *made;
+}
+
+}  // namespace
+
 std::string MakeTempDir(const std::string& prefix) {
   std::string templ = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
   if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  MadeDirs& made = Made();
+  std::lock_guard<std::mutex> lock(made.mu);
+  made.dirs.push_back(templ);
   return templ;
 }
 

@@ -21,7 +21,8 @@ std::vector<uint8_t> SyntheticImage(int cls, int instance, uint64_t seed = 1);
 std::string EncodePng(const std::vector<uint8_t>& pixels, int width, int height,
                       int channels = 1);
 
-// A fresh, empty temporary directory.
+// A fresh, empty temporary directory, removed with its contents when the
+// process exits normally (ADAPTD_KEEP_TEST_DIRS=1 keeps it).
 std::string MakeTempDir(const std::string& prefix);
 
 // Float model input for SyntheticImage (after mean 0.5 / std 0.5).

@@ -4,7 +4,6 @@
 // model.pbtxt errors of LoadTokenizer for both tokenizer kinds.
 #include "server/engine/text/sentencepiece_tokenizer.h"
 
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -20,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "server/engine/text/load_tokenizer.h"
 #include "server/engine/text/sentencepiece_library.h"
+#include "tests/test_util/synthetic.h"
 
 namespace adaptd::engine {
 namespace {
@@ -67,11 +67,9 @@ std::unique_ptr<SentencePieceTokenizer> Load(const std::string& model) {
   return tokenizer.ok() ? std::move(*tokenizer) : nullptr;
 }
 
-// A fresh folder under the test's temporary directory.
+// A fresh folder, removed when the test exits.
 std::string TempFolder(const std::string& name) {
-  const std::string dir = absl::StrCat(::testing::TempDir(), "/spm_", name, "_", getpid());
-  std::filesystem::create_directories(dir);
-  return dir;
+  return adaptd::testing::MakeTempDir(absl::StrCat("spm_", name, "_"));
 }
 
 void WriteFile(const std::string& path, const std::string& bytes) {

@@ -35,6 +35,7 @@
 #include "server/engine/text/unicode_chars.h"
 #include "server/engine/text/wordpiece_tokenizer.h"
 #include "tests/test_util/subprocess.h"
+#include "tests/test_util/synthetic.h"
 
 namespace adaptd::engine {
 namespace {
@@ -368,12 +369,7 @@ Reference RunReference() {
                              " is missing): run `make deps`, which runs npm ci into .npm/");
     return ref;
   }
-  std::string pattern = ::testing::TempDir() + "/wordpiece_parity_XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) {
-    ref.error = "cannot make a folder like " + pattern;
-    return ref;
-  }
-  ref.dir = pattern;
+  ref.dir = adaptd::testing::MakeTempDir("wordpiece_parity_");
   ref.vocab = MakeVocab();
   ref.texts = MakeTexts();
   ref.error = WriteInputs(ref);

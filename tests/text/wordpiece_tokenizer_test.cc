@@ -17,6 +17,7 @@
 #include "server/engine/text/basic_tokenizer.h"
 #include "server/engine/text/unicode_chars.h"
 #include "server/engine/text/vocab.h"
+#include "tests/test_util/synthetic.h"
 
 namespace adaptd::engine {
 namespace {
@@ -66,10 +67,7 @@ WordPieceTokenizer::Options VocabAt(const std::string& path) {
 }
 
 std::string TempFile(const std::string& name, const std::string& contents) {
-  static const std::string* dir = [] {
-    std::string pattern = ::testing::TempDir() + "/wordpiece_XXXXXX";
-    return new std::string(mkdtemp(pattern.data()));
-  }();
+  static const std::string* dir = new std::string(adaptd::testing::MakeTempDir("wordpiece_"));
   const std::string path = *dir + "/" + name;
   std::ofstream(path, std::ios::binary) << contents;
   return path;

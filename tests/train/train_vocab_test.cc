@@ -16,6 +16,7 @@
 #include "adaptd/v1/model_config.pb.h"
 #include "server/engine/text/load_tokenizer.h"
 #include "server/engine/text/sentencepiece_tokenizer.h"
+#include "tests/test_util/synthetic.h"
 
 namespace adaptd::train {
 namespace {
@@ -46,8 +47,7 @@ std::vector<std::string> Texts(int n, int offset) {
 // text block names it.
 std::shared_ptr<const engine::Tokenizer> LoadAsAModelWould(const std::string& model,
                                                            const std::string& name) {
-  const std::string dir = absl::StrCat(::testing::TempDir(), "/vocab_", name, "_", getpid());
-  std::filesystem::create_directories(dir);
+  const std::string dir = adaptd::testing::MakeTempDir(absl::StrCat("vocab_", name, "_"));
   std::ofstream(dir + "/spm.model", std::ios::binary) << model;
   v1::TextConfig text;
   text.set_tokenizer("sentencepiece");
