@@ -10,9 +10,11 @@
 // passing AVX vectors between functions built without AVX does not apply.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define ADAPTD_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#pragma GCC diagnostic ignored "-Wpsabi"
 #else
 #define ADAPTD_VECTOR_CLONES
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
 namespace adaptd::engine {
