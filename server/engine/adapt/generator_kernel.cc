@@ -42,9 +42,11 @@ __attribute__((always_inline)) inline V8 Load8(const float* p) {
   return v;
 }
 
-__attribute__((always_inline)) inline void Store8(float* p, V8 v) { __builtin_memcpy(p, &v, sizeof(v)); }
+__attribute__((always_inline)) inline void Store8(float* p, const V8& v) {
+  __builtin_memcpy(p, &v, sizeof(v));
+}
 
-__attribute__((always_inline)) inline float Sum8(V8 v) {
+__attribute__((always_inline)) inline float Sum8(const V8& v) {
   return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
@@ -133,7 +135,8 @@ void LayerNorm(const float* x, int64_t rows, int64_t m, const std::vector<float>
     for (int64_t j = 0; j < m; ++j) mean += in[j];
     mean /= static_cast<double>(m);
     for (int64_t j = 0; j < m; ++j) var += (in[j] - mean) * (in[j] - mean);
-    const float inv = static_cast<float>(1.0 / std::sqrt(var / static_cast<double>(m) + kLayerNormEps));
+    const float inv =
+        static_cast<float>(1.0 / std::sqrt(var / static_cast<double>(m) + kLayerNormEps));
     for (int64_t j = 0; j < m; ++j) {
       out[r * m + j] = (in[j] - static_cast<float>(mean)) * inv * weight[j] + bias[j];
     }
