@@ -11,8 +11,9 @@
 # PyTorch install's LibTorch, writes a TorchScript ResNet-50 model repository
 # (bench/gpu_raw_torch.py, which also times raw torch), then times adaptd's
 # engine in process on it: Predict throughput over 1,000 adapters and Adapt
-# 5-way 5-shot p50, in fp32 and bf16 autocast. It needs a meta-learner file
-# for META (the default model's: MODEL=models/glyphs-conv4). Results go to
+# 5-way 5-shot p50, in fp32 and bf16 autocast. META is timed only with
+# META_LEARNER=<a meta_learner.pt made for 2048-wide features>: the head
+# generator is sized to its backbone's features. Results go to
 # $OUT (default /tmp/gpu-check): summary.md, raw_torch.json, bench.jsonl,
 # log.txt. Runs in about 6 minutes on an H100/H200 with 16 cores.
 # It also builds adapt-train (when FreeType unpacked) and times `pretrain
@@ -40,7 +41,7 @@ if [[ "${1:-run}" == fetch ]]; then
 fi
 
 OUT="${OUT:-/tmp/gpu-check}"
-MODEL="${MODEL:-models/glyphs-conv4}"
+META_LEARNER="${META_LEARNER:-}"
 DURATION="${DURATION:-10s}"
 mkdir -p "$OUT"
 LOG="$OUT/log.txt"
@@ -106,8 +107,7 @@ pretrain_check() {
 pretrain_check
 
 REPO=/tmp/adaptd-gpu-models
-META=""
-[[ -f "$MODEL/meta_learner.pt" ]] && META="$MODEL/meta_learner.pt"
+META="$META_LEARNER"
 say "raw torch"
 python3 bench/gpu_raw_torch.py --repository "$REPO" --meta_learner "$META" \
   >"$OUT/raw_torch.json" 2> >(tee -a "$LOG" >&2)

@@ -60,8 +60,8 @@ def write_repository(repo, meta_learner, log):
         'backbone_file: "backbone.pt"',
     ]
     if meta_learner:
-        # The meta-learner works per coordinate, so one trained on any
-        # backbone runs on this one: its cost, not its accuracy, is measured.
+        # It must be made for 2048-wide features; its cost, not its
+        # accuracy, is measured.
         shutil.copy(meta_learner, os.path.join(folder, "meta_learner.pt"))
         lines.append('meta_learner_file: "meta_learner.pt"')
     with open(os.path.join(folder, "model.pbtxt"), "w") as f:
