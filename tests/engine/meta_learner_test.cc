@@ -4,6 +4,7 @@
 #include "server/engine/adapt/meta_learner.h"
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <torch/torch.h>
@@ -181,6 +182,29 @@ TEST(MetaLearnerTest, HostGeneratorFollowsParameterChanges) {
   GeneratedHead modules = meta->Generate(task.support, task.support_labels, prototypes);
   EXPECT_GT((after - before).abs().max().item<double>(), 0.1);
   EXPECT_TRUE(torch::allclose(after.slice(0, 0, 5 * 16), modules.weight.reshape({-1}), 1e-4, 1e-5));
+}
+
+// Serving adapts on many threads at once with one learner: the first
+// heads also make the host copy of the weights. Every thread gets the head
+// one thread alone gets afterwards.
+TEST(MetaLearnerTest, ConcurrentHeadsShareOneHostCopy) {
+  Task task = testing::RandomFeatureTask(5, 3, 1, 16, 0.8, 10);
+  MetaLearner meta = PerturbedLearner(16, 7);  // No host copy yet.
+  std::vector<HeadResult> heads(8);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < heads.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int repeat = 0; repeat < 20; ++repeat) {
+        heads[t] = Adapt(meta, task.support, task.support_labels, 5);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const HeadResult expected = Adapt(meta, task.support, task.support_labels, 5);
+  for (const HeadResult& head : heads) {
+    EXPECT_TRUE(torch::equal(head.weight, expected.weight));
+    EXPECT_TRUE(torch::equal(head.bias, expected.bias));
+  }
 }
 
 TEST(MetaLearnerTest, RefusesFeaturesOfAnotherWidth) {
