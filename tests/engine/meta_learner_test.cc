@@ -23,19 +23,19 @@ namespace F = torch::nn::functional;
 using ::testing::HasSubstr;
 using Task = testing::FeatureTask;
 
-MetaLearner MakeLearner(int64_t dim, int64_t refine_steps = 2) {
+MetaLearner MakeLearner(int64_t dim, int64_t refine_steps = 2, int64_t rank = 8) {
   MetaLearnerOptions options;
   options.feature_dim = dim;
   options.hidden = 32;
-  options.rank = 8;
+  options.rank = rank;
   options.refine_steps = refine_steps;
   return MetaLearner(options);
 }
 
 // A meta-learner whose every parameter is moved off its start, so that
 // every part of the generator (and the refinement) shapes the head.
-MetaLearner PerturbedLearner(int64_t dim, uint64_t seed) {
-  MetaLearner meta = MakeLearner(dim);
+MetaLearner PerturbedLearner(int64_t dim, uint64_t seed, int64_t rank = 8) {
+  MetaLearner meta = MakeLearner(dim, /*refine_steps=*/2, rank);
   torch::manual_seed(seed);
   torch::NoGradGuard no_grad;
   // Small enough that the head's logits stay unsaturated.
@@ -138,14 +138,8 @@ TEST(MetaLearnerTest, MakesHeadsForAnyWaysShotsAndUnevenClasses) {
 // and without the low-rank term, for any ways and shots.
 TEST(MetaLearnerTest, HostGeneratorGivesTheModulesHead) {
   for (int64_t rank : {8, 0}) {
-    MetaLearnerOptions options;
-    options.feature_dim = 40;
-    options.hidden = 32;
-    options.rank = rank;
-    MetaLearner meta(options);
-    torch::manual_seed(rank + 1);
+    MetaLearner meta = PerturbedLearner(40, rank + 1, rank);
     torch::NoGradGuard no_grad;
-    for (auto& p : meta->parameters()) p.add_(torch::randn_like(p) * 0.05);
     for (auto [ways, shots] : {std::pair{2, 1}, {5, 5}, {20, 3}}) {
       Task task = testing::RandomFeatureTask(ways, shots, 1, 40, 0.8, ways * shots);
       // One class with an extra example: uneven shots.

@@ -33,6 +33,20 @@ void SetRows(float* out, int64_t rows, int64_t m, const float* bias) {
   }
 }
 
+// out[r, :] += bias, for r < rows; rows of width m.
+void AddToRows(float* out, int64_t rows, int64_t m, const std::vector<float>& bias) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < m; ++j) out[r * m + j] += bias[j];
+  }
+}
+
+// out[r, :] = scale * in[r, :], for r < rows; rows of width m.
+void ScaleRows(const float* in, int64_t rows, int64_t m, const float* scale, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < m; ++j) out[r * m + j] = scale[j] * in[r * m + j];
+  }
+}
+
 // Eight floats; on the AVX2 clone one register, elsewhere two.
 typedef float V8 __attribute__((vector_size(32)));
 
@@ -211,18 +225,14 @@ void AttendClasses(const GeneratorWeights& w, int64_t classes, float* x, float* 
     }
   }
   // x += attend_out(mixed).
-  for (int64_t r = 0; r < classes; ++r) {
-    for (int64_t j = 0; j < h; ++j) x[r * h + j] += w.attend_out_bias[j];
-  }
+  AddToRows(x, classes, h, w.attend_out_bias);
   AddProduct(mixed, classes, h, h, w.attend_out_t.data(), h, x);
   LayerNorm(x, classes, h, w.norm2_weight, w.norm2_bias, normed);
   Linear(normed, classes, h, w.ffn1_t, w.ffn1_bias, 2 * h, hidden);
   for (int64_t j = 0; j < classes * 2 * h; ++j) {
     hidden[j] = 0.5f * hidden[j] * (1.0f + std::erf(hidden[j] * static_cast<float>(M_SQRT1_2)));
   }
-  for (int64_t r = 0; r < classes; ++r) {
-    for (int64_t j = 0; j < h; ++j) x[r * h + j] += w.ffn2_bias[j];
-  }
+  AddToRows(x, classes, h, w.ffn2_bias);
   AddDots(hidden, classes, 2 * h, 2 * h, w.ffn2.data(), h, x);
 }
 
@@ -231,16 +241,15 @@ void AttendClasses(const GeneratorWeights& w, int64_t classes, float* x, float* 
 void GenerateHeadOnHost(const GeneratorWeights& w, const float* features, const int64_t* labels,
                         int64_t n, const float* prototypes, int64_t classes, float* flat) {
   const int64_t d = w.dim, h = w.hidden, r = w.rank, c = classes;
-  std::vector<float> scratch(c * (3 + h + (7 * h + 1) + 2 * d + 2 * std::max<int64_t>(r, 1)) +
-                             (h + 2) + d);
+  std::vector<float> scratch(c * (3 + h + (7 * h + 1) + 2 * d + 2 * r) + (h + 2) + d);
   float* stats = scratch.data();    // [C, 3]: log count, spread, |prototype|.
   float* z = stats + c * 3;         // [C, h]
   float* work = z + c * h;          // AttendClasses' scratch, [C, 7h + 1].
   float* adapted = work + c * (7 * h + 1);  // [C, D]
   float* embedded = adapted + c * d;        // [C, D]
   float* low_rank = embedded + c * d;       // [C, rank], twice.
-  float* task = low_rank + c * 2 * std::max<int64_t>(r, 1);  // [h + 2]
-  float* scale = task + h + 2;                                // [D]
+  float* task = low_rank + c * 2 * r;       // [h + 2]
+  float* scale = task + h + 2;              // [D]
 
   // Class statistics.
   std::vector<float> counts(c, 0.0f), spread(c, 0.0f);
@@ -278,17 +287,13 @@ void GenerateHeadOnHost(const GeneratorWeights& w, const float* features, const 
   // embedded = M adapted, weight = M^T embedded, with
   // M x = scale * x + P^T (Q x) and M^T y = scale * y + Q^T (P y).
   float* weight = flat;
-  for (int64_t k = 0; k < c; ++k) {
-    for (int64_t j = 0; j < d; ++j) embedded[k * d + j] = scale[j] * adapted[k * d + j];
-  }
+  ScaleRows(adapted, c, d, scale, embedded);
   if (r > 0) {
     SetRows(low_rank, c, r, nullptr);
     AddDots(adapted, c, d, d, w.metric_q.data(), r, low_rank);
     AddProduct(low_rank, c, r, r, w.metric_p.data(), d, embedded);
   }
-  for (int64_t k = 0; k < c; ++k) {
-    for (int64_t j = 0; j < d; ++j) weight[k * d + j] = scale[j] * embedded[k * d + j];
-  }
+  ScaleRows(embedded, c, d, scale, weight);
   if (r > 0) {
     float* projected = low_rank + c * r;
     SetRows(projected, c, r, nullptr);
