@@ -46,6 +46,13 @@ ABSL_FLAG(int, semantic_dim, 0,
           "(PPMI + SVD) summed with idf weights, joined to the served features; 0 for none.");
 ABSL_FLAG(double, semantic_weight, 0.5,
           "Text: the semantic branch's share of the cosine; with --lexical_weight at most 1.");
+ABSL_FLAG(double, semantic_agreement, 0,
+          "Text, with both branches: > 0 makes each text's semantic share --semantic_weight x "
+          "min(1, a / this), a in [0,1] the length of the idf-weighted mean of its token "
+          "vectors; the lexical branch takes what the semantic one gives up. 0: fixed shares.");
+ABSL_FLAG(int, positions, 0,
+          "Text: the transformer encodes each text's first N tokens, the lexical and semantic "
+          "branches all --max_len of them; 0 for all.");
 
 namespace adaptd::train {
 namespace {
@@ -59,12 +66,14 @@ TextEncoderOptions TextEncoderFlags() {
   t.heads = absl::GetFlag(FLAGS_heads);
   t.mlp_dim = absl::GetFlag(FLAGS_mlp_dim);
   t.max_len = absl::GetFlag(FLAGS_max_len);
+  t.positions = absl::GetFlag(FLAGS_positions);
   t.pooling = absl::GetFlag(FLAGS_pooling);
   t.dropout = absl::GetFlag(FLAGS_text_dropout);
   t.lexical_dim = absl::GetFlag(FLAGS_lexical_dim);
   t.lexical_weight = absl::GetFlag(FLAGS_lexical_weight);
   t.semantic_dim = absl::GetFlag(FLAGS_semantic_dim);
   t.semantic_weight = absl::GetFlag(FLAGS_semantic_weight);
+  t.semantic_agreement = absl::GetFlag(FLAGS_semantic_agreement);
   t.corpus = absl::GetFlag(FLAGS_corpus);
   return t;
 }
@@ -140,10 +149,12 @@ Command PretrainCommand() {
           "--lr_schedule cosine. Export reads the encoder's shape from report.json.\n"
           "--lexical_dim adds a hashed idf-weighted bag of tokens to the served features, and\n"
           "--semantic_dim token vectors computed from --corpus (unlabelled lines, e.g. `data\n"
-          "dictionary`'s definitions) before training; the classifier trains the transformer.",
+          "dictionary`'s definitions) before training; the classifier trains the transformer.\n"
+          "The branches are bags of tokens: with --positions below --max_len they read whole\n"
+          "texts while the transformer encodes the first --positions tokens.",
           {"data", "extra_data", "arch", "tokenizer", "lower_case", "dim", "layers", "heads",
-           "mlp_dim", "max_len", "pooling", "text_dropout", "lexical_dim", "lexical_weight",
-           "semantic_dim", "semantic_weight", "corpus",
+           "mlp_dim", "max_len", "positions", "pooling", "text_dropout", "lexical_dim",
+           "lexical_weight", "semantic_dim", "semantic_weight", "semantic_agreement", "corpus",
            "epochs", "batch_size", "lr",
            "lr_schedule", "warmup_steps", "weight_decay", "dropout", "max_shift", "flip", "grey",
            "seed", "threads", "device", "work_dir", "resume", "max_steps", "checkpoint_seconds",

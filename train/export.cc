@@ -69,11 +69,13 @@ v1::ModelConfig MakeTextModelConfig(const std::string& name, const TextEncoderOp
   o.heads = encoder.heads;
   o.mlp_dim = encoder.mlp_dim;
   o.max_length = encoder.max_len;
+  o.positions = encoder.positions;
   o.pooling = encoder.pooling;
   o.lexical_dim = encoder.lexical_dim;
   o.lexical_weight = encoder.lexical_weight;
   o.semantic_dim = encoder.semantic_dim;
   o.semantic_weight = encoder.semantic_weight;
+  o.semantic_agreement = encoder.semantic_agreement;
   engine::TextTransformerOptionsToConfig(o, &config);
   config.set_backbone_file("backbone.pt");  // ExportTextModel sets it too.
   return config;
@@ -146,9 +148,11 @@ absl::StatusOr<std::pair<TextEncoderOptions, int64_t>> PretrainedTextEncoder(
   if (!e.contains("pooling") || !e["pooling"].is_string()) return bad("pooling is not a string");
   o.pooling = e["pooling"].get<std::string>();
   o.lower_case = e.value("lower_case", true);
-  // Absent from reports of encoders without a lexical or semantic branch.
+  // Absent from reports of encoders without a lexical or semantic branch,
+  // or reading all their tokens.
   for (const auto& [key, field] : {std::pair<const char*, int*>{"lexical_dim", &o.lexical_dim},
-                                   {"semantic_dim", &o.semantic_dim}}) {
+                                   {"semantic_dim", &o.semantic_dim},
+                                   {"positions", &o.positions}}) {
     if (e.contains(key) && !e[key].is_number_integer()) {
       return bad(absl::StrCat(key, " is not an integer"));
     }
@@ -156,6 +160,7 @@ absl::StatusOr<std::pair<TextEncoderOptions, int64_t>> PretrainedTextEncoder(
   }
   o.lexical_weight = e.value("lexical_weight", 0.5);
   o.semantic_weight = e.value("semantic_weight", 0.5);
+  o.semantic_agreement = e.value("semantic_agreement", 0.0);
   return std::make_pair(o, vocab_size);
 }
 

@@ -236,8 +236,10 @@ class TextPretrainNet : public PretrainNet {
   std::string Key() const override {
     const TextEncoderOptions& t = options_.text;
     return absl::StrFormat(
-        "arch=text-transformer vocab=%d dim=%d layers=%d heads=%d mlp=%d max_len=%d pooling=%s%s%s",
+        "arch=text-transformer vocab=%d dim=%d layers=%d heads=%d mlp=%d max_len=%d "
+        "pooling=%s%s%s%s",
         tokenizer_->vocab_size(), t.dim, t.layers, t.heads, t.mlp_dim, t.max_len, t.pooling,
+        t.positions > 0 ? absl::StrFormat(" positions=%d", t.positions) : "",
         t.lexical_dim > 0 ? absl::StrFormat(" lexical=%d", t.lexical_dim) : "",
         t.semantic_dim > 0 ? absl::StrFormat(" semantic=%d corpus=%s", t.semantic_dim, t.corpus)
                            : "");
@@ -261,12 +263,14 @@ class TextPretrainNet : public PretrainNet {
               {"heads", t.heads},
               {"mlp_dim", t.mlp_dim},
               {"max_len", t.max_len},
+              {"positions", t.positions},
               {"pooling", t.pooling},
               {"dropout", t.dropout},
               {"lexical_dim", t.lexical_dim},
               {"lexical_weight", t.lexical_weight},
               {"semantic_dim", t.semantic_dim},
               {"semantic_weight", t.semantic_weight},
+              {"semantic_agreement", t.semantic_agreement},
               {"corpus", t.corpus}}}};
   }
 

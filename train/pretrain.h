@@ -34,6 +34,9 @@ struct TextEncoderOptions {
   // Tokens per text, the special tokens included; longer texts are cut as
   // adaptd cuts them. Also model.pbtxt's text.max_seq_length.
   int max_len = 64;
+  // The transformer encodes the first `positions` tokens, the lexical and
+  // semantic branches read all max_len; 0: max_len.
+  int positions = 0;
   std::string pooling = "mean";  // "mean" or "cls".
   double dropout = 0.1;  // Inside the encoder (attention, residual branches).
   // The lexical branch (text_nets.h): buckets of the hashed idf-weighted bag
@@ -48,6 +51,9 @@ struct TextEncoderOptions {
   // 0: none. Its share of the cosine is semantic_weight.
   int semantic_dim = 0;
   double semantic_weight = 0.5;
+  // With both branches, > 0: each text's semantic share shrinks when its
+  // token vectors disagree (text_nets.h); served only, training ignores it.
+  double semantic_agreement = 0;
   std::string corpus;
 };
 

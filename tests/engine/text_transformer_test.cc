@@ -86,7 +86,7 @@ TEST(TextTransformerTest, TooLongAnInputIsAnError) {
     net->forward(torch::zeros({1, 13}, torch::kLong), torch::ones({1, 13}, torch::kLong));
     ADD_FAILURE() << "13 tokens through a 12-position encoder";
   } catch (const c10::Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("this encoder takes 1 to 12"));
+    EXPECT_THAT(e.what(), HasSubstr("this encoder takes 1 to 12 per text"));
   }
 }
 
@@ -253,6 +253,110 @@ TEST(TextTransformerTest, SemanticOptionsAreChecked) {
   const TextTransformerOptions back = TextTransformerOptionsFromConfig(config);
   EXPECT_EQ(back.semantic_dim, 8);
   EXPECT_DOUBLE_EQ(back.semantic_weight, 0.25);
+}
+
+// With semantic_agreement, a text's semantic share is semantic_weight *
+// min(1, a / semantic_agreement), a the length of the idf-weighted mean of its
+// token vectors, and the lexical branch takes what it gives up.
+TEST(TextTransformerTest, SemanticShareFollowsHowWellATextsVectorsAgree) {
+  TextTransformerOptions o = LexicalOptions();
+  o.lexical_weight = 0.4;
+  o.semantic_dim = 8;
+  o.semantic_weight = 0.5;
+  o.semantic_agreement = 0.6;
+  auto net = SmallNet(o);
+  torch::NoGradGuard no_grad;
+  // Tokens 10-13 point along four axes; 20-23 all along the first.
+  torch::Tensor vectors = torch::zeros({40, 8});
+  for (int i = 0; i < 4; ++i) {
+    vectors[10 + i][i] = 1;
+    vectors[20 + i][0] = 1;
+  }
+  net->SetTokenVectors(vectors);
+  net->SetTokenIdf(torch::ones({40}));
+  // Text 0 agrees fully (a = 1), text 1 not at all (a = 1/2), text 2 is
+  // half of each (a = sqrt(10)/4 = 0.79, over 0.6).
+  const torch::Tensor ids =
+      torch::tensor({{20, 21, 22, 23}, {10, 11, 12, 13}, {10, 11, 20, 21}}, torch::kLong);
+  const torch::Tensor mask = torch::ones({3, 4}, torch::kLong);
+  const torch::Tensor features = net->forward(ids, mask);
+  ASSERT_EQ(features.sizes(), (std::vector<int64_t>{3, 4096 + 8 + 16}));
+  const auto share = [&](int64_t row, int64_t from, int64_t width) {
+    return features[row].narrow(0, from, width).pow(2).sum().item<double>();
+  };
+  const double sem_1 = 0.5 * 0.5 / 0.6;
+  const double expected_semantic[3] = {0.5, sem_1, 0.5};
+  for (int64_t row = 0; row < 3; ++row) {
+    SCOPED_TRACE(row);
+    EXPECT_NEAR(share(row, 0, 4096), 0.9 - expected_semantic[row], 1e-5);
+    EXPECT_NEAR(share(row, 4096, 8), expected_semantic[row], 1e-5);
+    EXPECT_NEAR(share(row, 4096 + 8, 16), 0.1, 1e-5);
+  }
+  // Within each part the directions are the branches' own.
+  const torch::Tensor semantic = NormalizeFeatures(net->Semantic(ids, mask));
+  EXPECT_TRUE(torch::allclose(features.narrow(1, 4096, 8)[1], std::sqrt(sem_1) * semantic[1],
+                              1e-5, 1e-6));
+
+  // Without it every text gets semantic_weight.
+  o.semantic_agreement = 0;
+  auto fixed = SmallNet(o);
+  fixed->SetTokenVectors(vectors);
+  fixed->SetTokenIdf(torch::ones({40}));
+  EXPECT_NEAR(fixed->forward(ids, mask)[1].narrow(0, 4096, 8).pow(2).sum().item<double>(), 0.5,
+              1e-5);
+}
+
+// The bags read every token, the transformer the first `positions`.
+TEST(TextTransformerTest, TransformerEncodesTheFirstPositionsTokens) {
+  TextTransformerOptions o = LexicalOptions();
+  o.positions = 4;
+  auto net = SmallNet(o);
+  torch::NoGradGuard no_grad;
+  // The same first four tokens, then other ones.
+  const torch::Tensor ids =
+      torch::tensor({{2, 11, 12, 13, 14, 15, 16, 0}, {2, 11, 12, 13, 30, 31, 32, 33}},
+                    torch::kLong);
+  const torch::Tensor mask =
+      torch::tensor({{1, 1, 1, 1, 1, 1, 1, 0}, {1, 1, 1, 1, 1, 1, 1, 1}}, torch::kLong);
+  const torch::Tensor encoded = net->Encode(ids, mask);
+  EXPECT_TRUE(torch::allclose(encoded[0], encoded[1], 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(encoded, net->Encode(ids.narrow(1, 0, 4), mask.narrow(1, 0, 4))));
+  const torch::Tensor features = net->forward(ids, mask);
+  EXPECT_TRUE(torch::allclose(features[0].narrow(0, 4096, 16), features[1].narrow(0, 4096, 16),
+                              1e-5, 1e-6));
+  EXPECT_GT((features[0] - features[1]).abs().max().item<float>(), 1e-2);
+  EXPECT_EQ(net->named_parameters()["positions.weight"].size(0), 4);
+  // Up to max_length tokens in all.
+  try {
+    net->forward(torch::zeros({1, 13}, torch::kLong), torch::ones({1, 13}, torch::kLong));
+    ADD_FAILURE() << "13 tokens through a 12-token encoder";
+  } catch (const c10::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("this encoder takes 1 to 12 per text"));
+  }
+}
+
+TEST(TextTransformerTest, PositionsAndAgreementAreCheckedAndCarried) {
+  TextTransformerOptions o = LexicalOptions();
+  o.positions = 13;
+  EXPECT_THAT(std::string(ValidateTextTransformerOptions(o, "text.transformer.").message()),
+              HasSubstr("text.transformer.positions: must be in [0, 12], got 13"));
+  o.positions = 4;
+  o.semantic_agreement = 0.5;  // No semantic branch.
+  EXPECT_THAT(std::string(ValidateTextTransformerOptions(o).message()),
+              HasSubstr("semantic_agreement: needs a lexical and a semantic branch"));
+  o.semantic_dim = 8;
+  o.semantic_weight = 0.2;
+  EXPECT_TRUE(ValidateTextTransformerOptions(o).ok());
+  o.semantic_agreement = 1.5;
+  EXPECT_THAT(std::string(ValidateTextTransformerOptions(o).message()),
+              HasSubstr("semantic_agreement: must be in [0,1], got 1.5"));
+  o.semantic_agreement = 0.5;
+  adaptd::v1::ModelConfig config;
+  TextTransformerOptionsToConfig(o, &config);
+  EXPECT_EQ(config.text().max_seq_length(), 12);
+  const TextTransformerOptions back = TextTransformerOptionsFromConfig(config);
+  EXPECT_EQ(back.positions, 4);
+  EXPECT_DOUBLE_EQ(back.semantic_agreement, 0.5);
 }
 
 // A WordPiece vocab of the special tokens and a few words.
@@ -445,6 +549,17 @@ TEST(NativeTextBackboneLexicalTest, ExportedFolderServesTheSemanticBranch) {
   const std::string folder = dir + "/model";
   ExpectExportedServesNet(*net, vocab, folder, "semantic_dim: 4", 16 + 64 + 4);
   if (HasFatalFailure()) return;
+
+  // So do per-text shares and a transformer reading fewer tokens.
+  options.positions = 3;
+  options.semantic_agreement = 0.9;
+  auto shares = SmallNet(options);
+  shares->SetTokenIdf(torch::linspace(0, 3, 15));
+  shares->SetTokenVectors(NormalizeFeatures(torch::randn({15, 4})));
+  ExpectExportedServesNet(*shares, vocab, dir + "/shares", "semantic_agreement: 0.9",
+                          16 + 64 + 4);
+  if (HasFatalFailure()) return;
+  EXPECT_THAT(*ReadFile(dir + "/shares/model.pbtxt"), HasSubstr("positions: 3"));
 
   // The weights' 4-wide vectors replace the claimed 8; the probe of the
   // features catches it.

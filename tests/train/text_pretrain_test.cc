@@ -310,6 +310,37 @@ TEST(TextPretrainTest, SemanticBranchIsComputedExportedAndServed) {
               right + wrong);
 }
 
+// Both branches with per-text shares, and a transformer reading fewer tokens
+// than the branches: report.json carries both settings to model.pbtxt, and
+// adaptd answers as adapt-train's evaluation does.
+TEST(TextPretrainTest, PositionsAndAgreementAreExportedAndServed) {
+  TempDir dir;
+  const std::string vocab = WriteVocab(dir.path());
+  ASSERT_TRUE(WriteLines({"the cat sat on the mat", "a dog ran far"}, dir / "corpus.txt").ok());
+  PretrainOptions o = TinyTextOptions(dir / "pretrain", vocab);
+  o.epochs = 1;
+  o.text.positions = 4;
+  o.text.lexical_dim = 64;
+  o.text.lexical_weight = 0.5;
+  o.text.semantic_dim = 4;
+  o.text.semantic_weight = 0.4;
+  o.text.semantic_agreement = 0.7;
+  o.text.corpus = dir / "corpus.txt";
+  auto report = Pretrain(TopicSentences(12, 2, 1, 1), Dataset(), o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const auto json = nlohmann::json::parse(*ReadFile(dir / "pretrain/report.json"));
+  EXPECT_EQ(json["text_encoder"]["positions"], 4);
+  EXPECT_DOUBLE_EQ(json["text_encoder"]["semantic_agreement"].get<double>(), 0.7);
+
+  int right = 0, wrong = 0;
+  ExportAndServe(*report, dir,
+                 {"max_seq_length: 16", "positions: 4", "semantic_agreement: 0.7",
+                  "feature_dim: 84"},
+                 &right, &wrong);
+  if (::testing::Test::HasFatalFailure()) return;
+  EXPECT_GT(right, wrong);
+}
+
 TEST(TextPretrainTest, BadEncoderOptionsNameTheFlag) {
   TempDir dir;
   const std::string vocab = WriteVocab(dir.path());
@@ -331,6 +362,10 @@ TEST(TextPretrainTest, BadEncoderOptionsNameTheFlag) {
   EXPECT_THAT(message([](PretrainOptions& o) { o.text.max_len = 1; }),
               HasSubstr("max_len: must be in [2, 8192], got 1"));
   EXPECT_THAT(message([](PretrainOptions& o) { o.text.pooling = "max"; }), HasSubstr("pooling:"));
+  EXPECT_THAT(message([](PretrainOptions& o) { o.text.positions = 17; }),
+              HasSubstr("positions: must be in [0, 16], got 17"));
+  EXPECT_THAT(message([](PretrainOptions& o) { o.text.semantic_agreement = 0.5; }),
+              HasSubstr("semantic_agreement: needs a lexical and a semantic branch"));
   EXPECT_THAT(message([](PretrainOptions& o) {
                 o.text.lexical_dim = 64;
                 o.text.lexical_weight = -0.5;

@@ -34,6 +34,9 @@ constexpr int64_t kHashPrime = 2147483647;  // 2^31 - 1
 constexpr int64_t kBucketA = 1103515245, kBucketB = 12345;
 constexpr int64_t kSignA = 1664525, kSignB = 1013904223;
 
+// x [B,D] with each row scaled by scale [B,1], in x's precision.
+Tensor Scaled(const Tensor& x, const Tensor& scale) { return x * scale.to(x.scalar_type()); }
+
 // One pre-LayerNorm encoder layer: x + attn(LN(x)), then x + MLP(LN(x)).
 class EncoderLayerImpl : public nn::Module {
  public:
@@ -99,6 +102,9 @@ absl::Status ValidateTextTransformerOptions(const TextTransformerOptions& o,
   if (o.max_length < 1 || o.max_length > kMaxLength) {
     return OutOfRange(prefix + "max_length", 1, kMaxLength, o.max_length);
   }
+  if (o.positions < 0 || o.positions > o.max_length) {
+    return OutOfRange(prefix + "positions", 0, o.max_length, o.positions);
+  }
   if (o.pooling != "mean" && o.pooling != "cls") {
     return absl::InvalidArgumentError(
         absl::StrCat(prefix, "pooling: must be \"mean\" or \"cls\", got \"", o.pooling, "\""));
@@ -126,7 +132,20 @@ absl::Status ValidateTextTransformerOptions(const TextTransformerOptions& o,
         prefix, "semantic_weight: lexical_weight + semantic_weight must be at most 1, got ",
         o.lexical_weight, " + ", o.semantic_weight));
   }
+  if (!(o.semantic_agreement >= 0 && o.semantic_agreement <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, "semantic_agreement: must be in [0,1], got ", o.semantic_agreement));
+  }
+  if (o.semantic_agreement > 0 && (o.lexical_dim == 0 || o.semantic_dim == 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, "semantic_agreement: needs a lexical and a semantic branch (lexical_dim ",
+        o.lexical_dim, ", semantic_dim ", o.semantic_dim, ")"));
+  }
   return absl::OkStatus();
+}
+
+int64_t TextTransformerPositions(const TextTransformerOptions& options) {
+  return options.positions > 0 ? options.positions : options.max_length;
 }
 
 int64_t TextTransformerFeatureDim(const TextTransformerOptions& options) {
@@ -158,11 +177,13 @@ TextTransformerOptions TextTransformerOptionsFromConfig(const adaptd::v1::ModelC
   o.heads = t.heads();
   o.mlp_dim = t.mlp_dim();
   o.max_length = config.text().max_seq_length();
+  o.positions = t.positions();
   o.pooling = config.text().pooling().empty() ? "cls" : config.text().pooling();
   o.lexical_dim = t.lexical_dim();
   if (t.lexical_dim() > 0) o.lexical_weight = t.lexical_weight();
   o.semantic_dim = t.semantic_dim();
   if (t.semantic_dim() > 0) o.semantic_weight = t.semantic_weight();
+  o.semantic_agreement = t.semantic_agreement();
   return o;
 }
 
@@ -179,6 +200,7 @@ void TextTransformerOptionsToConfig(const TextTransformerOptions& o,
   t->set_layers(static_cast<int32_t>(o.layers));
   t->set_heads(static_cast<int32_t>(o.heads));
   t->set_mlp_dim(static_cast<int32_t>(o.mlp_dim));
+  t->set_positions(static_cast<int32_t>(o.positions));
   if (o.lexical_dim > 0) {
     t->set_lexical_dim(static_cast<int32_t>(o.lexical_dim));
     t->set_lexical_weight(static_cast<float>(o.lexical_weight));
@@ -187,13 +209,14 @@ void TextTransformerOptionsToConfig(const TextTransformerOptions& o,
     t->set_semantic_dim(static_cast<int32_t>(o.semantic_dim));
     t->set_semantic_weight(static_cast<float>(o.semantic_weight));
   }
+  t->set_semantic_agreement(static_cast<float>(o.semantic_agreement));
 }
 
 TextTransformer::TextTransformer(const TextTransformerOptions& options) : options_(options) {
   const int64_t dim = options.dim;
   const int64_t mlp_dim = options.mlp_dim > 0 ? options.mlp_dim : 4 * dim;
   tokens_ = register_module("tokens", nn::Embedding(options.vocab_size, dim));
-  positions_ = register_module("positions", nn::Embedding(options.max_length, dim));
+  positions_ = register_module("positions", nn::Embedding(TextTransformerPositions(options), dim));
   // BERT's initialisation of the embeddings: N(0, 0.02).
   {
     torch::NoGradGuard no_grad;
@@ -257,8 +280,9 @@ Tensor TextTransformer::Tokens(const Tensor& ids, const Tensor& mask) {
               "text-transformer: ids and mask must both be [B,T]; got ", ids.sizes(), " and ",
               mask.sizes());
   const int64_t t = ids.size(1);
-  TORCH_CHECK(t >= 1 && t <= options_.max_length, "text-transformer: ", t,
-              " tokens; this encoder takes 1 to ", options_.max_length);
+  const int64_t rows = TextTransformerPositions(options_);
+  TORCH_CHECK(t >= 1 && t <= rows, "text-transformer: ", t, " tokens; this encoder takes 1 to ",
+              rows);
   const Tensor padded = mask.eq(0).view({ids.size(0), 1, 1, t});
   const Tensor positions = torch::arange(t, ids.options().dtype(torch::kLong));
   Tensor x = tokens_(ids) + positions_(positions).unsqueeze(0);
@@ -267,7 +291,15 @@ Tensor TextTransformer::Tokens(const Tensor& ids, const Tensor& mask) {
   return norm_(x);
 }
 
-Tensor TextTransformer::Encode(const Tensor& ids, const Tensor& mask) {
+Tensor TextTransformer::Encode(const Tensor& all_ids, const Tensor& all_mask) {
+  TORCH_CHECK(all_ids.dim() == 2 && all_ids.size(1) >= 1 &&
+                  all_ids.size(1) <= options_.max_length,
+              "text-transformer: ", all_ids.sizes(), " tokens; this encoder takes 1 to ",
+              options_.max_length, " per text");
+  // Rows are left-aligned, so the leading tokens are each row's first ones.
+  const int64_t t = std::min(all_ids.size(1), TextTransformerPositions(options_));
+  const Tensor ids = all_ids.narrow(1, 0, t);
+  const Tensor mask = all_mask.narrow(1, 0, t);
   const Tensor x = Tokens(ids, mask);
   if (options_.pooling == "cls") return x.select(1, 0);
   const Tensor m = mask.unsqueeze(2).to(x.scalar_type());
@@ -282,16 +314,35 @@ Tensor TextTransformer::forward(const Tensor& ids, const Tensor& mask) {
                x, torch::nn::functional::NormalizeFuncOptions().p(2).dim(1).eps(1e-8))
         .to(encoded.scalar_type());
   };
-  // Each part's share of the cosine; the transformer's is what is left.
-  std::vector<Tensor> parts;
+  // Each part's share of the cosine; the transformer's is what is left. With
+  // semantic_agreement the branches' shares are each text's own, [B,1]:
+  // `moved` is what the semantic branch gives the lexical one.
   double left = 1;
+  Tensor semantic, semantic_share, moved;
+  if (options_.semantic_dim > 0) {
+    semantic = Semantic(ids, mask);
+    if (options_.semantic_agreement > 0) {
+      // The length of the idf-weighted mean of the text's token vectors.
+      const Tensor token_weight =
+          (idf_.index({ids.to(torch::kLong)}) * mask.to(idf_.scalar_type())).sum(1, true);
+      const Tensor agreement = semantic.norm(2, 1, true) / token_weight.clamp_min(1e-8);
+      semantic_share =
+          options_.semantic_weight * (agreement / options_.semantic_agreement).clamp_max(1);
+      moved = options_.semantic_weight - semantic_share;
+    }
+    left -= options_.semantic_weight;
+  }
+  std::vector<Tensor> parts;
   if (options_.lexical_dim > 0) {
-    parts.push_back(std::sqrt(options_.lexical_weight) * unit(Lexical(ids, mask)));
+    const Tensor lexical = unit(Lexical(ids, mask));
+    parts.push_back(moved.defined() ? Scaled(lexical, (options_.lexical_weight + moved).sqrt())
+                                    : std::sqrt(options_.lexical_weight) * lexical);
     left -= options_.lexical_weight;
   }
-  if (options_.semantic_dim > 0) {
-    parts.push_back(std::sqrt(options_.semantic_weight) * unit(Semantic(ids, mask)));
-    left -= options_.semantic_weight;
+  if (semantic.defined()) {
+    const Tensor u = unit(semantic);
+    parts.push_back(semantic_share.defined() ? Scaled(u, semantic_share.sqrt())
+                                             : std::sqrt(options_.semantic_weight) * u);
   }
   parts.push_back(std::sqrt(std::max(left, 0.0)) * unit(encoded));
   return torch::cat(parts, 1);

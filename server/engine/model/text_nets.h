@@ -18,7 +18,13 @@
 // tokens used in the same definitions lie near each other), summed over the
 // text with the same idf weights. Its normalised sum joins the features
 // with semantic_weight as its share of the cosine; the transformer keeps
-// what the branches leave.
+// what the branches leave. With semantic_agreement > 0 the semantic share
+// is each text's own: a text whose token vectors disagree (words the
+// vectors' corpus knows little of, or a long text on many things) gives
+// part of it to the lexical branch.
+//
+// The branches are bags: they read every token up to max_length, while the
+// transformer encodes the first `positions`.
 //
 //   TextTransformerOptions options;
 //   options.vocab_size = tokenizer.vocab_size();
@@ -50,7 +56,10 @@ struct TextTransformerOptions {
   int64_t layers = 2;      // Encoder layers.
   int64_t heads = 4;       // Attention heads per layer.
   int64_t mlp_dim = 0;     // The MLP's hidden width; 0 means 4 * dim.
-  int64_t max_length = 64;  // Positions: the longest input, in tokens.
+  int64_t max_length = 64;  // The longest input, in tokens.
+  // The transformer encodes the first `positions` tokens (the position
+  // embedding's rows); the branches read all of them. 0: max_length.
+  int64_t positions = 0;
   // How token features become one vector: "mean" (over the attention mask)
   // or "cls" (token 0).
   std::string pooling = "mean";
@@ -67,7 +76,15 @@ struct TextTransformerOptions {
   // With a semantic branch: its share of the features' cosine. The two
   // branches' shares sum to at most 1.
   double semantic_weight = 0.5;
+  // With both branches, > 0: a text's semantic share is semantic_weight *
+  // min(1, a / semantic_agreement), a the length of the idf-weighted mean of
+  // its (unit) token vectors; the lexical branch takes the rest of
+  // semantic_weight. 0: semantic_weight for every text.
+  double semantic_agreement = 0;
 };
+
+// The tokens the transformer encodes: positions, or max_length when 0.
+int64_t TextTransformerPositions(const TextTransformerOptions& options);
 
 // The features' width: dim + lexical_dim + semantic_dim.
 int64_t TextTransformerFeatureDim(const TextTransformerOptions& options);
@@ -106,13 +123,13 @@ class TextTransformer : public torch::nn::Module {
   // any integer or bool type), 1 <= T <= max_length, every row with at
   // least one token -> features [B,feature_dim()]: without a lexical or
   // semantic branch the raw (unnormalised) pooled transformer output, with
-  // one the weighted concatenation of the normalised parts. A row's features do not depend
-  // on how much padding follows its tokens.
+  // one the weighted concatenation of the normalised parts. A row's
+  // features do not depend on how much padding follows its tokens.
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
-  // The raw pooled transformer output [B,dim], what training's classifier
-  // sees.
+  // The raw pooled transformer output [B,dim] of the first `positions`
+  // tokens, what training's classifier sees.
   torch::Tensor Encode(const torch::Tensor& ids, const torch::Tensor& mask);
-  // The token features before pooling, [B,T,dim].
+  // The token features before pooling, [B,T,dim]; T at most positions.
   torch::Tensor Tokens(const torch::Tensor& ids, const torch::Tensor& mask);
   // The hashed idf-weighted bag of tokens [B,lexical_dim], unnormalised.
   // REQUIRES: lexical_dim > 0.
