@@ -22,6 +22,7 @@
 #include "train/data_cache.h"
 #include "train/dataset.h"
 #include "train/debian_packages.h"
+#include "train/fortunes.h"
 #include "train/dictionary.h"
 #include "train/emoji.h"
 #include "train/flags.h"
@@ -68,7 +69,10 @@ ABSL_FLAG(std::string, levels_of, "",
           "under coarser or finer labels.");
 ABSL_FLAG(std::string, dpkg_status, adaptd::train::kDpkgStatusFile,
           "data packages: dpkg's status file.");
-ABSL_FLAG(int, min_texts, 10, "data packages: smallest class kept, in paragraphs.");
+ABSL_FLAG(int, min_texts, 10,
+          "data packages, data fortunes: smallest class kept, in paragraphs or entries.");
+ABSL_FLAG(std::string, fortunes_dir, adaptd::train::kFortunesDir,
+          "data fortunes: the folder of fortune files.");
 ABSL_FLAG(std::string, dict, adaptd::train::kGcideDict,
           "data dictionary: a dictd dictionary (.dict or .dict.dz).");
 ABSL_FLAG(int, rows, 40, "Classes (rows) in the preview grid.");
@@ -340,20 +344,34 @@ absl::Status RunDataWordNet(const std::vector<std::string>&) {
   return absl::OkStatus();
 }
 
+// Writes an evaluation-only text set to --out (or `default_out`) and says
+// how to use it.
+absl::Status WriteEvaluationTexts(const Dataset& data, const std::string& default_out) {
+  const std::string out = OutOr(default_out);
+  RETURN_IF_ERROR(WriteTextTsv(data, out));
+  std::printf("wrote %s: ", out.c_str());
+  PrintSummary(data);
+  for (int32_t c = 0; c < data.num_classes(); ++c) {
+    std::printf("  %s", data.class_names[c].c_str());
+  }
+  std::printf("\nfor evaluation only: --cross_data %s:all\n", out.c_str());
+  return absl::OkStatus();
+}
+
 absl::Status RunDataDebianPackages(const std::vector<std::string>&) {
   DebianPackagesOptions o;
   o.status_file = absl::GetFlag(FLAGS_dpkg_status);
   o.min_texts = absl::GetFlag(FLAGS_min_texts);
   ASSIGN_OR_RETURN(const Dataset packages, ReadDebianPackages(o));
-  const std::string out = OutOr("data/debian-packages.tsv");
-  RETURN_IF_ERROR(WriteTextTsv(packages, out));
-  std::printf("wrote %s: ", out.c_str());
-  PrintSummary(packages);
-  for (int32_t c = 0; c < packages.num_classes(); ++c) {
-    std::printf("  %s", packages.class_names[c].c_str());
-  }
-  std::printf("\nfor evaluation only: --cross_data %s:all\n", out.c_str());
-  return absl::OkStatus();
+  return WriteEvaluationTexts(packages, "data/debian-packages.tsv");
+}
+
+absl::Status RunDataFortunes(const std::vector<std::string>&) {
+  FortunesOptions o;
+  o.dir = absl::GetFlag(FLAGS_fortunes_dir);
+  o.min_texts = absl::GetFlag(FLAGS_min_texts);
+  ASSIGN_OR_RETURN(const Dataset fortunes, ReadFortunes(o));
+  return WriteEvaluationTexts(fortunes, "data/fortunes.tsv");
 }
 
 absl::Status RunDataDictionary(const std::vector<std::string>&) {
@@ -503,6 +521,19 @@ Command DataDebianPackagesCommand() {
           "What it holds depends on the packages installed.",
           {"dpkg_status", "min_texts", "out"},
           RunDataDebianPackages};
+}
+
+Command DataFortunesCommand() {
+  return {"data fortunes", "[--fortunes_dir /usr/share/games/fortunes] [--out data/fortunes.tsv]",
+          "Write an evaluation-only text set from fortune files (TSV).",
+          "One class per fortune file (computers, food, startrek, ...; Debian's fortunes and\n"
+          "fortunes-min packages); its texts are the file's entries, lines joined by spaces.\n"
+          "Entries found in two files and repeats are left out, and so are files with fewer\n"
+          "than --min_texts. For evaluation only, never for training: quotations and jokes,\n"
+          "text of a kind no text model here is trained on (`eval --cross_data\n"
+          "data/fortunes.tsv:all`, every class).",
+          {"fortunes_dir", "min_texts", "out"},
+          RunDataFortunes};
 }
 
 Command DataDictionaryCommand() {

@@ -13,6 +13,7 @@ const std::vector<Command>& AllCommands() {
       DataEmojiCommand(),
       DataWordNetCommand(),
       DataDebianPackagesCommand(),
+      DataFortunesCommand(),
       DataDictionaryCommand(),
       VocabCommand(),
       DataInfoCommand(),

@@ -33,6 +33,7 @@ Command DataClipartCommand();      // cmd_data.cc
 Command DataEmojiCommand();        // cmd_data.cc
 Command DataWordNetCommand();      // cmd_data.cc
 Command DataDebianPackagesCommand();  // cmd_data.cc
+Command DataFortunesCommand();        // cmd_data.cc
 Command DataDictionaryCommand();      // cmd_data.cc
 Command TextBaselineCommand();     // cmd_text_baseline.cc
 Command VocabCommand();            // cmd_vocab.cc

@@ -1,8 +1,6 @@
 #include "train/debian_packages.h"
 
 #include <filesystem>
-#include <map>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,12 +12,10 @@
 #include "absl/strings/string_view.h"
 #include "server/common/file_util.h"
 #include "server/common/status_macros.h"
-#include "server/engine/text/unicode_chars.h"
+#include "train/text_data.h"
 
 namespace adaptd::train {
 namespace {
-
-constexpr size_t kMaxTextBytes = 16384;  // As LoadTextTsv accepts.
 
 // One package's section and the paragraphs of its long description.
 struct Package {
@@ -110,10 +106,6 @@ class StanzaParser {
   std::vector<Package> packages_;
 };
 
-bool Usable(const std::string& text) {
-  return text.size() <= kMaxTextBytes && engine::unicode::DecodeUtf8(text, "text").ok();
-}
-
 }  // namespace
 
 absl::StatusOr<Dataset> ReadDebianPackages(const DebianPackagesOptions& options) {
@@ -133,27 +125,11 @@ absl::StatusOr<Dataset> ReadDebianPackages(const DebianPackagesOptions& options)
   }
   const std::vector<Package> packages = std::move(parser).Finish();
 
-  // Each section's distinct paragraphs in file order, and the sections
-  // each paragraph occurs in.
-  std::map<std::string, std::vector<std::string>> texts;
-  std::map<std::string, std::set<std::string>> sections_of;
+  std::vector<std::pair<std::string, std::string>> paragraphs;
   for (const Package& p : packages) {
-    for (const std::string& text : p.paragraphs) {
-      if (!Usable(text)) continue;
-      if (sections_of[text].insert(p.section).second) texts[p.section].push_back(text);
-    }
+    for (const std::string& text : p.paragraphs) paragraphs.emplace_back(p.section, text);
   }
-  Dataset data;
-  data.modality = Modality::kText;
-  for (const auto& [section, all] : texts) {
-    std::vector<const std::string*> kept;
-    for (const std::string& text : all) {
-      if (sections_of[text].size() == 1) kept.push_back(&text);
-    }
-    if (static_cast<int>(kept.size()) < options.min_texts) continue;
-    const int32_t label = data.AddClass(section, data.AddGroup(section));
-    for (const std::string* text : kept) data.AddText(label, *text);
-  }
+  Dataset data = DistinctTextsByClass(paragraphs, options.min_texts);
   if (data.num_classes() == 0) {
     return absl::NotFoundError(absl::StrCat(path, ": no section has ", options.min_texts,
                                             " or more description paragraphs"));

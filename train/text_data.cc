@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -115,6 +116,32 @@ absl::StatusOr<Dataset> LoadTextFolders(const std::string& root, const TextLoadO
     RETURN_IF_ERROR(collector.Add(label, text, file.string()));
   }
   return std::move(collector).Finish(root);
+}
+
+Dataset DistinctTextsByClass(const std::vector<std::pair<std::string, std::string>>& labelled,
+                             int min_texts, int64_t max_text_bytes) {
+  // Each class's distinct texts in order, and the classes each text is under.
+  std::map<std::string, std::vector<const std::string*>> texts;
+  std::map<std::string, std::set<std::string>> classes_of;
+  for (const auto& [name, text] : labelled) {
+    if (static_cast<int64_t>(text.size()) > max_text_bytes ||
+        !engine::unicode::DecodeUtf8(text, "text").ok()) {
+      continue;
+    }
+    if (classes_of[text].insert(name).second) texts[name].push_back(&text);
+  }
+  Dataset data;
+  data.modality = Modality::kText;
+  for (const auto& [name, all] : texts) {
+    std::vector<const std::string*> kept;
+    for (const std::string* text : all) {
+      if (classes_of[*text].size() == 1) kept.push_back(text);
+    }
+    if (static_cast<int>(kept.size()) < min_texts) continue;
+    const int32_t label = data.AddClass(name, data.AddGroup(name));
+    for (const std::string* text : kept) data.AddText(label, *text);
+  }
+  return data;
 }
 
 absl::Status WriteTextTsv(const Dataset& data, const std::string& path) {

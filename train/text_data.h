@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "train/dataset.h"
@@ -37,6 +39,15 @@ absl::StatusOr<Dataset> LoadTextTsv(const std::string& path, const TextLoadOptio
 
 // root/<label>/*.txt, sorted; each file's trimmed contents are one text.
 absl::StatusOr<Dataset> LoadTextFolders(const std::string& root, const TextLoadOptions& options);
+
+// A text set of (class name, text) pairs, for sets read from elsewhere
+// (package descriptions, fortune files): each class its own group, classes
+// sorted by name, each class's distinct texts in the order given. A text
+// found under two classes is left out (boilerplate), as is one that is not
+// valid UTF-8 or is over max_text_bytes, and so is a class left with fewer
+// than min_texts texts.
+Dataset DistinctTextsByClass(const std::vector<std::pair<std::string, std::string>>& labelled,
+                             int min_texts, int64_t max_text_bytes = 16384);
 
 // Writes `data` (a text set) as `label<TAB>text` lines, labels spelt
 // "group/class" where the group is not the class itself; tabs and line
