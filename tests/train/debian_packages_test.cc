@@ -20,6 +20,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::TempDir;
+using testing::TextsOf;
 
 std::string Write(const TempDir& dir, const std::string& contents) {
   const std::string path = dir / "status";
@@ -36,15 +37,6 @@ std::string Stanza(const std::string& package, const std::string& section,
   absl::StrAppend(&out, "Version: 1.0-1\nDescription: the synopsis of ", package, "\n");
   for (const std::string& line : long_lines) absl::StrAppend(&out, " ", line, "\n");
   absl::StrAppend(&out, "Homepage: https://example.org/\n\n");
-  return out;
-}
-
-// The texts of class `name`, in order.
-std::vector<std::string> TextsOf(const Dataset& data, const std::string& name) {
-  std::vector<std::string> out;
-  for (int64_t i = 0; i < data.size(); ++i) {
-    if (data.class_names[data.labels[i]] == name) out.push_back(data.texts[i]);
-  }
   return out;
 }
 

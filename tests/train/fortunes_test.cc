@@ -20,18 +20,10 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::TempDir;
+using testing::TextsOf;
 
 void Write(const std::string& path, const std::string& contents) {
   std::ofstream(path) << contents;
-}
-
-// The texts of class `name`, in order.
-std::vector<std::string> TextsOf(const Dataset& data, const std::string& name) {
-  std::vector<std::string> out;
-  for (int64_t i = 0; i < data.size(); ++i) {
-    if (data.class_names[data.labels[i]] == name) out.push_back(data.texts[i]);
-  }
-  return out;
 }
 
 TEST(FortunesTest, ClassesAreFilesAndTextsAreEntries) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "train/dataset.h"
@@ -39,6 +40,15 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The texts of class `name` of a text set, in order.
+inline std::vector<std::string> TextsOf(const Dataset& data, const std::string& name) {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < data.size(); ++i) {
+    if (data.class_names[data.labels[i]] == name) out.push_back(data.texts[i]);
+  }
+  return out;
+}
 
 // Draws a bright line of width ~2 from (x0,y0) to (x1,y1).
 inline void DrawLine(uint8_t* image, double x0, double y0, double x1, double y1) {
