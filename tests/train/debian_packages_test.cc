@@ -12,13 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "tests/train/test_data.h"
 #include "train/dataset.h"
-#include "train/text_data.h"
 
 namespace adaptd::train {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::ExpectTextTsvRoundTrip;
 using testing::TempDir;
 using testing::TextsOf;
 
@@ -76,13 +76,7 @@ TEST(DebianPackagesTest, ClassesAreSectionsAndTextsAreDescriptionParagraphs) {
   EXPECT_THAT(TextsOf(*data, "net"), ElementsAre("Reads and writes network connections.",
                                                  "The file transfer client."));
 
-  // Written and read back as adapt-train reads text sets.
-  const std::string tsv = dir / "packages.tsv";
-  ASSERT_TRUE(WriteTextTsv(*data, tsv).ok());
-  auto loaded = LoadTextTsv(tsv, TextLoadOptions{});
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_EQ(loaded->texts, data->texts);
-  EXPECT_EQ(loaded->class_names, data->class_names);
+  ExpectTextTsvRoundTrip(*data, dir / "packages.tsv");
 }
 
 TEST(DebianPackagesTest, MinTextsDropsSmallSections) {

@@ -12,13 +12,13 @@
 
 #include "tests/train/test_data.h"
 #include "train/dataset.h"
-#include "train/text_data.h"
 
 namespace adaptd::train {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::ExpectTextTsvRoundTrip;
 using testing::TempDir;
 using testing::TextsOf;
 
@@ -53,13 +53,7 @@ TEST(FortunesTest, ClassesAreFilesAndTextsAreEntries) {
               ElementsAre("An apple a day keeps the doctor away.", "Bread is life."));
   EXPECT_THAT(TextsOf(*data, "work"), ElementsAre("Wo_ rk is love made visible.", "Labour on."));
 
-  // Written and read back as adapt-train reads text sets.
-  const std::string tsv = dir / "fortunes.tsv";
-  ASSERT_TRUE(WriteTextTsv(*data, tsv).ok());
-  auto loaded = LoadTextTsv(tsv, TextLoadOptions{});
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_EQ(loaded->texts, data->texts);
-  EXPECT_EQ(loaded->class_names, data->class_names);
+  ExpectTextTsvRoundTrip(*data, dir / "fortunes.tsv");
 }
 
 TEST(FortunesTest, SmallFilesAndBadEntriesAreLeftOut) {

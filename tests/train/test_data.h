@@ -12,8 +12,11 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "absl/strings/str_cat.h"
 #include "train/dataset.h"
+#include "train/text_data.h"
 #include "train/random.h"
 
 namespace adaptd::train::testing {
@@ -48,6 +51,16 @@ inline std::vector<std::string> TextsOf(const Dataset& data, const std::string& 
     if (data.class_names[data.labels[i]] == name) out.push_back(data.texts[i]);
   }
   return out;
+}
+
+// Writes `data` (a text set) to `tsv` and reads it back as adapt-train reads
+// text sets: the same texts and classes.
+inline void ExpectTextTsvRoundTrip(const Dataset& data, const std::string& tsv) {
+  ASSERT_TRUE(WriteTextTsv(data, tsv).ok());
+  auto loaded = LoadTextTsv(tsv, TextLoadOptions{});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->texts, data.texts);
+  EXPECT_EQ(loaded->class_names, data.class_names);
 }
 
 // Draws a bright line of width ~2 from (x0,y0) to (x1,y1).

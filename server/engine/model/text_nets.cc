@@ -315,10 +315,10 @@ Tensor TextTransformer::forward(const Tensor& ids, const Tensor& mask) {
         .to(encoded.scalar_type());
   };
   // Each part's share of the cosine; the transformer's is what is left. With
-  // semantic_agreement the branches' shares are each text's own, [B,1]:
-  // `moved` is what the semantic branch gives the lexical one.
+  // semantic_agreement the branches' shares are each text's own, [B,1]: what
+  // the semantic branch gives up goes to the lexical one.
   double left = 1;
-  Tensor semantic, semantic_share, moved;
+  Tensor semantic, semantic_share;
   if (options_.semantic_dim > 0) {
     semantic = Semantic(ids, mask);
     if (options_.semantic_agreement > 0) {
@@ -328,15 +328,15 @@ Tensor TextTransformer::forward(const Tensor& ids, const Tensor& mask) {
       const Tensor agreement = semantic.norm(2, 1, true) / token_weight.clamp_min(1e-8);
       semantic_share =
           options_.semantic_weight * (agreement / options_.semantic_agreement).clamp_max(1);
-      moved = options_.semantic_weight - semantic_share;
     }
     left -= options_.semantic_weight;
   }
   std::vector<Tensor> parts;
   if (options_.lexical_dim > 0) {
     const Tensor lexical = unit(Lexical(ids, mask));
-    parts.push_back(moved.defined() ? Scaled(lexical, (options_.lexical_weight + moved).sqrt())
-                                    : std::sqrt(options_.lexical_weight) * lexical);
+    const double both = options_.lexical_weight + options_.semantic_weight;
+    parts.push_back(semantic_share.defined() ? Scaled(lexical, (both - semantic_share).sqrt())
+                                             : std::sqrt(options_.lexical_weight) * lexical);
     left -= options_.lexical_weight;
   }
   if (semantic.defined()) {
